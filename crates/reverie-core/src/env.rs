@@ -1,0 +1,316 @@
+//! The environment API, with Gymnasium 1.x semantics.
+//!
+//! [`Env`] is the typed trait environments implement: observations and actions are plain
+//! Rust values (`[f32; 4]`, `i64`), so stepping allocates nothing. [`DynEnv`] is its
+//! object-safe twin over [`Observation`] / [`Action`], implemented for every `Env`, which is
+//! what the registry (`reverie_envs::make`) returns and what generic tools use.
+
+use crate::error::EnvError;
+use crate::space::{check_discrete, check_vector, Action, Observation, Space};
+
+/// A value in Gymnasium's `info` dict.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InfoValue {
+    /// A float.
+    Float(f64),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A list of integers (e.g. Taxi's `action_mask`).
+    Ints(Vec<i64>),
+    /// A list of floats.
+    Floats(Vec<f64>),
+}
+
+/// Gymnasium's `info` dict: a few named values. Empty infos do not allocate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Info {
+    entries: Vec<(&'static str, InfoValue)>,
+}
+
+impl Info {
+    /// An empty info.
+    pub const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Sets `key` to `value`, replacing an earlier value.
+    pub fn insert(&mut self, key: &'static str, value: InfoValue) {
+        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.entries.push((key, value));
+        }
+    }
+
+    /// Builder form of [`Info::insert`].
+    pub fn with(mut self, key: &'static str, value: InfoValue) -> Self {
+        self.insert(key, value);
+        self
+    }
+
+    /// The value for `key`.
+    pub fn get(&self, key: &str) -> Option<&InfoValue> {
+        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &InfoValue)> {
+        self.entries.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+/// The result of one `step`: Gymnasium's `(obs, reward, terminated, truncated, info)`.
+///
+/// `terminated` (the MDP reached a terminal state: do not bootstrap) and `truncated` (the
+/// episode was cut, e.g. by a time limit: bootstrap from `obs`) are kept apart everywhere in
+/// reverie; merging them into one `done` flag is a classic bootstrapping bug.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step<O> {
+    /// Observation after the step.
+    pub obs: O,
+    /// Reward for the transition (f64, as Python floats are).
+    pub reward: f64,
+    /// The new state is terminal.
+    pub terminated: bool,
+    /// The episode was cut short (time limit) without reaching a terminal state.
+    pub truncated: bool,
+    /// Extra information.
+    pub info: Info,
+}
+
+/// An observation type usable by generic code: convertible to [`Observation`] and writable
+/// into flat f32 buffers (discrete values are written as their f32 value).
+pub trait ObsValue: Clone + std::fmt::Debug {
+    /// Number of f32 values [`ObsValue::write_f32`] writes.
+    fn flat_len(&self) -> usize;
+    /// Writes the observation into `out` (`out.len() == self.flat_len()`).
+    fn write_f32(&self, out: &mut [f32]);
+    /// The dynamic form.
+    fn to_observation(&self) -> Observation;
+}
+
+/// An action type usable by generic code: convertible from and to [`Action`].
+pub trait ActionValue: Clone + std::fmt::Debug + Sized {
+    /// Converts a dynamic action, refusing the wrong kind, shape or non-finite values.
+    fn from_action(action: &Action) -> Result<Self, EnvError>;
+    /// The dynamic form.
+    fn to_action(&self) -> Action;
+}
+
+impl ObsValue for i64 {
+    fn flat_len(&self) -> usize {
+        1
+    }
+    fn write_f32(&self, out: &mut [f32]) {
+        out[0] = *self as f32;
+    }
+    fn to_observation(&self) -> Observation {
+        Observation::Discrete(*self)
+    }
+}
+
+impl<const N: usize> ObsValue for [f32; N] {
+    fn flat_len(&self) -> usize {
+        N
+    }
+    fn write_f32(&self, out: &mut [f32]) {
+        out.copy_from_slice(self);
+    }
+    fn to_observation(&self) -> Observation {
+        Observation::Vector(self.to_vec())
+    }
+}
+
+impl ObsValue for Vec<f32> {
+    fn flat_len(&self) -> usize {
+        self.len()
+    }
+    fn write_f32(&self, out: &mut [f32]) {
+        out.copy_from_slice(self);
+    }
+    fn to_observation(&self) -> Observation {
+        Observation::Vector(self.clone())
+    }
+}
+
+impl ObsValue for Observation {
+    fn flat_len(&self) -> usize {
+        match self {
+            Observation::Discrete(_) => 1,
+            Observation::Vector(v) => v.len(),
+        }
+    }
+    fn write_f32(&self, out: &mut [f32]) {
+        match self {
+            Observation::Discrete(v) => out[0] = *v as f32,
+            Observation::Vector(v) => out.copy_from_slice(v),
+        }
+    }
+    fn to_observation(&self) -> Observation {
+        self.clone()
+    }
+}
+
+impl ActionValue for i64 {
+    fn from_action(action: &Action) -> Result<Self, EnvError> {
+        action.as_discrete().ok_or_else(|| {
+            EnvError::invalid_action(action, "expected a discrete action (an integer)")
+        })
+    }
+    fn to_action(&self) -> Action {
+        Action::Discrete(*self)
+    }
+}
+
+impl<const N: usize> ActionValue for [f32; N] {
+    fn from_action(action: &Action) -> Result<Self, EnvError> {
+        let v = action.as_vector().ok_or_else(|| {
+            EnvError::invalid_action(action, format!("expected a vector of {N} floats"))
+        })?;
+        check_vector(v, N)?;
+        let mut out = [0.0; N];
+        out.copy_from_slice(v);
+        Ok(out)
+    }
+    fn to_action(&self) -> Action {
+        Action::Vector(self.to_vec())
+    }
+}
+
+impl ActionValue for Action {
+    fn from_action(action: &Action) -> Result<Self, EnvError> {
+        Ok(action.clone())
+    }
+    fn to_action(&self) -> Action {
+        self.clone()
+    }
+}
+
+/// An environment with Gymnasium 1.x semantics.
+///
+/// Implementations validate actions and return [`EnvError::InvalidAction`] for actions of the
+/// wrong kind, out-of-range discrete actions, and NaN / infinite or wrongly shaped vector
+/// actions. Out-of-bounds but finite Box actions are passed to the dynamics, which handle
+/// them exactly as Gymnasium's do (usually by clipping). Episode limits are not part of an
+/// env: they are the [`crate::TimeLimit`] wrapper, as in Gymnasium.
+pub trait Env {
+    /// Observation type, e.g. `[f32; 4]` for CartPole or `i64` for FrozenLake.
+    type Obs: ObsValue;
+    /// Action type, e.g. `i64` for discrete actions or `[f32; 1]` for Pendulum.
+    type Action: ActionValue;
+
+    /// The space observations live in.
+    fn observation_space(&self) -> Space;
+    /// The space actions live in.
+    fn action_space(&self) -> Space;
+
+    /// Starts a new episode. `Some(seed)` reseeds the env's generator (reproducible episodes);
+    /// `None` continues the current stream.
+    fn reset(&mut self, seed: Option<u64>) -> (Self::Obs, Info);
+
+    /// Advances the simulation by one step.
+    fn step(&mut self, action: &Self::Action) -> Result<Step<Self::Obs>, EnvError>;
+
+    /// The full simulator state as f64 values (e.g. CartPole's `[x, x_dot, theta,
+    /// theta_dot]`, FrozenLake's `[s]`), for planning with true dynamics and for replaying
+    /// recorded trajectories.
+    fn state(&self) -> Vec<f64>;
+
+    /// Overwrites the simulator state (same layout as [`Env::state`]) and returns the
+    /// observation of that state. Episode counters kept by wrappers are not touched.
+    fn set_state(&mut self, state: &[f64]) -> Result<Self::Obs, EnvError>;
+}
+
+/// Object-safe form of [`Env`] over dynamic [`Observation`] / [`Action`] values.
+/// Implemented for every `Env + Send`.
+pub trait DynEnv: Send {
+    /// See [`Env::observation_space`].
+    fn observation_space(&self) -> Space;
+    /// See [`Env::action_space`].
+    fn action_space(&self) -> Space;
+    /// See [`Env::reset`].
+    fn reset(&mut self, seed: Option<u64>) -> (Observation, Info);
+    /// See [`Env::step`].
+    fn step(&mut self, action: &Action) -> Result<Step<Observation>, EnvError>;
+    /// See [`Env::state`].
+    fn state(&self) -> Vec<f64>;
+    /// See [`Env::set_state`].
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError>;
+}
+
+impl<E: Env + Send> DynEnv for E {
+    fn observation_space(&self) -> Space {
+        Env::observation_space(self)
+    }
+    fn action_space(&self) -> Space {
+        Env::action_space(self)
+    }
+    fn reset(&mut self, seed: Option<u64>) -> (Observation, Info) {
+        let (obs, info) = Env::reset(self, seed);
+        (obs.to_observation(), info)
+    }
+    fn step(&mut self, action: &Action) -> Result<Step<Observation>, EnvError> {
+        let typed = E::Action::from_action(action)?;
+        let step = Env::step(self, &typed)?;
+        Ok(Step {
+            obs: step.obs.to_observation(),
+            reward: step.reward,
+            terminated: step.terminated,
+            truncated: step.truncated,
+            info: step.info,
+        })
+    }
+    fn state(&self) -> Vec<f64> {
+        Env::state(self)
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        Env::set_state(self, state).map(|o| o.to_observation())
+    }
+}
+
+/// A boxed dynamic environment, as returned by the registry.
+pub type BoxedEnv = Box<dyn DynEnv>;
+
+impl Env for BoxedEnv {
+    type Obs = Observation;
+    type Action = Action;
+    fn observation_space(&self) -> Space {
+        (**self).observation_space()
+    }
+    fn action_space(&self) -> Space {
+        (**self).action_space()
+    }
+    fn reset(&mut self, seed: Option<u64>) -> (Observation, Info) {
+        (**self).reset(seed)
+    }
+    fn step(&mut self, action: &Action) -> Result<Step<Observation>, EnvError> {
+        (**self).step(action)
+    }
+    fn state(&self) -> Vec<f64> {
+        (**self).state()
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        (**self).set_state(state)
+    }
+}
+
+/// Validates a typed discrete action against `Discrete(n)` (start 0); for env implementations.
+#[inline]
+pub fn check_discrete_action(action: i64, n: u64) -> Result<(), EnvError> {
+    check_discrete(action, n, 0)
+}
+
+/// Validates a typed vector action (finite values); for env implementations.
+#[inline]
+pub fn check_vector_action(action: &[f32]) -> Result<(), EnvError> {
+    check_vector(action, action.len())
+}

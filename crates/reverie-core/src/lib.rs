@@ -1,0 +1,38 @@
+//! # reverie-core
+//!
+//! The bottom layer of reverie: everything an environment, an agent or a training loop
+//! needs to agree on, with no deep-learning dependency.
+//!
+//! - [`space`]: [`Space`] (Discrete, Box) with seeded sampling and membership checks, and the
+//!   dynamic [`Observation`] / [`Action`] values.
+//! - [`env`]: the [`Env`] trait with Gymnasium 1.x semantics (`reset(seed) -> (obs, info)`,
+//!   `step(action) -> Step { obs, reward, terminated, truncated, info }`), its object-safe
+//!   twin [`DynEnv`], and settable simulator state for planning with true dynamics.
+//! - [`wrappers`]: [`TimeLimit`] (Gymnasium's `max_episode_steps`) and episode statistics.
+//! - [`vec_env`]: [`VecEnv`], N copies stepped in one call into structure-of-arrays buffers.
+//! - [`buffer`]: the columnar [`ReplayBuffer`].
+//! - [`rng`]: the seeded [`Rng`] and [`SeedStreams`] (one root seed, independent named streams).
+//! - [`metrics`]: metric records and sinks (CSV + JSONL) used by the run directory.
+//! - [`env_check`]: checks any env against the API contract.
+//! - [`agent`]: the [`Agent`] trait the training loop drives.
+
+pub mod agent;
+pub mod atomic;
+pub mod buffer;
+pub mod env;
+pub mod env_check;
+pub mod error;
+pub mod metrics;
+pub mod rng;
+pub mod space;
+pub mod vec_env;
+pub mod wrappers;
+
+pub use agent::{Agent, Transition};
+// pub use buffer::{Batch, ReplayBuffer, ReplayBufferConfig};
+pub use env::{ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, Step};
+pub use error::EnvError;
+pub use rng::{Rng, SeedStreams};
+pub use space::{Action, BoxSpace, Observation, Space};
+// pub use vec_env::{AutoresetMode, VecEnv};
+pub use wrappers::{EpisodeStats, RecordEpisodeStats, TimeLimit};

@@ -1,0 +1,98 @@
+use crate::env::{Env, Info, InfoValue, Step};
+use crate::error::EnvError;
+use crate::space::Space;
+
+/// Return and length of one finished episode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpisodeStats {
+    /// Undiscounted sum of rewards.
+    pub episode_return: f64,
+    /// Number of steps.
+    pub length: u64,
+}
+
+/// Gymnasium's `RecordEpisodeStatistics`: accumulates return and length, and at the end of
+/// an episode (terminated or truncated) adds `episode_return` and `episode_length` to the
+/// step's info and keeps them in [`RecordEpisodeStats::last_episode`].
+#[derive(Clone, Debug)]
+pub struct RecordEpisodeStats<E> {
+    inner: E,
+    episode_return: f64,
+    length: u64,
+    last: Option<EpisodeStats>,
+    episodes: u64,
+}
+
+impl<E: Env> RecordEpisodeStats<E> {
+    /// Wraps `inner`.
+    pub fn new(inner: E) -> Self {
+        Self {
+            inner,
+            episode_return: 0.0,
+            length: 0,
+            last: None,
+            episodes: 0,
+        }
+    }
+
+    /// Statistics of the most recently finished episode.
+    pub fn last_episode(&self) -> Option<EpisodeStats> {
+        self.last
+    }
+
+    /// Number of finished episodes.
+    pub fn episodes(&self) -> u64 {
+        self.episodes
+    }
+
+    /// The wrapped env.
+    pub fn inner(&self) -> &E {
+        &self.inner
+    }
+}
+
+impl<E: Env> Env for RecordEpisodeStats<E> {
+    type Obs = E::Obs;
+    type Action = E::Action;
+
+    fn observation_space(&self) -> Space {
+        self.inner.observation_space()
+    }
+
+    fn action_space(&self) -> Space {
+        self.inner.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (E::Obs, Info) {
+        self.episode_return = 0.0;
+        self.length = 0;
+        self.inner.reset(seed)
+    }
+
+    fn step(&mut self, action: &E::Action) -> Result<Step<E::Obs>, EnvError> {
+        let mut step = self.inner.step(action)?;
+        self.episode_return += step.reward;
+        self.length += 1;
+        if step.terminated || step.truncated {
+            let stats = EpisodeStats {
+                episode_return: self.episode_return,
+                length: self.length,
+            };
+            self.last = Some(stats);
+            self.episodes += 1;
+            step.info
+                .insert("episode_return", InfoValue::Float(stats.episode_return));
+            step.info
+                .insert("episode_length", InfoValue::Int(stats.length as i64));
+        }
+        Ok(step)
+    }
+
+    fn state(&self) -> Vec<f64> {
+        self.inner.state()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs, EnvError> {
+        self.inner.set_state(state)
+    }
+}

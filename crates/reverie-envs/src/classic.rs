@@ -1,0 +1,5 @@
+//! Classic control: continuous-state physics, float32 observations.
+
+mod cartpole;
+
+pub use cartpole::CartPole;

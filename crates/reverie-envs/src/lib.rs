@@ -1,0 +1,16 @@
+//! # reverie-envs
+//!
+//! Native environments with Gymnasium 1.4.0 semantics, bit-exact to the reference
+//! implementation on Linux/glibc (see `tests/gymnasium_parity.rs`), and the registry
+//! [`make`] / [`make_with`] that builds them by id with Gymnasium's default time limits.
+//!
+//! | group | envs |
+//! |---|---|
+//! | [`classic`] | CartPole-v1, Pendulum-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, CartPoleContinuous-v0, CartPoleSwingUp-v0 |
+//! | [`toy_text`] | FrozenLake-v1, CliffWalking-v1, Taxi-v4, GridWorld-v0 |
+
+pub mod classic;
+pub mod registry;
+pub mod toy_text;
+
+pub use registry::{make, make_with, spec, specs, EnvOptions, EnvSpec, MakeError, OptionValue};

@@ -1,0 +1,1 @@
+//! Toy text: small discrete MDPs (integer observations), solvable by tabular methods.
