@@ -29,10 +29,10 @@ pub mod vec_env;
 pub mod wrappers;
 
 pub use agent::{Agent, Transition};
-// pub use buffer::{Batch, ReplayBuffer, ReplayBufferConfig};
+pub use buffer::{Batch, BufferError, ReplayBuffer, ReplayBufferConfig};
 pub use env::{ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, Step};
 pub use error::EnvError;
 pub use rng::{Rng, SeedStreams};
 pub use space::{Action, BoxSpace, Observation, Space};
-// pub use vec_env::{AutoresetMode, VecEnv};
+pub use vec_env::{AutoresetMode, VecEnv};
 pub use wrappers::{EpisodeStats, RecordEpisodeStats, TimeLimit};
