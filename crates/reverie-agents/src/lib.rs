@@ -1,1 +1,17 @@
-//! placeholder
+//! # reverie-agents
+//!
+//! Agents implementing [`reverie_core::Agent`], one readable file per algorithm with its
+//! `XConfig` (serde, unknown keys refused, a doc line per field, `validate()`) at the top.
+//!
+//! | agent | file | spaces |
+//! |---|---|---|
+//! | [`RandomAgent`] | `random.rs` | any |
+//! | [`QLearning`] | `tabular/q_learning.rs` | Discrete obs, Discrete actions |
+
+pub mod error;
+pub mod random;
+pub mod tabular;
+
+pub use error::AgentError;
+pub use random::RandomAgent;
+pub use tabular::{QLearning, QLearningConfig, QTable};

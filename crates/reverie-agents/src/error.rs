@@ -1,0 +1,44 @@
+//! Errors raised when building agents.
+
+/// Why an agent could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AgentError {
+    /// A hyperparameter is out of its valid range.
+    #[error("invalid hyperparameter `{key}` = {value}: {expected}")]
+    InvalidConfig {
+        /// The config key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: &'static str,
+    },
+    /// The agent cannot work with this env's spaces.
+    #[error("{agent} needs {needs}, but the env has {found}")]
+    UnsupportedSpace {
+        /// The agent's name.
+        agent: &'static str,
+        /// What it needs.
+        needs: &'static str,
+        /// What the env has.
+        found: String,
+    },
+}
+
+/// Fails with [`AgentError::InvalidConfig`] unless `ok`.
+pub(crate) fn require(
+    ok: bool,
+    key: &'static str,
+    value: impl std::fmt::Display,
+    expected: &'static str,
+) -> Result<(), AgentError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(AgentError::InvalidConfig {
+            key,
+            value: value.to_string(),
+            expected,
+        })
+    }
+}

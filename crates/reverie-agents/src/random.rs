@@ -1,0 +1,39 @@
+//! The uniformly random agent: the baseline every learning curve is compared with.
+
+use reverie_core::{Action, Agent, Observation, Rng, Space, Transition};
+
+/// Samples actions uniformly from the action space; learns nothing.
+#[derive(Clone, Debug)]
+pub struct RandomAgent {
+    action_space: Space,
+    rng: Rng,
+}
+
+impl RandomAgent {
+    /// A random agent over `action_space`, drawing from `rng`.
+    pub fn new(action_space: Space, rng: Rng) -> Self {
+        Self { action_space, rng }
+    }
+}
+
+impl Agent for RandomAgent {
+    fn act(&mut self, _obs: &Observation, _explore: bool) -> Action {
+        self.action_space.sample(&mut self.rng)
+    }
+
+    fn observe(&mut self, _transition: &Transition<'_>) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if bytes.is_empty() {
+            Ok(())
+        } else {
+            Err("a random agent has no parameters, but the checkpoint is not empty".into())
+        }
+    }
+}
