@@ -1,1 +1,277 @@
-fn main() {}
+//! `reverie`: model-based reinforcement learning from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use reverie_core::env_check::check_env;
+use reverie_core::DynEnv;
+use reverie_envs::{make_with, specs};
+use reverie_run::algos::ALGORITHMS;
+use reverie_run::config::{env_options, parse_value, preset_envs, ConfigRequest};
+use reverie_run::plot::{plot_curves, read_metric, Curve};
+use reverie_run::run_dir::RunDir;
+use reverie_run::{resolve, train, RunLocation};
+
+const EXAMPLES: &str = "\
+Examples:
+  reverie envs
+  reverie train q-learning --env FrozenLake-v1
+  reverie train q-learning --env FrozenLake-v1 --set env.options.map_name=8x8 \\
+      --set env.options.is_slippery=false --steps 50000 --seed 3
+  reverie plot runs/q-learning/FrozenLake-v1/* --out frozen_lake
+  reverie env-check CartPole-v1
+  reverie bench envs";
+
+/// Model-based reinforcement learning: native Gymnasium-exact environments, agents that
+/// learn world models, and the tools to measure them.
+#[derive(Parser)]
+#[command(name = "reverie", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the registered environments with their spaces and episode limits.
+    Envs,
+    /// List the trainable algorithms and the envs that have tuned presets.
+    Algos,
+    /// Check an environment against the API contract (spaces, determinism, flags, errors).
+    #[command(after_help = "Example:\n  reverie env-check FrozenLake-v1 --set is_slippery=false")]
+    EnvCheck {
+        /// Registered env id, e.g. CartPole-v1.
+        id: String,
+        /// Seed for the checks.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Env option as key=value (repeatable), e.g. --set map_name=8x8.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        options: Vec<String>,
+    },
+    /// Train an agent; writes a run directory with config, metrics, checkpoints and plots.
+    #[command(after_help = "\
+Configuration is layered, later layers winning:
+  built-in presets (base, <algo>/default, <algo>/<env>)  ->  --config FILE  ->  --set KEY=VALUE  ->  --seed/--steps
+Keys: seed, total_steps, eval_every, eval_episodes, checkpoint_every, log_every,
+      env.options.<option>, agent.<hyperparameter>. Unknown keys are refused with the valid ones listed.
+The resolved configuration is saved as config.toml in the run directory.
+
+Examples:
+  reverie train q-learning --env FrozenLake-v1
+  reverie train q-learning --env Taxi-v4 --set agent.alpha=0.5 --seed 1 --out /tmp/runs
+  reverie train random --env CartPole-v1 --steps 5000")]
+    Train {
+        /// Algorithm (see `reverie algos`).
+        algo: String,
+        /// Registered env id (see `reverie envs`).
+        #[arg(long)]
+        env: String,
+        /// A TOML file laid over the presets.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Override one key, e.g. agent.alpha=0.2 or env.options.is_slippery=false (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Root seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Real environment steps.
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Root folder for run directories.
+        #[arg(long, value_name = "DIR", default_value = "runs")]
+        out: PathBuf,
+        /// Exact run directory (instead of DIR/<algo>/<env>/<timestamp>-s<seed>).
+        #[arg(long, value_name = "DIR")]
+        run_dir: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Plot learning curves of one or more runs (mean and ±1 std band per algo × env).
+    #[command(
+        after_help = "Example:\n  reverie plot runs/q-learning/FrozenLake-v1/* --out curves"
+    )]
+    Plot {
+        /// Run directories.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Metric to plot.
+        #[arg(long, default_value = "charts/episodic_return")]
+        metric: String,
+        /// Output path without extension; writes STEM.png and STEM.svg.
+        #[arg(long, default_value = "plot")]
+        out: PathBuf,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Environment steps per second: single env, VecEnv, and the dynamic API.
+    Envs {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        /// Sub-envs in the vectorised rows.
+        #[arg(long, default_value_t = 64)]
+        num_envs: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Envs => {
+            println!(
+                "{:<26} {:<14} {:<44} {:>6}  summary",
+                "id", "actions", "observations", "limit"
+            );
+            for spec in specs() {
+                let env = make_with(spec.id, &Default::default())?;
+                let limit = spec
+                    .max_episode_steps
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "none".into());
+                println!(
+                    "{:<26} {:<14} {:<44} {:>6}  {}",
+                    spec.id,
+                    DynEnv::action_space(env.as_ref()).describe(),
+                    DynEnv::observation_space(env.as_ref()).describe(),
+                    limit,
+                    spec.summary
+                );
+            }
+            Ok(())
+        }
+        Command::Algos => {
+            for (name, summary) in ALGORITHMS {
+                let presets = preset_envs(name);
+                println!("{name:<12} {summary}");
+                if !presets.is_empty() {
+                    println!("{:<12} presets: {}", "", presets.join(", "));
+                }
+            }
+            Ok(())
+        }
+        Command::EnvCheck { id, seed, options } => {
+            let mut table = toml::Table::new();
+            for option in &options {
+                let (k, v) = option
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--set {option}: expected key=value"))?;
+                table.insert(k.trim().to_string(), parse_value(v.trim()));
+            }
+            let env_options = env_options(&table)?;
+            make_with(&id, &env_options)?;
+            let make = || make_with(&id, &env_options).expect("checked above");
+            let report = check_env(&make, seed);
+            for check in &report.checks {
+                match &check.outcome {
+                    Ok(detail) => println!("ok    {}: {detail}", check.name),
+                    Err(problem) => println!("FAIL  {}: {problem}", check.name),
+                }
+            }
+            if report.passed() {
+                println!("{id}: all {} checks passed", report.checks.len());
+                Ok(())
+            } else {
+                anyhow::bail!("{id} failed the env check")
+            }
+        }
+        Command::Train {
+            algo,
+            env,
+            config,
+            overrides,
+            seed,
+            steps,
+            out,
+            run_dir,
+            quiet,
+        } => {
+            reverie_run::algos::check_algorithm(&algo)?;
+            reverie_envs::spec(&env)?;
+            let file = match config {
+                Some(path) => Some((
+                    path.display().to_string(),
+                    std::fs::read_to_string(&path).map_err(|e| {
+                        anyhow::anyhow!("cannot read --config {}: {e}", path.display())
+                    })?,
+                )),
+                None => None,
+            };
+            let config = resolve(&ConfigRequest {
+                algo,
+                env,
+                file,
+                overrides,
+                seed,
+                steps,
+            })?;
+            let location = match run_dir {
+                Some(path) => RunLocation::At(path),
+                None => RunLocation::Under(out),
+            };
+            let summary = train(&config, &location, !quiet)?;
+            println!(
+                "{} on {}: {} steps, {} episodes, {:.0} steps/s",
+                summary.algo, summary.env, summary.total_steps, summary.episodes, summary.sps
+            );
+            println!(
+                "final greedy evaluation over {} episodes: {:.3} ± {:.3}",
+                config.eval_episodes, summary.final_eval_return_mean, summary.final_eval_return_std
+            );
+            println!("run directory: {}", summary.run_dir.display());
+            Ok(())
+        }
+        Command::Plot { runs, metric, out } => {
+            let mut curves: Vec<Curve> = Vec::new();
+            for path in &runs {
+                let run = RunDir::open(path)?;
+                let text = std::fs::read_to_string(run.path().join("config.toml"))?;
+                let config: reverie_run::TrainConfig = toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}/config.toml: {e}", path.display()))?;
+                let label = format!("{} on {}", config.algo, config.env.id);
+                let points = read_metric(run.path(), &metric)?;
+                if points.is_empty() {
+                    anyhow::bail!("{} has no values for metric {metric}", path.display());
+                }
+                match curves.iter_mut().find(|c| c.label == label) {
+                    Some(curve) => curve.runs.push(points),
+                    None => curves.push(Curve {
+                        label,
+                        runs: vec![points],
+                    }),
+                }
+            }
+            let (png, svg) = plot_curves(&curves, &metric, "environment steps", &metric, &out)?;
+            println!("wrote {} and {}", png.display(), svg.display());
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Envs { seconds, num_envs },
+        } => {
+            let rows = reverie_run::bench::bench_envs(seconds, num_envs);
+            print!("{}", reverie_run::bench::format_table(&rows));
+            Ok(())
+        }
+    }
+}

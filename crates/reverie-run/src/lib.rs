@@ -1,1 +1,16 @@
-//! placeholder
+//! # reverie-run
+//!
+//! Everything between the library and the `reverie` command line: layered TOML
+//! configuration ([`config`]), the algorithm table ([`algos`]), run directories
+//! ([`run_dir`]), the training loop ([`train`]), learning-curve plots ([`plot`]) and the
+//! environment benchmark ([`bench`]).
+
+pub mod algos;
+pub mod bench;
+pub mod config;
+pub mod plot;
+pub mod run_dir;
+pub mod train;
+
+pub use config::{resolve, ConfigRequest, TrainConfig};
+pub use train::{train, RunLocation, TrainSummary};

@@ -1,0 +1,63 @@
+//! The algorithms `reverie train` knows, and how each is built from its `[agent]` table.
+
+use reverie_agents::{QLearningConfig, RandomAgent};
+use reverie_core::{Agent, Rng, Space};
+use toml::Table;
+
+use crate::config::{from_table, ConfigError};
+
+/// `(name, one-line description)` of every trainable algorithm.
+pub const ALGORITHMS: &[(&str, &str)] = &[
+    ("random", "uniformly random actions: the baseline (any env)"),
+    (
+        "q-learning",
+        "tabular Q-learning with ε-greedy exploration (Discrete obs and actions)",
+    ),
+];
+
+/// Checks that `name` is a known algorithm.
+pub fn check_algorithm(name: &str) -> Result<(), ConfigError> {
+    if ALGORITHMS.iter().any(|(n, _)| *n == name) {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            section: "algorithm".into(),
+            message: format!(
+                "unknown algorithm '{name}'; known: {}",
+                ALGORITHMS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+}
+
+/// Builds the agent `algo` from its `[agent]` table for an env with these spaces.
+pub fn build_agent(
+    algo: &str,
+    agent: &Table,
+    observation_space: &Space,
+    action_space: &Space,
+    rng: Rng,
+) -> anyhow::Result<Box<dyn Agent>> {
+    check_algorithm(algo)?;
+    let section = format!("[agent] of {algo}");
+    Ok(match algo {
+        "random" => {
+            let _: Empty = from_table(agent.clone(), &section)?;
+            Box::new(RandomAgent::new(action_space.clone(), rng))
+        }
+        "q-learning" => {
+            let config: QLearningConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        _ => unreachable!("checked above"),
+    })
+}
+
+/// An agent with no hyperparameters: any key is refused.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}

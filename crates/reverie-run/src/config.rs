@@ -1,0 +1,280 @@
+//! Training configuration: TOML presets per algorithm and env, overlaid by a user file and
+//! `--set key=value` overrides, resolved into a [`TrainConfig`] whose keys are all checked.
+//!
+//! Layers, later ones winning: `presets/base.toml` → `presets/<algo>/default.toml` →
+//! `presets/<algo>/<env>.toml` → `--config FILE` → `--set a.b=v` → `--seed` / `--steps`.
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use reverie_envs::{EnvOptions, OptionValue};
+
+/// Errors in configuration files and overrides. Each names the offending key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A TOML file or override could not be parsed.
+    #[error("{source_name}: {message}")]
+    Parse {
+        /// Where the text came from (a file name or `--set ...`).
+        source_name: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A key is unknown or its value has the wrong type.
+    #[error("config error in {section}: {message}")]
+    Invalid {
+        /// `[top level]`, `[env]`, `[agent] of q-learning`, ...
+        section: String,
+        /// What is wrong, with the valid keys.
+        message: String,
+    },
+}
+
+/// The environment section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// Registered env id, e.g. `FrozenLake-v1`.
+    pub id: String,
+    /// Keyword options for the env (`map_name`, `is_slippery`, `max_episode_steps`, ...).
+    #[serde(default)]
+    pub options: Table,
+}
+
+/// A fully resolved training configuration, saved as `config.toml` in the run directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Algorithm name, e.g. `q-learning`.
+    pub algo: String,
+    /// Root seed; env, agent and evaluation streams derive from it.
+    pub seed: u64,
+    /// Real environment steps to train for.
+    pub total_steps: u64,
+    /// Evaluate the greedy policy every this many steps (0: only at the end).
+    pub eval_every: u64,
+    /// Episodes per evaluation.
+    pub eval_episodes: u32,
+    /// Save a checkpoint every this many steps (0: only at the end).
+    pub checkpoint_every: u64,
+    /// Log throughput and agent metrics every this many steps.
+    pub log_every: u64,
+    /// The environment.
+    pub env: EnvConfig,
+    /// Agent hyperparameters; the valid keys depend on `algo`.
+    #[serde(default)]
+    pub agent: Table,
+}
+
+/// Embedded presets: `(algo or "base", env or "default", TOML text)`.
+static PRESETS: &[(&str, &str, &str)] = &[
+    ("base", "default", include_str!("../presets/base.toml")),
+    (
+        "random",
+        "default",
+        include_str!("../presets/random/default.toml"),
+    ),
+    (
+        "q-learning",
+        "default",
+        include_str!("../presets/q-learning/default.toml"),
+    ),
+    (
+        "q-learning",
+        "FrozenLake-v1",
+        include_str!("../presets/q-learning/FrozenLake-v1.toml"),
+    ),
+    (
+        "q-learning",
+        "CliffWalking-v1",
+        include_str!("../presets/q-learning/CliffWalking-v1.toml"),
+    ),
+    (
+        "q-learning",
+        "Taxi-v4",
+        include_str!("../presets/q-learning/Taxi-v4.toml"),
+    ),
+    (
+        "q-learning",
+        "GridWorld-v0",
+        include_str!("../presets/q-learning/GridWorld-v0.toml"),
+    ),
+];
+
+/// The preset text for `(algo, env)`, if one is embedded.
+pub fn preset(algo: &str, env: &str) -> Option<&'static str> {
+    PRESETS
+        .iter()
+        .find(|(a, e, _)| *a == algo && *e == env)
+        .map(|(_, _, text)| *text)
+}
+
+/// The envs that have a preset for `algo`.
+pub fn preset_envs(algo: &str) -> Vec<&'static str> {
+    PRESETS
+        .iter()
+        .filter(|(a, e, _)| *a == algo && *e != "default")
+        .map(|(_, e, _)| *e)
+        .collect()
+}
+
+/// Parses TOML text into a table.
+pub fn parse_toml(text: &str, source_name: &str) -> Result<Table, ConfigError> {
+    text.parse::<Table>().map_err(|e| ConfigError::Parse {
+        source_name: source_name.to_string(),
+        message: e.to_string().trim().to_string(),
+    })
+}
+
+/// Deep-merges `overlay` into `base` (tables merge key by key; other values replace).
+pub fn merge(base: &mut Table, overlay: Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Parses an override value: a TOML value (`0.5`, `true`, `"x"`, `[1, 2]`), or else a bare
+/// string (`--set env.options.map_name=8x8`).
+pub fn parse_value(text: &str) -> Value {
+    match format!("v = {text}").parse::<Table>() {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| Value::String(text.to_string())),
+        Err(_) => Value::String(text.to_string()),
+    }
+}
+
+/// Applies one `key.path=value` override to `table`.
+pub fn apply_override(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
+    let bad = |message: &str| ConfigError::Parse {
+        source_name: format!("--set {assignment}"),
+        message: message.to_string(),
+    };
+    let (path, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| bad("expected key=value, e.g. --set agent.alpha=0.2"))?;
+    let keys: Vec<&str> = path.trim().split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(bad("empty key; use dotted paths like agent.alpha"));
+    }
+    let mut node = table;
+    for key in &keys[..keys.len() - 1] {
+        let entry = node
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
+        node = match entry {
+            Value::Table(t) => t,
+            _ => return Err(bad(&format!("`{key}` is a value, not a section"))),
+        };
+    }
+    node.insert(keys[keys.len() - 1].to_string(), parse_value(value.trim()));
+    Ok(())
+}
+
+/// Deserialises a table into `T`, mapping serde's message (which lists the valid keys for
+/// an unknown one) into a [`ConfigError`] for `section`.
+pub fn from_table<T: serde::de::DeserializeOwned>(
+    table: Table,
+    section: &str,
+) -> Result<T, ConfigError> {
+    Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Invalid {
+            section: section.to_string(),
+            message: e.message().trim().to_string(),
+        })
+}
+
+/// What the command line asked for.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigRequest {
+    /// Algorithm name.
+    pub algo: String,
+    /// Env id.
+    pub env: String,
+    /// Contents and name of a `--config` file.
+    pub file: Option<(String, String)>,
+    /// `--set key=value` overrides, in order.
+    pub overrides: Vec<String>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--steps`.
+    pub steps: Option<u64>,
+}
+
+/// Resolves the layered configuration (see the module docs).
+pub fn resolve(request: &ConfigRequest) -> Result<TrainConfig, ConfigError> {
+    let mut table = parse_toml(
+        preset("base", "default").expect("base preset"),
+        "presets/base.toml",
+    )?;
+    for env in ["default", request.env.as_str()] {
+        if let Some(text) = preset(&request.algo, env) {
+            merge(
+                &mut table,
+                parse_toml(text, &format!("presets/{}/{env}.toml", request.algo))?,
+            );
+        }
+    }
+    if let Some((name, text)) = &request.file {
+        merge(&mut table, parse_toml(text, name)?);
+    }
+    table.insert("algo".into(), Value::String(request.algo.clone()));
+    let env = table
+        .entry("env")
+        .or_insert_with(|| Value::Table(Table::new()));
+    if let Value::Table(env) = env {
+        env.insert("id".into(), Value::String(request.env.clone()));
+    }
+    for assignment in &request.overrides {
+        apply_override(&mut table, assignment)?;
+    }
+    if let Some(seed) = request.seed {
+        table.insert("seed".into(), Value::Integer(seed as i64));
+    }
+    if let Some(steps) = request.steps {
+        table.insert("total_steps".into(), Value::Integer(steps as i64));
+    }
+    from_table(table, "[top level]")
+}
+
+/// Converts the `[env.options]` table into registry options.
+pub fn env_options(table: &Table) -> Result<EnvOptions, ConfigError> {
+    let mut options = EnvOptions::new();
+    for (key, value) in table {
+        let bad = || ConfigError::Invalid {
+            section: "[env.options]".into(),
+            message: format!("option `{key}` has an unsupported value {value}"),
+        };
+        let converted = match value {
+            Value::Boolean(b) => OptionValue::Bool(*b),
+            Value::Integer(i) => OptionValue::Int(*i),
+            Value::Float(x) => OptionValue::Float(*x),
+            Value::String(s) => OptionValue::Str(s.clone()),
+            Value::Array(items) => OptionValue::StrList(
+                items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(bad()),
+        };
+        options.insert(key, converted);
+    }
+    Ok(options)
+}
+
+impl TrainConfig {
+    /// The resolved configuration as TOML text (what `config.toml` holds).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a TrainConfig always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests;

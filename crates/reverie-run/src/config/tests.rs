@@ -1,0 +1,69 @@
+use super::*;
+
+fn request(algo: &str, env: &str) -> ConfigRequest {
+    ConfigRequest {
+        algo: algo.into(),
+        env: env.into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn presets_layer_in_order() {
+    let config = resolve(&request("q-learning", "FrozenLake-v1")).unwrap();
+    assert_eq!(config.total_steps, 200_000);
+    assert_eq!(config.agent["alpha"].as_float(), Some(0.05));
+    // From the algo default, not overridden by the env preset.
+    assert_eq!(config.agent["initial_q"].as_float(), Some(0.0));
+    assert_eq!(config.env.id, "FrozenLake-v1");
+}
+
+#[test]
+fn overrides_win_and_parse_types() {
+    let mut r = request("q-learning", "FrozenLake-v1");
+    r.overrides = vec![
+        "agent.alpha=0.3".into(),
+        "env.options.map_name=8x8".into(),
+        "env.options.is_slippery=false".into(),
+    ];
+    r.seed = Some(7);
+    let config = resolve(&r).unwrap();
+    assert_eq!(config.agent["alpha"].as_float(), Some(0.3));
+    assert_eq!(config.env.options["map_name"].as_str(), Some("8x8"));
+    assert_eq!(config.env.options["is_slippery"].as_bool(), Some(false));
+    assert_eq!(config.seed, 7);
+}
+
+#[test]
+fn unknown_top_level_key_names_valid_keys() {
+    let mut r = request("q-learning", "FrozenLake-v1");
+    r.overrides = vec!["total_step=5".into()];
+    let err = resolve(&r).unwrap_err().to_string();
+    assert!(err.contains("total_step"), "{err}");
+    assert!(err.contains("total_steps"), "{err}");
+}
+
+#[test]
+fn file_layer_parse_errors_name_the_file() {
+    let mut r = request("q-learning", "FrozenLake-v1");
+    r.file = Some(("my.toml".into(), "seed = = 3".into()));
+    let err = resolve(&r).unwrap_err().to_string();
+    assert!(err.starts_with("my.toml"), "{err}");
+}
+
+#[test]
+fn resolved_config_round_trips_through_toml() {
+    let config = resolve(&request("q-learning", "Taxi-v4")).unwrap();
+    let text = config.to_toml();
+    let back: TrainConfig = from_table(parse_toml(&text, "x").unwrap(), "x").unwrap();
+    assert_eq!(back, config);
+}
+
+#[test]
+fn malformed_override_is_refused() {
+    let mut table = Table::new();
+    assert!(apply_override(&mut table, "agent.alpha").is_err());
+    assert!(apply_override(&mut table, "agent..alpha=1").is_err());
+    apply_override(&mut table, "seed=3").unwrap();
+    assert!(apply_override(&mut table, "seed.x=3").is_err());
+}
