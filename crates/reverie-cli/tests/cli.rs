@@ -1,0 +1,221 @@
+//! End-to-end tests of the `reverie` binary: bad input fails clearly and leaves nothing
+//! behind; training writes a complete run directory; plots are drawn; seeds reproduce.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn reverie(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reverie"))
+        .args(args)
+        .output()
+        .expect("the reverie binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh, empty scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reverie-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn is_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).map(|mut d| d.next().is_none()).unwrap_or(true)
+}
+
+#[test]
+fn unknown_env_lists_known_ids_and_writes_nothing() {
+    let dir = scratch("unknown-env");
+    let out = reverie(&["train", "random", "--env", "CartPol-v1", "--out", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("unknown environment id 'CartPol-v1'"), "{err}");
+    assert!(err.contains("CartPole-v1"), "known ids listed: {err}");
+    assert!(is_empty_dir(&dir));
+}
+
+#[test]
+fn unknown_algorithm_is_refused() {
+    let out = reverie(&["train", "dyna-z", "--env", "CartPole-v1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown algorithm 'dyna-z'"), "{}", stderr(&out));
+}
+
+#[test]
+fn mistyped_config_key_names_it_and_the_valid_keys() {
+    let dir = scratch("bad-key");
+    let out = reverie(&[
+        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "agent.alpah=0.1",
+        "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("alpah"), "{err}");
+    assert!(err.contains("alpha") && err.contains("epsilon_start"), "{err}");
+    assert!(is_empty_dir(&dir), "nothing written for a bad config");
+
+    let out = reverie(&[
+        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "total_step=10",
+        "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("total_steps"), "{}", stderr(&out));
+    assert!(is_empty_dir(&dir));
+}
+
+#[test]
+fn mistyped_value_and_bad_env_option_are_refused() {
+    let dir = scratch("bad-value");
+    let out = reverie(&[
+        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "agent.alpha=fast",
+        "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("alpha"), "{}", stderr(&out));
+
+    let out = reverie(&[
+        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "env.options.slippery=false",
+        "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("slippery") && err.contains("is_slippery"), "{err}");
+
+    let out = reverie(&[
+        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "agent.alpha=2.0",
+        "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("in (0, 1]"), "{}", stderr(&out));
+    assert!(is_empty_dir(&dir));
+}
+
+#[test]
+fn tabular_agent_on_continuous_env_is_refused() {
+    let out = reverie(&["train", "q-learning", "--env", "CartPole-v1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Discrete(n) observation space"), "{}", stderr(&out));
+}
+
+#[test]
+fn unwritable_run_dir_fails_clearly() {
+    let out = reverie(&[
+        "train", "random", "--env", "CartPole-v1", "--steps", "10",
+        "--out", "/proc/reverie-no-such-dir",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot create run directory"), "{}", stderr(&out));
+}
+
+#[test]
+fn unreadable_or_broken_config_file_is_refused() {
+    let dir = scratch("bad-file");
+    let out = reverie(&["train", "random", "--env", "CartPole-v1", "--config", "/nonexistent.toml"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot read --config"), "{}", stderr(&out));
+    let file = dir.join("broken.toml");
+    std::fs::write(&file, "seed = [").unwrap();
+    let out = reverie(&[
+        "train", "random", "--env", "CartPole-v1", "--config", file.to_str().unwrap(),
+        "--out", dir.join("runs").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("broken.toml"), "{}", stderr(&out));
+    assert!(!dir.join("runs").exists());
+}
+
+#[test]
+fn random_agent_run_writes_a_complete_run_directory_and_plots() {
+    let dir = scratch("random-run");
+    let run = dir.join("run");
+    let out = reverie(&[
+        "train", "random", "--env", "CartPole-v1", "--steps", "3000", "--seed", "5", "--quiet",
+        "--run-dir", run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for file in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.jsonl",
+        "summary.json",
+        "checkpoints/latest.bin",
+        "plots/learning_curve.png",
+        "plots/learning_curve.svg",
+    ] {
+        assert!(run.join(file).is_file(), "missing {file}");
+    }
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("seed = 5") && config.contains("total_steps = 3000"), "{config}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(metrics.contains("charts/episodic_return") && metrics.contains("charts/SPS"));
+    // Random CartPole episodes last ~22 steps on average.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let episodes = summary["episodes"].as_u64().unwrap();
+    assert!((60..300).contains(&episodes), "{episodes} episodes");
+
+    let stem = dir.join("curves");
+    let out = reverie(&["plot", run.to_str().unwrap(), "--out", stem.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stem.with_extension("png").is_file() && stem.with_extension("svg").is_file());
+
+    let out = reverie(&["plot", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a reverie run directory"), "{}", stderr(&out));
+}
+
+/// Everything in metrics.csv except the wall-clock column (and throughput, which is timing).
+fn metrics_without_timing(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("charts/SPS"))
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+#[test]
+fn same_seed_reproduces_the_run_exactly() {
+    let dir = scratch("determinism");
+    let mut runs = Vec::new();
+    for name in ["a", "b"] {
+        let run = dir.join(name);
+        let out = reverie(&[
+            "train", "q-learning", "--env", "FrozenLake-v1", "--steps", "20000", "--seed", "11",
+            "--quiet", "--run-dir", run.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        runs.push(metrics_without_timing(&run));
+    }
+    assert!(runs[0].len() > 100);
+    assert_eq!(runs[0], runs[1]);
+}
+
+#[test]
+fn env_listing_and_env_check() {
+    let out = reverie(&["envs"]);
+    assert!(out.status.success());
+    let listing = stdout(&out);
+    for id in ["CartPole-v1", "Pendulum-v1", "FrozenLake-v1", "Taxi-v4", "GridWorld-v0"] {
+        assert!(listing.contains(id), "{id} missing from:\n{listing}");
+    }
+    let out = reverie(&["env-check", "FrozenLake-v1", "--set", "map_name=8x8"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("all 9 checks passed"));
+}
+
+#[test]
+fn help_teaches_the_config_layers() {
+    let out = reverie(&["train", "--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(help.contains("--set") && help.contains("presets") && help.contains("Examples"));
+}
