@@ -7,6 +7,8 @@
 //! |---|---|---|
 //! | [`RandomAgent`] | `random.rs` | any |
 //! | [`QLearning`] | `tabular/q_learning.rs` | Discrete obs, Discrete actions |
+//! | [`DynaQ`] (Dyna-Q, Dyna-Q+, distribution model) | `tabular/dyna_q.rs` | Discrete |
+//! | [`PrioritizedSweeping`] | `tabular/prioritized_sweeping.rs` | Discrete |
 
 pub mod error;
 pub mod random;
@@ -14,4 +16,7 @@ pub mod tabular;
 
 pub use error::AgentError;
 pub use random::RandomAgent;
-pub use tabular::{QLearning, QLearningConfig, QTable};
+pub use tabular::{
+    DynaQ, DynaQConfig, ModelKind, PrioritizedSweeping, PrioritizedSweepingConfig, QLearning,
+    QLearningConfig, QTable,
+};

@@ -1,8 +1,13 @@
 //! Tabular agents for discrete observation and action spaces.
 
+mod dyna_q;
+pub mod model;
+mod prioritized_sweeping;
 mod q_learning;
 mod q_table;
 
+pub use dyna_q::{DynaQ, DynaQConfig, ModelKind};
+pub use prioritized_sweeping::{PrioritizedSweeping, PrioritizedSweepingConfig};
 pub use q_learning::{QLearning, QLearningConfig};
 pub use q_table::QTable;
 
@@ -29,4 +34,14 @@ pub fn discrete_sizes(
         other => return Err(unsupported("a Discrete(n) action space", other)),
     };
     Ok((states, actions))
+}
+
+/// ε after `step` steps of a linear decay from `start` to `end` over `decay_steps`
+/// (0: constant `start`).
+pub fn linear_epsilon(start: f64, end: f64, decay_steps: u64, step: u64) -> f64 {
+    if decay_steps == 0 {
+        return start;
+    }
+    let frac = (step as f64 / decay_steps as f64).min(1.0);
+    start + frac * (end - start)
 }

@@ -70,11 +70,12 @@ impl QLearningConfig {
 
     /// ε after `step` steps of training.
     pub fn epsilon(&self, step: u64) -> f64 {
-        if self.epsilon_decay_steps == 0 {
-            return self.epsilon_start;
-        }
-        let frac = (step as f64 / self.epsilon_decay_steps as f64).min(1.0);
-        self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
+        super::linear_epsilon(
+            self.epsilon_start,
+            self.epsilon_end,
+            self.epsilon_decay_steps,
+            step,
+        )
     }
 
     /// Builds the agent for an env with these spaces.
