@@ -141,7 +141,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Envs => {
             println!(
-                "{:<26} {:<14} {:<44} {:>6}  summary",
+                "{:<26} {:<28} {:<40} {:>6}  summary",
                 "id", "actions", "observations", "limit"
             );
             for spec in specs() {
@@ -151,7 +151,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| "none".into());
                 println!(
-                    "{:<26} {:<14} {:<44} {:>6}  {}",
+                    "{:<26} {:<28} {:<40} {:>6}  {}",
                     spec.id,
                     DynEnv::action_space(env.as_ref()).describe(),
                     DynEnv::observation_space(env.as_ref()).describe(),
@@ -256,10 +256,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 }
                 match curves.iter_mut().find(|c| c.label == label) {
                     Some(curve) => curve.runs.push(points),
-                    None => curves.push(Curve {
-                        label,
-                        runs: vec![points],
-                    }),
+                    None => curves.push(Curve::smoothed(label, vec![points])),
                 }
             }
             let (png, svg) = plot_curves(&curves, &metric, "environment steps", &metric, &out)?;

@@ -28,13 +28,22 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn is_empty_dir(path: &Path) -> bool {
-    std::fs::read_dir(path).map(|mut d| d.next().is_none()).unwrap_or(true)
+    std::fs::read_dir(path)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
 }
 
 #[test]
 fn unknown_env_lists_known_ids_and_writes_nothing() {
     let dir = scratch("unknown-env");
-    let out = reverie(&["train", "random", "--env", "CartPol-v1", "--out", dir.to_str().unwrap()]);
+    let out = reverie(&[
+        "train",
+        "random",
+        "--env",
+        "CartPol-v1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("unknown environment id 'CartPol-v1'"), "{err}");
@@ -46,25 +55,44 @@ fn unknown_env_lists_known_ids_and_writes_nothing() {
 fn unknown_algorithm_is_refused() {
     let out = reverie(&["train", "dyna-z", "--env", "CartPole-v1"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("unknown algorithm 'dyna-z'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown algorithm 'dyna-z'"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn mistyped_config_key_names_it_and_the_valid_keys() {
     let dir = scratch("bad-key");
     let out = reverie(&[
-        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "agent.alpah=0.1",
-        "--out", dir.to_str().unwrap(),
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--set",
+        "agent.alpah=0.1",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("alpah"), "{err}");
-    assert!(err.contains("alpha") && err.contains("epsilon_start"), "{err}");
+    assert!(
+        err.contains("alpha") && err.contains("epsilon_start"),
+        "{err}"
+    );
     assert!(is_empty_dir(&dir), "nothing written for a bad config");
 
     let out = reverie(&[
-        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "total_step=10",
-        "--out", dir.to_str().unwrap(),
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--set",
+        "total_step=10",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("total_steps"), "{}", stderr(&out));
@@ -75,23 +103,44 @@ fn mistyped_config_key_names_it_and_the_valid_keys() {
 fn mistyped_value_and_bad_env_option_are_refused() {
     let dir = scratch("bad-value");
     let out = reverie(&[
-        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "agent.alpha=fast",
-        "--out", dir.to_str().unwrap(),
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--set",
+        "agent.alpha=fast",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("alpha"), "{}", stderr(&out));
 
     let out = reverie(&[
-        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "env.options.slippery=false",
-        "--out", dir.to_str().unwrap(),
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--set",
+        "env.options.slippery=false",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("slippery") && err.contains("is_slippery"), "{err}");
+    assert!(
+        err.contains("slippery") && err.contains("is_slippery"),
+        "{err}"
+    );
 
     let out = reverie(&[
-        "train", "q-learning", "--env", "FrozenLake-v1", "--set", "agent.alpha=2.0",
-        "--out", dir.to_str().unwrap(),
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--set",
+        "agent.alpha=2.0",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("in (0, 1]"), "{}", stderr(&out));
@@ -102,30 +151,61 @@ fn mistyped_value_and_bad_env_option_are_refused() {
 fn tabular_agent_on_continuous_env_is_refused() {
     let out = reverie(&["train", "q-learning", "--env", "CartPole-v1"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("Discrete(n) observation space"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Discrete(n) observation space"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn unwritable_run_dir_fails_clearly() {
     let out = reverie(&[
-        "train", "random", "--env", "CartPole-v1", "--steps", "10",
-        "--out", "/proc/reverie-no-such-dir",
+        "train",
+        "random",
+        "--env",
+        "CartPole-v1",
+        "--steps",
+        "10",
+        "--out",
+        "/proc/reverie-no-such-dir",
     ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("cannot create run directory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot create run directory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn unreadable_or_broken_config_file_is_refused() {
     let dir = scratch("bad-file");
-    let out = reverie(&["train", "random", "--env", "CartPole-v1", "--config", "/nonexistent.toml"]);
+    let out = reverie(&[
+        "train",
+        "random",
+        "--env",
+        "CartPole-v1",
+        "--config",
+        "/nonexistent.toml",
+    ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("cannot read --config"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read --config"),
+        "{}",
+        stderr(&out)
+    );
     let file = dir.join("broken.toml");
     std::fs::write(&file, "seed = [").unwrap();
     let out = reverie(&[
-        "train", "random", "--env", "CartPole-v1", "--config", file.to_str().unwrap(),
-        "--out", dir.join("runs").to_str().unwrap(),
+        "train",
+        "random",
+        "--env",
+        "CartPole-v1",
+        "--config",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("runs").to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("broken.toml"), "{}", stderr(&out));
@@ -137,8 +217,17 @@ fn random_agent_run_writes_a_complete_run_directory_and_plots() {
     let dir = scratch("random-run");
     let run = dir.join("run");
     let out = reverie(&[
-        "train", "random", "--env", "CartPole-v1", "--steps", "3000", "--seed", "5", "--quiet",
-        "--run-dir", run.to_str().unwrap(),
+        "train",
+        "random",
+        "--env",
+        "CartPole-v1",
+        "--steps",
+        "3000",
+        "--seed",
+        "5",
+        "--quiet",
+        "--run-dir",
+        run.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     for file in [
@@ -153,7 +242,10 @@ fn random_agent_run_writes_a_complete_run_directory_and_plots() {
         assert!(run.join(file).is_file(), "missing {file}");
     }
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
-    assert!(config.contains("seed = 5") && config.contains("total_steps = 3000"), "{config}");
+    assert!(
+        config.contains("seed = 5") && config.contains("total_steps = 3000"),
+        "{config}"
+    );
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert!(metrics.contains("charts/episodic_return") && metrics.contains("charts/SPS"));
     // Random CartPole episodes last ~22 steps on average.
@@ -163,13 +255,22 @@ fn random_agent_run_writes_a_complete_run_directory_and_plots() {
     assert!((60..300).contains(&episodes), "{episodes} episodes");
 
     let stem = dir.join("curves");
-    let out = reverie(&["plot", run.to_str().unwrap(), "--out", stem.to_str().unwrap()]);
+    let out = reverie(&[
+        "plot",
+        run.to_str().unwrap(),
+        "--out",
+        stem.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stem.with_extension("png").is_file() && stem.with_extension("svg").is_file());
 
     let out = reverie(&["plot", dir.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not a reverie run directory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a reverie run directory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Everything in metrics.csv except the wall-clock column (and throughput, which is timing).
@@ -189,8 +290,17 @@ fn same_seed_reproduces_the_run_exactly() {
     for name in ["a", "b"] {
         let run = dir.join(name);
         let out = reverie(&[
-            "train", "q-learning", "--env", "FrozenLake-v1", "--steps", "20000", "--seed", "11",
-            "--quiet", "--run-dir", run.to_str().unwrap(),
+            "train",
+            "q-learning",
+            "--env",
+            "FrozenLake-v1",
+            "--steps",
+            "20000",
+            "--seed",
+            "11",
+            "--quiet",
+            "--run-dir",
+            run.to_str().unwrap(),
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
         runs.push(metrics_without_timing(&run));
@@ -204,7 +314,13 @@ fn env_listing_and_env_check() {
     let out = reverie(&["envs"]);
     assert!(out.status.success());
     let listing = stdout(&out);
-    for id in ["CartPole-v1", "Pendulum-v1", "FrozenLake-v1", "Taxi-v4", "GridWorld-v0"] {
+    for id in [
+        "CartPole-v1",
+        "Pendulum-v1",
+        "FrozenLake-v1",
+        "Taxi-v4",
+        "GridWorld-v0",
+    ] {
         assert!(listing.contains(id), "{id} missing from:\n{listing}");
     }
     let out = reverie(&["env-check", "FrozenLake-v1", "--set", "map_name=8x8"]);

@@ -4,9 +4,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use reverie_core::{BoxedEnv, Env, TimeLimit};
+use reverie_core::{BoxedEnv, Env, Rng, TimeLimit};
 
-use crate::classic::CartPole;
+use crate::classic::{
+    Acrobot, CartPole, CartPoleContinuous, CartPoleSwingUp, MountainCar, MountainCarContinuous,
+    Pendulum,
+};
+use crate::toy_text::{
+    builtin_map, generate_random_map, CliffWalking, ConfigError, FrozenLake, FrozenLakeConfig,
+    GridWorld, Maze, MazeLayout, Taxi, TaxiConfig, DEFAULT_FROZEN_PROB,
+};
 
 /// A keyword option value for [`make_with`] (Gymnasium's `gym.make(id, **kwargs)`).
 #[derive(Clone, Debug, PartialEq)]
@@ -145,11 +152,11 @@ impl EnvOptions {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MakeError {
     /// No env is registered under this id.
-    #[error("unknown environment id '{id}'{suggestion}; registered ids: {known}")]
+    #[error("unknown environment id '{id}'{suggestion}. Registered ids: {known}")]
     UnknownEnv {
         /// The id asked for.
         id: String,
-        /// ", did you mean 'X'?" or empty.
+        /// " (did you mean 'X'?)" or empty.
         suggestion: String,
         /// Comma-separated registered ids.
         known: String,
@@ -205,14 +212,372 @@ fn build_cartpole(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, 
     Ok(limited(env, limit))
 }
 
+/// A float option that must be finite.
+fn finite_float(options: &EnvOptions, env: &str, key: &str) -> Result<Option<f64>, MakeError> {
+    match options.float(env, key)? {
+        Some(x) if !x.is_finite() => Err(MakeError::BadOption {
+            env: env.to_string(),
+            key: key.to_string(),
+            reason: format!("expected a finite number, got {x}"),
+        }),
+        x => Ok(x),
+    }
+}
+
+fn build_pendulum(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    let mut env = Pendulum::new();
+    if let Some(g) = finite_float(options, "Pendulum-v1", "g")? {
+        env = env.with_gravity(g);
+    }
+    Ok(limited(env, limit))
+}
+
+fn build_mountain_car(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    let mut env = MountainCar::new();
+    if let Some(v) = finite_float(options, "MountainCar-v0", "goal_velocity")? {
+        env = env.with_goal_velocity(v);
+    }
+    Ok(limited(env, limit))
+}
+
+fn build_mountain_car_continuous(
+    options: &EnvOptions,
+    limit: Option<u32>,
+) -> Result<BoxedEnv, MakeError> {
+    let mut env = MountainCarContinuous::new();
+    if let Some(v) = finite_float(options, "MountainCarContinuous-v0", "goal_velocity")? {
+        env = env.with_goal_velocity(v);
+    }
+    Ok(limited(env, limit))
+}
+
+fn build_acrobot(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    Ok(limited(Acrobot::new(), limit))
+}
+
+fn build_cartpole_continuous(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    Ok(limited(CartPoleContinuous::new(), limit))
+}
+
+fn build_cartpole_swingup(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    Ok(limited(CartPoleSwingUp::new(), limit))
+}
+
+/// A toy-text constructor's complaint as the registry's error for option `e.option`.
+fn config_error(env: &str, e: ConfigError) -> MakeError {
+    MakeError::BadOption {
+        env: env.to_string(),
+        key: e.option.to_string(),
+        reason: e.reason,
+    }
+}
+
+/// FrozenLake-v1's `reward_schedule` (goal, hole, frozen): three numbers, given as a string
+/// (`"1, 0, 0"`, brackets optional) or a list of strings, since options hold no number lists.
+fn reward_schedule(options: &EnvOptions, env: &str) -> Result<Option<[f64; 3]>, MakeError> {
+    const KEY: &str = "reward_schedule";
+    let parts: Vec<String> = match options.iter().find(|(k, _)| *k == KEY).map(|(_, v)| v) {
+        None => return Ok(None),
+        Some(OptionValue::Str(s)) => s
+            .trim_matches(|c: char| "()[] ".contains(c))
+            .split(',')
+            .map(str::to_string)
+            .collect(),
+        Some(OptionValue::StrList(items)) => items.clone(),
+        Some(other) => {
+            return Err(MakeError::BadOption {
+                env: env.to_string(),
+                key: KEY.into(),
+                reason: format!("expected three numbers such as \"1, 0, 0\", got {other}"),
+            })
+        }
+    };
+    let values: Vec<f64> = parts
+        .iter()
+        .filter_map(|p| p.trim().parse::<f64>().ok())
+        .filter(|x| x.is_finite())
+        .collect();
+    if parts.len() != 3 || values.len() != 3 {
+        return Err(MakeError::BadOption {
+            env: env.to_string(),
+            key: KEY.into(),
+            reason: format!(
+                "expected three finite numbers (goal, hole, frozen) such as \"1, 0, 0\", got {parts:?}"
+            ),
+        });
+    }
+    Ok(Some([values[0], values[1], values[2]]))
+}
+
+/// Largest side accepted for `map_name = "random"` (a 256×256 lake has 65,536 states).
+const MAX_RANDOM_MAP_SIZE: i64 = 256;
+
+fn build_frozen_lake(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    const ID: &str = "FrozenLake-v1";
+    let bad = |key: &str, reason: String| MakeError::BadOption {
+        env: ID.to_string(),
+        key: key.to_string(),
+        reason,
+    };
+    let map_name = options.str(ID, "map_name")?;
+    let size = options.int(ID, "size")?;
+    let map_seed = options.int(ID, "map_seed")?;
+    if map_name != Some("random") {
+        for (key, value) in [("size", size), ("map_seed", map_seed)] {
+            if value.is_some() {
+                return Err(bad(key, "only used with map_name = \"random\"".into()));
+            }
+        }
+    }
+    let desc = match (options.str_list(ID, "desc")?, map_name) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "desc",
+                "give either desc (a custom map) or map_name, not both".into(),
+            ))
+        }
+        (Some(desc), None) => desc.to_vec(),
+        (None, Some("random")) => {
+            let size = size.unwrap_or(8);
+            if !(2..=MAX_RANDOM_MAP_SIZE).contains(&size) {
+                return Err(bad(
+                    "size",
+                    format!("expected a side in 2..={MAX_RANDOM_MAP_SIZE}, got {size}"),
+                ));
+            }
+            let seed = map_seed.unwrap_or(0);
+            if seed < 0 {
+                return Err(bad(
+                    "map_seed",
+                    format!("expected a non-negative seed, got {seed}"),
+                ));
+            }
+            // Seeded (default 0) rather than drawn from entropy as Gymnasium does, so a run
+            // is reproducible from its options.
+            let mut rng = Rng::seed_from_u64(seed as u64);
+            generate_random_map(size as usize, DEFAULT_FROZEN_PROB, &mut rng)
+                .map_err(|e| config_error(ID, e))?
+        }
+        (None, name) => {
+            let name = name.unwrap_or("4x4");
+            builtin_map(name).ok_or_else(|| {
+                bad(
+                    "map_name",
+                    format!("unknown map {name:?}; expected \"4x4\", \"8x8\" or \"random\""),
+                )
+            })?
+        }
+    };
+    let mut config = FrozenLakeConfig::with_desc(desc);
+    if let Some(on) = options.bool(ID, "is_slippery")? {
+        config.is_slippery = on;
+    }
+    if let Some(p) = options.float(ID, "success_rate")? {
+        config.success_rate = p;
+    }
+    if let Some(schedule) = reward_schedule(options, ID)? {
+        config.reward_schedule = schedule;
+    }
+    let env = FrozenLake::new(config).map_err(|e| config_error(ID, e))?;
+    Ok(limited(env, limit))
+}
+
+fn build_cliff_walking(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    let slippery = options
+        .bool("CliffWalking-v1", "is_slippery")?
+        .unwrap_or(false);
+    Ok(limited(CliffWalking::new().with_slippery(slippery), limit))
+}
+
+fn build_taxi(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    const ID: &str = "Taxi-v4";
+    let mut config = TaxiConfig::default();
+    if let Some(on) = options.bool(ID, "is_rainy")? {
+        config.is_rainy = on;
+    }
+    if let Some(on) = options.bool(ID, "fickle_passenger")? {
+        config.fickle_passenger = on;
+    }
+    if let Some(p) = options.float(ID, "rainy_probability")? {
+        config.rainy_probability = p;
+    }
+    if let Some(p) = options.float(ID, "fickle_probability")? {
+        config.fickle_probability = p;
+    }
+    let env = Taxi::with_config(config).map_err(|e| config_error(ID, e))?;
+    Ok(limited(env, limit))
+}
+
+fn build_gridworld(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    Ok(limited(GridWorld::new(), limit))
+}
+
+fn positive_int(
+    options: &EnvOptions,
+    env: &str,
+    key: &str,
+    default: i64,
+) -> Result<i64, MakeError> {
+    match options.int(env, key)? {
+        None => Ok(default),
+        Some(n) if n > 0 => Ok(n),
+        Some(n) => Err(MakeError::BadOption {
+            env: env.to_string(),
+            key: key.to_string(),
+            reason: format!("expected a positive integer, got {n}"),
+        }),
+    }
+}
+
+fn build_dyna_maze(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    let factor = positive_int(options, "DynaMaze-v0", "resolution", 1)?;
+    if factor > 64 {
+        return Err(MakeError::BadOption {
+            env: "DynaMaze-v0".into(),
+            key: "resolution".into(),
+            reason: format!("{factor} is too large (at most 64)"),
+        });
+    }
+    Ok(limited(
+        Maze::new(MazeLayout::dyna_maze().scaled(factor as usize)),
+        limit,
+    ))
+}
+
+fn build_blocking_maze(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    let change_at = positive_int(options, "BlockingMaze-v0", "change_at", 1000)?;
+    let maze = Maze::changing(
+        MazeLayout::blocking_before(),
+        MazeLayout::blocking_after(),
+        change_at as u64,
+    );
+    Ok(limited(maze, limit))
+}
+
+fn build_shortcut_maze(options: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    let change_at = positive_int(options, "ShortcutMaze-v0", "change_at", 3000)?;
+    let maze = Maze::changing(
+        MazeLayout::shortcut_before(),
+        MazeLayout::shortcut_after(),
+        change_at as u64,
+    );
+    Ok(limited(maze, limit))
+}
+
 /// Every registered env, in listing order.
-static SPECS: &[EnvSpec] = &[EnvSpec {
-    id: "CartPole-v1",
-    max_episode_steps: Some(500),
-    summary: "balance a pole on a cart; 2 discrete pushes, +1 per step",
-    options: &["sutton_barto_reward"],
-    build: build_cartpole,
-}];
+static SPECS: &[EnvSpec] = &[
+    EnvSpec {
+        id: "CartPole-v1",
+        max_episode_steps: Some(500),
+        summary: "balance a pole on a cart; 2 discrete pushes, +1 per step",
+        options: &["sutton_barto_reward"],
+        build: build_cartpole,
+    },
+    EnvSpec {
+        id: "Pendulum-v1",
+        max_episode_steps: Some(200),
+        summary: "swing a pendulum up and hold it; torque in [-2, 2], cost on angle, speed, torque",
+        options: &["g"],
+        build: build_pendulum,
+    },
+    EnvSpec {
+        id: "MountainCar-v0",
+        max_episode_steps: Some(200),
+        summary: "drive an underpowered car up a hill; 3 discrete pushes, -1 per step",
+        options: &["goal_velocity"],
+        build: build_mountain_car,
+    },
+    EnvSpec {
+        id: "MountainCarContinuous-v0",
+        max_episode_steps: Some(999),
+        summary: "mountain car with a force in [-1, 1]; +100 at the goal, -0.1 a² per step",
+        options: &["goal_velocity"],
+        build: build_mountain_car_continuous,
+    },
+    EnvSpec {
+        id: "Acrobot-v1",
+        max_episode_steps: Some(500),
+        summary: "swing a two-link arm's tip above a line; 3 discrete torques, -1 per step",
+        options: &[],
+        build: build_acrobot,
+    },
+    EnvSpec {
+        id: "CartPoleContinuous-v0",
+        max_episode_steps: Some(200),
+        summary: "CartPole balancing with a push in [-1, 1] x 10 N (mbrl-lib); +1 per step",
+        options: &[],
+        build: build_cartpole_continuous,
+    },
+    EnvSpec {
+        id: "CartPoleSwingUp-v0",
+        max_episode_steps: Some(200),
+        summary: "swing a hanging pole up and balance it (PETS); push in [-1, 1], reward in [0, 1]",
+        options: &[],
+        build: build_cartpole_swingup,
+    },
+    EnvSpec {
+        id: "FrozenLake-v1",
+        max_episode_steps: Some(100),
+        summary: "cross a frozen lake from S to G without falling into a hole; +1 at the goal",
+        options: &[
+            "map_name",
+            "desc",
+            "is_slippery",
+            "success_rate",
+            "reward_schedule",
+            "size",
+            "map_seed",
+        ],
+        build: build_frozen_lake,
+    },
+    EnvSpec {
+        id: "CliffWalking-v1",
+        max_episode_steps: None,
+        summary: "walk along a 4x12 cliff to the goal; -1 per step, -100 and back to start off the cliff",
+        options: &["is_slippery"],
+        build: build_cliff_walking,
+    },
+    EnvSpec {
+        id: "Taxi-v4",
+        max_episode_steps: Some(200),
+        summary: "pick up a passenger and drop them at their stand; -1 per step, -10 illegal, +20 delivery",
+        options: &[
+            "is_rainy",
+            "fickle_passenger",
+            "rainy_probability",
+            "fickle_probability",
+        ],
+        build: build_taxi,
+    },
+    EnvSpec {
+        id: "GridWorld-v0",
+        max_episode_steps: Some(100),
+        summary: "5x5 grid around three obstacles to the far corner; -1 per step, +100 at the goal",
+        options: &[],
+        build: build_gridworld,
+    },
+    EnvSpec {
+        id: "DynaMaze-v0",
+        max_episode_steps: None,
+        summary: "Sutton & Barto's 6x9 Dyna maze (Fig. 8.2); reward 1 at the goal; `resolution` scales it",
+        options: &["resolution"],
+        build: build_dyna_maze,
+    },
+    EnvSpec {
+        id: "BlockingMaze-v0",
+        max_episode_steps: None,
+        summary: "Sutton & Barto's blocking maze (Fig. 8.4): the short way closes after `change_at` steps",
+        options: &["change_at"],
+        build: build_blocking_maze,
+    },
+    EnvSpec {
+        id: "ShortcutMaze-v0",
+        max_episode_steps: None,
+        summary: "Sutton & Barto's shortcut maze (Fig. 8.5): a shortcut opens after `change_at` steps",
+        options: &["change_at"],
+        build: build_shortcut_maze,
+    },
+];
 
 /// All registered env specs.
 pub fn specs() -> &'static [EnvSpec] {
@@ -230,7 +595,7 @@ pub fn spec(id: &str) -> Result<&'static EnvSpec, MakeError> {
         MakeError::UnknownEnv {
             id: id.to_string(),
             suggestion: close
-                .map(|s| format!(", did you mean '{}'?", s.id))
+                .map(|s| format!(" (did you mean '{}'?)", s.id))
                 .unwrap_or_default(),
             known: SPECS.iter().map(|s| s.id).collect::<Vec<_>>().join(", "),
         }

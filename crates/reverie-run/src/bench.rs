@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use reverie_core::{AutoresetMode, DynEnv, Env, Rng, TimeLimit, VecEnv};
-use reverie_envs::classic::CartPole;
+use reverie_envs::classic::{CartPole, Pendulum};
 
 /// One measured row.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +89,7 @@ pub fn bench_envs(seconds: f64, num_envs: usize) -> Vec<BenchRow> {
         })
     };
     let cartpole = || TimeLimit::new(CartPole::new(), Some(500));
+    let pendulum = || TimeLimit::new(Pendulum::new(), Some(200));
     let coin = |rng: &mut Rng| rng.below(2) as i64;
     let torque = |rng: &mut Rng| [(rng.uniform_f32() * 4.0 - 2.0)];
     push(
@@ -101,7 +102,16 @@ pub fn bench_envs(seconds: f64, num_envs: usize) -> Vec<BenchRow> {
         format!("vec{num_envs}"),
         bench_vec(cartpole, num_envs, coin, seconds),
     );
-    let _ = torque;
+    push(
+        "Pendulum-v1",
+        "single".into(),
+        bench_single(pendulum(), torque, seconds),
+    );
+    push(
+        "Pendulum-v1",
+        format!("vec{num_envs}"),
+        bench_vec(pendulum, num_envs, torque, seconds),
+    );
     for spec in reverie_envs::specs() {
         push(spec.id, "dyn".into(), bench_dyn(spec.id, seconds / 2.0));
     }

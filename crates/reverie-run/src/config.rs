@@ -178,16 +178,20 @@ pub fn apply_override(table: &mut Table, assignment: &str) -> Result<(), ConfigE
 
 /// Deserialises a table into `T`, mapping serde's message (which lists the valid keys for
 /// an unknown one) into a [`ConfigError`] for `section`.
-pub fn from_table<T: serde::de::DeserializeOwned>(
-    table: Table,
-    section: &str,
-) -> Result<T, ConfigError> {
-    Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Invalid {
+pub fn from_table<T: serde::de::DeserializeOwned>(table: Table, section: &str) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().message().trim().to_string();
+        ConfigError::Invalid {
             section: section.to_string(),
-            message: e.message().trim().to_string(),
-        })
+            // serde's own message names an unknown key; for a wrong type, add which key.
+            message: if path == "." || message.contains(&format!("`{path}`")) {
+                message
+            } else {
+                format!("`{path}`: {message}")
+            },
+        }
+    })
 }
 
 /// What the command line asked for.

@@ -20,6 +20,9 @@ fn register_font() {
     });
 }
 
+/// `(x, mean, std)` points of an aggregated curve.
+type Aggregate = Vec<(f64, f64, f64)>;
+
 /// One group of runs drawn as one line with a band.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
@@ -27,6 +30,29 @@ pub struct Curve {
     pub label: String,
     /// Each run's `(x, y)` points, x ascending.
     pub runs: Vec<Vec<(f64, f64)>>,
+    /// Average each run over a trailing window before aggregating (noisy episodic returns);
+    /// off for curves that are already averages.
+    pub smooth: bool,
+}
+
+impl Curve {
+    /// A smoothed curve (the usual choice for episodic returns).
+    pub fn smoothed(label: impl Into<String>, runs: Vec<Vec<(f64, f64)>>) -> Self {
+        Self {
+            label: label.into(),
+            runs,
+            smooth: true,
+        }
+    }
+
+    /// A curve drawn from the raw points.
+    pub fn raw(label: impl Into<String>, runs: Vec<Vec<(f64, f64)>>) -> Self {
+        Self {
+            label: label.into(),
+            runs,
+            smooth: false,
+        }
+    }
 }
 
 /// Mean and standard deviation of the smoothed runs on a common grid:
@@ -35,17 +61,22 @@ pub struct Curve {
 /// Each run is smoothed by averaging its last `window` points at or before x (episodic
 /// returns are noisy); `window` is 1/20 of the run's points, at least 1.
 pub fn aggregate(curve: &Curve, grid_points: usize) -> Vec<(f64, f64, f64)> {
+    let min_x = curve
+        .runs
+        .iter()
+        .filter_map(|r| r.first().map(|p| p.0))
+        .fold(f64::INFINITY, f64::min);
     let max_x = curve
         .runs
         .iter()
         .filter_map(|r| r.last().map(|p| p.0))
         .fold(0.0_f64, f64::max);
-    if max_x <= 0.0 || grid_points < 2 {
+    if !min_x.is_finite() || max_x <= min_x || grid_points < 2 {
         return Vec::new();
     }
     let mut out = Vec::with_capacity(grid_points);
     for g in 0..grid_points {
-        let x = max_x * g as f64 / (grid_points - 1) as f64;
+        let x = min_x + (max_x - min_x) * g as f64 / (grid_points - 1) as f64;
         let values: Vec<f64> = curve
             .runs
             .iter()
@@ -54,7 +85,11 @@ pub fn aggregate(curve: &Curve, grid_points: usize) -> Vec<(f64, f64, f64)> {
                 if upto == 0 {
                     return None;
                 }
-                let window = (run.len() / 20).max(1);
+                let window = if curve.smooth {
+                    (run.len() / 20).max(1)
+                } else {
+                    1
+                };
                 let from = upto.saturating_sub(window);
                 let slice = &run[from..upto];
                 Some(slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64)
@@ -82,19 +117,24 @@ where
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot drawing failed: {e}");
     root.fill(&WHITE).map_err(err)?;
-    let series: Vec<(String, Vec<(f64, f64, f64)>)> = curves
+    let series: Vec<(String, Aggregate)> = curves
         .iter()
         .map(|c| (c.label.clone(), aggregate(c, 200)))
         .collect();
     let points = series.iter().flat_map(|(_, s)| s.iter());
-    let (mut x_max, mut y_min, mut y_max) = (1.0_f64, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x_min, mut x_max) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut y_min, mut y_max) = (f64::INFINITY, f64::NEG_INFINITY);
     for &(x, m, s) in points {
+        x_min = x_min.min(x);
         x_max = x_max.max(x);
         y_min = y_min.min(m - s);
         y_max = y_max.max(m + s);
     }
     if !y_min.is_finite() {
-        (y_min, y_max) = (0.0, 1.0);
+        (x_min, x_max, y_min, y_max) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if x_max <= x_min {
+        x_max = x_min + 1.0;
     }
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
     let mut chart = ChartBuilder::on(&root)
@@ -102,11 +142,13 @@ where
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, (y_min - pad)..(y_max + pad))
+        .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc(x_label)
+        .x_label_formatter(&|x| format_tick(*x))
+        .y_label_formatter(&|y| format_tick(*y))
         .y_desc(y_label)
         .label_style(("sans-serif", 14))
         .draw()
@@ -189,16 +231,26 @@ pub fn read_metric(run_dir: &Path, metric: &str) -> anyhow::Result<Vec<(f64, f64
         .collect())
 }
 
+/// Axis tick text: integers without a decimal point, small numbers with up to 3 digits.
+fn format_tick(value: f64) -> String {
+    if (value.fract() == 0.0 && value.abs() < 1e15) || value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn aggregate_averages_runs() {
-        let curve = Curve {
-            label: "x".into(),
-            runs: vec![vec![(1.0, 1.0), (2.0, 1.0)], vec![(1.0, 3.0), (2.0, 3.0)]],
-        };
+        let curve = Curve::smoothed(
+            "x",
+            vec![vec![(1.0, 1.0), (2.0, 1.0)], vec![(1.0, 3.0), (2.0, 3.0)]],
+        );
         let agg = aggregate(&curve, 3);
         let last = agg.last().unwrap();
         assert_eq!(last.0, 2.0);
@@ -210,10 +262,10 @@ mod tests {
     fn writes_png_and_svg() {
         let dir = std::env::temp_dir().join(format!("reverie-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let curve = Curve {
-            label: "demo".into(),
-            runs: vec![(1..50).map(|i| (i as f64, (i as f64).sqrt())).collect()],
-        };
+        let curve = Curve::raw(
+            "demo",
+            vec![(1..50).map(|i| (i as f64, (i as f64).sqrt())).collect()],
+        );
         let (png, svg) =
             plot_curves(&[curve], "demo", "steps", "return", &dir.join("curve")).unwrap();
         let png_bytes = std::fs::read(&png).unwrap();

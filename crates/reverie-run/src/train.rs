@@ -274,15 +274,9 @@ fn run_loop(
 pub fn plot_run(run_dir: &Path, algo: &str, env: &str) -> anyhow::Result<()> {
     let train = crate::plot::read_metric(run_dir, "charts/episodic_return")?;
     let eval = crate::plot::read_metric(run_dir, "eval/episodic_return")?;
-    let mut curves = vec![Curve {
-        label: "training episodes".into(),
-        runs: vec![train],
-    }];
+    let mut curves = vec![Curve::smoothed("training episodes", vec![train])];
     if !eval.is_empty() {
-        curves.push(Curve {
-            label: "greedy evaluation".into(),
-            runs: vec![eval],
-        });
+        curves.push(Curve::raw("greedy evaluation", vec![eval]));
     }
     plot_curves(
         &curves,

@@ -7,10 +7,12 @@ const MASS_POLE: f64 = 0.1;
 const TOTAL_MASS: f64 = MASS_POLE + MASS_CART;
 const LENGTH: f64 = 0.5;
 const POLEMASS_LENGTH: f64 = MASS_POLE * LENGTH;
-const FORCE_MAG: f64 = 10.0;
+/// Magnitude of the push on the cart (N); the continuous cart-poles scale their action by it.
+pub(crate) const FORCE_MAG: f64 = 10.0;
 const TAU: f64 = 0.02;
 const THETA_THRESHOLD: f64 = 12.0 * 2.0 * std::f64::consts::PI / 360.0;
-const X_THRESHOLD: f64 = 2.4;
+/// Half-length of the track (m): the cart leaving it ends the episode in every cart-pole.
+pub(crate) const X_THRESHOLD: f64 = 2.4;
 
 /// CartPole-v1 (Barto, Sutton & Anderson 1983), as Gymnasium 1.4.0's `CartPoleEnv`.
 ///
@@ -74,6 +76,8 @@ impl CartPole {
     }
 
     /// Whether the pole has fallen or the cart left the track.
+    // Written as the reference's comparisons (a NaN state is not out of bounds there).
+    #[allow(clippy::manual_range_contains)]
     #[inline]
     pub(crate) fn out_of_bounds(state: &[f64; 4]) -> bool {
         let [x, _, theta, _] = *state;

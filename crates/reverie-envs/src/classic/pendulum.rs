@@ -1,0 +1,155 @@
+use reverie_core::env::check_vector_action;
+use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+
+use std::f64::consts::PI;
+
+use super::py_square;
+
+/// Gymnasium's default gravity (m/s²), the `g` option.
+const DEFAULT_GRAVITY: f64 = 10.0;
+const MAX_SPEED: f64 = 8.0;
+const MAX_TORQUE: f32 = 2.0;
+const DT: f64 = 0.05;
+const MASS: f64 = 1.0;
+const LENGTH: f64 = 1.0;
+/// Coefficient of the torque in the angular acceleration, `3 / (m l²)`. Gymnasium multiplies
+/// it (a Python float) with the float32 action, which numpy 2 evaluates in float32.
+const TORQUE_GAIN: f64 = 3.0 / (MASS * LENGTH * LENGTH);
+/// Weight of the control cost. Also applied in float32, for the same reason.
+const CONTROL_COST: f32 = 0.001;
+/// Half-widths of the uniform start distribution of `[theta, theta_dot]`.
+const RESET_THETA: f64 = PI;
+const RESET_THETA_DOT: f64 = 1.0;
+
+/// Pendulum-v1: swing a frictionless pendulum up and hold it, as Gymnasium 1.4.0's
+/// `PendulumEnv`.
+///
+/// State `[theta, theta_dot]` in f64, with `theta` not wrapped (0 is upright); observation
+/// `[cos theta, sin theta, theta_dot]` as f32. The action is a torque in [-2, 2] N·m;
+/// larger finite torques are clipped, as Gymnasium does. Reward
+/// `-(normalize(theta)² + 0.1 theta_dot² + 0.001 u²)`, never terminated; registered with a
+/// 200-step limit. Reset draws `theta ~ U(-π, π)`, `theta_dot ~ U(-1, 1)`.
+///
+/// Bit-exact to Gymnasium: the clipped torque `u` stays float32, as numpy 2 keeps it, so the
+/// control cost `0.001 u²` and the torque term `3 u` are rounded to f32 before joining the
+/// f64 sums; the f64 squares are libm's `pow(x, 2)`, as numpy's; the angle is normalized
+/// with Python's floor modulo.
+#[derive(Clone, Debug)]
+pub struct Pendulum {
+    state: [f64; 2],
+    rng: Rng,
+    gravity: f64,
+}
+
+impl Default for Pendulum {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Python's (and numpy's) float `%`: the result takes the sign of the divisor, unlike
+/// Rust's `%` (C's `fmod`), which takes the sign of the dividend.
+#[inline]
+fn floor_mod(a: f64, b: f64) -> f64 {
+    let m = a % b;
+    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+        m + b
+    } else {
+        m
+    }
+}
+
+/// Gymnasium's `angle_normalize`: maps an angle into [-π, π).
+#[inline]
+fn angle_normalize(x: f64) -> f64 {
+    floor_mod(x + PI, 2.0 * PI) - PI
+}
+
+impl Pendulum {
+    /// Pendulum-v1 with Gymnasium's default gravity (10 m/s²).
+    pub fn new() -> Self {
+        Self {
+            state: [0.0; 2],
+            rng: Rng::seed_from_u64(0),
+            gravity: DEFAULT_GRAVITY,
+        }
+    }
+
+    /// Gymnasium's `g` option: the gravitational acceleration (m/s²).
+    pub fn with_gravity(mut self, g: f64) -> Self {
+        self.gravity = g;
+        self
+    }
+
+    #[inline]
+    fn obs(&self) -> [f32; 3] {
+        let [theta, theta_dot] = self.state;
+        [theta.cos() as f32, theta.sin() as f32, theta_dot as f32]
+    }
+}
+
+impl Env for Pendulum {
+    type Obs = [f32; 3];
+    type Action = [f32; 1];
+
+    fn observation_space(&self) -> Space {
+        Space::boxed(
+            vec![-1.0, -1.0, -MAX_SPEED as f32],
+            vec![1.0, 1.0, MAX_SPEED as f32],
+        )
+    }
+
+    fn action_space(&self) -> Space {
+        Space::boxed(vec![-MAX_TORQUE], vec![MAX_TORQUE])
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> ([f32; 3], Info) {
+        if let Some(seed) = seed {
+            self.rng = Rng::seed_from_u64(seed);
+        }
+        self.state = [
+            self.rng.uniform_range(-RESET_THETA, RESET_THETA),
+            self.rng.uniform_range(-RESET_THETA_DOT, RESET_THETA_DOT),
+        ];
+        (self.obs(), Info::new())
+    }
+
+    #[inline]
+    fn step(&mut self, action: &[f32; 1]) -> Result<Step<[f32; 3]>, EnvError> {
+        check_vector_action(action)?;
+        let [theta, theta_dot] = self.state;
+        // np.clip of a float32 array stays float32.
+        let u = action[0].clamp(-MAX_TORQUE, MAX_TORQUE);
+        let control_cost = CONTROL_COST * (u * u);
+        let torque = TORQUE_GAIN as f32 * u;
+        let costs = py_square(angle_normalize(theta))
+            + 0.1 * py_square(theta_dot)
+            + f64::from(control_cost);
+        let gravity_gain = 3.0 * self.gravity / (2.0 * LENGTH);
+        let new_theta_dot = (theta_dot + (gravity_gain * theta.sin() + f64::from(torque)) * DT)
+            .clamp(-MAX_SPEED, MAX_SPEED);
+        let new_theta = theta + new_theta_dot * DT;
+        self.state = [new_theta, new_theta_dot];
+        Ok(Step {
+            obs: self.obs(),
+            reward: -costs,
+            terminated: false,
+            truncated: false,
+            info: Info::new(),
+        })
+    }
+
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 3], EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "Pendulum-v1",
+                format!("expected 2 values [theta, theta_dot], got {}", state.len()),
+            )
+        })?;
+        Ok(self.obs())
+    }
+}
