@@ -178,7 +178,10 @@ pub fn apply_override(table: &mut Table, assignment: &str) -> Result<(), ConfigE
 
 /// Deserialises a table into `T`, mapping serde's message (which lists the valid keys for
 /// an unknown one) into a [`ConfigError`] for `section`.
-pub fn from_table<T: serde::de::DeserializeOwned>(table: Table, section: &str) -> Result<T, ConfigError> {
+pub fn from_table<T: serde::de::DeserializeOwned>(
+    table: Table,
+    section: &str,
+) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().message().trim().to_string();
