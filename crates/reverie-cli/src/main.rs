@@ -55,7 +55,7 @@ enum Command {
     #[command(after_help = "\
 Configuration is layered, later layers winning:
   built-in presets (base, <algo>/default, <algo>/<env>)  ->  --config FILE  ->  --set KEY=VALUE  ->  --seed/--steps
-Keys: seed, total_steps, eval_every, eval_episodes, checkpoint_every, log_every,
+Keys: seed, total_steps, eval_every, eval_episodes, eval_max_episode_steps, checkpoint_every, log_every,
       env.options.<option>, agent.<hyperparameter>. Unknown keys are refused with the valid ones listed.
 The resolved configuration is saved as config.toml in the run directory.
 
@@ -106,6 +106,29 @@ Examples:
         #[arg(long, default_value = "plot")]
         out: PathBuf,
     },
+    /// Run an experiment that reproduces a published result (see `reverie experiment --list`).
+    #[command(after_help = "\
+Every experiment writes DIR/summary.csv (one row per configuration, headline figures),
+per-run CSVs, PNG + SVG plots and report.txt (the table printed here).
+
+Examples:
+  reverie experiment dyna-planning --out results/dyna-planning
+  reverie experiment dyna-changing --seeds 5 --out /tmp/changing
+  reverie experiment --list")]
+    Experiment {
+        /// Experiment name.
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// Output folder.
+        #[arg(long, value_name = "DIR", default_value = "results")]
+        out: PathBuf,
+        /// Repetitions (seeds) per configuration; default: the experiment's own.
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// List the experiments.
+        #[arg(long)]
+        list: bool,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -123,6 +146,12 @@ enum BenchCommand {
         /// Sub-envs in the vectorised rows.
         #[arg(long, default_value_t = 64)]
         num_envs: usize,
+    },
+    /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
+    Tabular {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
     },
 }
 
@@ -263,11 +292,41 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("wrote {} and {}", png.display(), svg.display());
             Ok(())
         }
+        Command::Experiment {
+            name,
+            out,
+            seeds,
+            list,
+        } => {
+            if list {
+                for (name, what) in reverie_run::experiments::EXPERIMENTS {
+                    println!("{name:<22} {what}");
+                }
+                return Ok(());
+            }
+            let name = name.expect("clap requires a name unless --list");
+            let report = reverie_run::experiments::run(
+                &name,
+                &reverie_run::experiments::ExperimentOptions {
+                    out: out.clone(),
+                    seeds,
+                },
+            )?;
+            print!("{report}");
+            println!("outputs in {}", out.display());
+            Ok(())
+        }
         Command::Bench {
             what: BenchCommand::Envs { seconds, num_envs },
         } => {
             let rows = reverie_run::bench::bench_envs(seconds, num_envs);
             print!("{}", reverie_run::bench::format_table(&rows));
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Tabular { seconds },
+        } => {
+            print!("{}", reverie_run::bench::bench_tabular(seconds)?);
             Ok(())
         }
     }

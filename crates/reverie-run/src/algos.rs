@@ -1,6 +1,6 @@
 //! The algorithms `reverie train` knows, and how each is built from its `[agent]` table.
 
-use reverie_agents::{QLearningConfig, RandomAgent};
+use reverie_agents::{DynaQConfig, PrioritizedSweepingConfig, QLearningConfig, RandomAgent};
 use reverie_core::{Agent, Rng, Space};
 use toml::Table;
 
@@ -12,6 +12,18 @@ pub const ALGORITHMS: &[(&str, &str)] = &[
     (
         "q-learning",
         "tabular Q-learning with ε-greedy exploration (Discrete obs and actions)",
+    ),
+    (
+        "dyna-q",
+        "Dyna-Q: Q-learning + planning from a learned tabular model (deterministic or distribution)",
+    ),
+    (
+        "dyna-q-plus",
+        "Dyna-Q+: Dyna-Q with the exploration bonus κ√τ for changing environments",
+    ),
+    (
+        "prioritized-sweeping",
+        "prioritized sweeping: planning ordered by TD-error priority (deterministic envs)",
     ),
 ];
 
@@ -51,6 +63,23 @@ pub fn build_agent(
         }
         "q-learning" => {
             let config: QLearningConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        "dyna-q" => {
+            let config: DynaQConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        "dyna-q-plus" => {
+            let config: DynaQConfig = from_table(agent.clone(), &section)?;
+            if config.kappa <= 0.0 {
+                anyhow::bail!(
+                    "dyna-q-plus needs agent.kappa > 0 (the exploration bonus); use dyna-q for kappa = 0"
+                );
+            }
+            Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        "prioritized-sweeping" => {
+            let config: PrioritizedSweepingConfig = from_table(agent.clone(), &section)?;
             Box::new(config.init(observation_space, action_space, rng)?)
         }
         _ => unreachable!("checked above"),

@@ -1,5 +1,6 @@
 //! `reverie bench envs`: environment steps per second, single env and vectorised, with
-//! random actions and automatic resets, as a table.
+//! random actions and automatic resets; `reverie bench tabular`: Dyna planning updates per
+//! second and the wall-clock of the `dyna-planning` experiment.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -128,4 +129,89 @@ pub fn format_table(rows: &[BenchRow]) -> String {
         ));
     }
     out
+}
+
+/// Planning updates per second of a Dyna-Q agent whose model was filled by `episodes` real
+/// episodes on the Dyna maze (deterministic model) or slippery FrozenLake (distribution).
+pub fn bench_dyna_planning(model: reverie_agents::ModelKind, seconds: f64) -> f64 {
+    use reverie_agents::{DynaQ, DynaQConfig};
+    use reverie_envs::toy_text::{FrozenLake, FrozenLakeConfig, Maze, MazeLayout};
+    let config = DynaQConfig {
+        planning_steps: 0,
+        model,
+        ..DynaQConfig::default()
+    };
+    let mut rng = Rng::seed_from_u64(0);
+    let mut fill = |agent: &mut DynaQ, env: &mut dyn DynEnv| {
+        for _ in 0..20_000 {
+            let s = env.reset(None).0.as_discrete().unwrap() as usize;
+            let a = rng.index(4);
+            env.set_state(&[s as f64]).unwrap();
+            let step = env.step(&reverie_core::Action::Discrete(a as i64)).unwrap();
+            let next = step.obs.as_discrete().unwrap() as usize;
+            agent.learn(s, a, step.reward, next, step.terminated);
+        }
+    };
+    let mut agent = match model {
+        reverie_agents::ModelKind::Deterministic => {
+            let layout = MazeLayout::dyna_maze();
+            let mut agent = DynaQ::new(config, layout.n_states(), 4, Rng::seed_from_u64(1));
+            let mut env = Maze::new(layout);
+            // Visit every open cell with every action.
+            for s in 0..54 {
+                for a in 0..4 {
+                    if Env::set_state(&mut env, &[s as f64]).is_ok() {
+                        let step = Env::step(&mut env, &(a as i64)).unwrap();
+                        agent.learn(s, a, step.reward, step.obs as usize, step.terminated);
+                    }
+                }
+            }
+            agent
+        }
+        reverie_agents::ModelKind::Distribution => {
+            let lake = FrozenLake::new(FrozenLakeConfig::default()).expect("default map");
+            let mut agent = DynaQ::new(config, lake.n_states(), 4, Rng::seed_from_u64(1));
+            let mut env = TimeLimit::new(lake, None);
+            fill(&mut agent, &mut env);
+            agent
+        }
+    };
+    let chunk = 1_000_000;
+    let before = agent.updates();
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < seconds {
+        agent.plan(chunk);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    black_box(agent.q_table().values()[0]);
+    (agent.updates() - before) as f64 / elapsed
+}
+
+/// The tabular table: planning updates per second and the dyna-planning experiment's
+/// wall-clock (its 3 × 30 runs, plots and files included).
+pub fn bench_tabular(seconds: f64) -> anyhow::Result<String> {
+    let deterministic = bench_dyna_planning(reverie_agents::ModelKind::Deterministic, seconds);
+    let distribution = bench_dyna_planning(reverie_agents::ModelKind::Distribution, seconds);
+    let out = std::env::temp_dir().join(format!("reverie-bench-dyna-{}", std::process::id()));
+    let start = Instant::now();
+    crate::experiments::run(
+        "dyna-planning",
+        &crate::experiments::ExperimentOptions {
+            out: out.clone(),
+            seeds: None,
+        },
+    )?;
+    let experiment = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(format!(
+        "{:<72} {:>12}\n{:<72} {:>12.0}\n{:<72} {:>12.0}\n{:<72} {:>12.3}\n",
+        "measurement",
+        "value",
+        "dyna-q planning updates/s (deterministic model, Dyna maze)",
+        deterministic,
+        "dyna-q planning updates/s (distribution model, slippery FrozenLake 4x4)",
+        distribution,
+        "experiment dyna-planning wall-clock (s, 3 x 30 runs)",
+        experiment
+    ))
 }

@@ -1,7 +1,7 @@
 //! Training configuration: TOML presets per algorithm and env, overlaid by a user file and
 //! `--set key=value` overrides, resolved into a [`TrainConfig`] whose keys are all checked.
 //!
-//! Layers, later ones winning: `presets/base.toml` → `presets/<algo>/default.toml` →
+//! Layers, later ones winning: `presets/base/default.toml` → `presets/<algo>/default.toml` →
 //! `presets/<algo>/<env>.toml` → `--config FILE` → `--set a.b=v` → `--seed` / `--steps`.
 
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,9 @@ pub struct TrainConfig {
     pub eval_every: u64,
     /// Episodes per evaluation.
     pub eval_episodes: u32,
+    /// Evaluation episodes are cut after this many steps (a greedy policy can loop forever
+    /// in envs without a time limit, e.g. the mazes); a cut episode counts as it stands.
+    pub eval_max_episode_steps: u64,
     /// Save a checkpoint every this many steps (0: only at the end).
     pub checkpoint_every: u64,
     /// Log throughput and agent metrics every this many steps.
@@ -66,39 +69,32 @@ pub struct TrainConfig {
     pub agent: Table,
 }
 
-/// Embedded presets: `(algo or "base", env or "default", TOML text)`.
-static PRESETS: &[(&str, &str, &str)] = &[
-    ("base", "default", include_str!("../presets/base.toml")),
-    (
-        "random",
-        "default",
-        include_str!("../presets/random/default.toml"),
-    ),
-    (
-        "q-learning",
-        "default",
-        include_str!("../presets/q-learning/default.toml"),
-    ),
-    (
-        "q-learning",
-        "FrozenLake-v1",
-        include_str!("../presets/q-learning/FrozenLake-v1.toml"),
-    ),
-    (
-        "q-learning",
-        "CliffWalking-v1",
-        include_str!("../presets/q-learning/CliffWalking-v1.toml"),
-    ),
-    (
-        "q-learning",
-        "Taxi-v4",
-        include_str!("../presets/q-learning/Taxi-v4.toml"),
-    ),
-    (
-        "q-learning",
-        "GridWorld-v0",
-        include_str!("../presets/q-learning/GridWorld-v0.toml"),
-    ),
+/// Embeds `presets/<algo>/<env>.toml` as `(algo, env, text)`.
+macro_rules! presets {
+    ($(($algo:literal, $env:literal)),* $(,)?) => {
+        &[$(($algo, $env, include_str!(concat!("../presets/", $algo, "/", $env, ".toml")))),*]
+    };
+}
+
+/// Embedded presets: `(algo or "base", env or "default", TOML text)`. A test checks that
+/// every file under `presets/` is listed here.
+static PRESETS: &[(&str, &str, &str)] = presets![
+    ("base", "default"),
+    ("random", "default"),
+    ("q-learning", "default"),
+    ("q-learning", "FrozenLake-v1"),
+    ("q-learning", "CliffWalking-v1"),
+    ("q-learning", "Taxi-v4"),
+    ("q-learning", "GridWorld-v0"),
+    ("dyna-q", "default"),
+    ("dyna-q", "DynaMaze-v0"),
+    ("dyna-q", "FrozenLake-v1"),
+    ("dyna-q", "GridWorld-v0"),
+    ("dyna-q-plus", "default"),
+    ("dyna-q-plus", "BlockingMaze-v0"),
+    ("dyna-q-plus", "ShortcutMaze-v0"),
+    ("prioritized-sweeping", "default"),
+    ("prioritized-sweeping", "DynaMaze-v0"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.
@@ -218,7 +214,7 @@ pub struct ConfigRequest {
 pub fn resolve(request: &ConfigRequest) -> Result<TrainConfig, ConfigError> {
     let mut table = parse_toml(
         preset("base", "default").expect("base preset"),
-        "presets/base.toml",
+        "presets/base/default.toml",
     )?;
     for env in ["default", request.env.as_str()] {
         if let Some(text) = preset(&request.algo, env) {

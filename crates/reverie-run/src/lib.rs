@@ -2,12 +2,13 @@
 //!
 //! Everything between the library and the `reverie` command line: layered TOML
 //! configuration ([`config`]), the algorithm table ([`algos`]), run directories
-//! ([`run_dir`]), the training loop ([`train`]), learning-curve plots ([`plot`]) and the
-//! environment benchmark ([`bench`]).
+//! ([`run_dir`]), the training loop ([`train`]), learning-curve plots ([`plot`]), the
+//! experiments that reproduce published results ([`experiments`]) and benchmarks ([`bench`]).
 
 pub mod algos;
 pub mod bench;
 pub mod config;
+pub mod experiments;
 pub mod plot;
 pub mod run_dir;
 pub mod train;

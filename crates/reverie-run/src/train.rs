@@ -52,19 +52,20 @@ pub struct TrainSummary {
     pub run_dir: PathBuf,
 }
 
-/// Runs `episodes` greedy episodes on `env` (seeded `seed`, `seed + 1`, ...) and returns
-/// the mean and standard deviation of their returns.
+/// Runs `episodes` greedy episodes on `env` (seeded `seed`, `seed + 1`, ...), each cut
+/// after `max_steps` steps, and returns the mean and standard deviation of their returns.
 pub fn evaluate(
     env: &mut BoxedEnv,
     agent: &mut dyn Agent,
     episodes: u32,
+    max_steps: u64,
     seed: u64,
 ) -> anyhow::Result<(f64, f64)> {
     let mut returns = Vec::with_capacity(episodes as usize);
     for k in 0..episodes {
         let (mut obs, _) = env.as_mut().reset(Some(seed.wrapping_add(k as u64)));
         let mut total = 0.0;
-        loop {
+        for _ in 0..max_steps {
             let action = agent.act(&obs, false);
             let step = env
                 .as_mut()
@@ -226,7 +227,13 @@ fn run_loop(
             }
             if config.eval_every > 0 && step % config.eval_every == 0 && step != config.total_steps
             {
-                let (mean, _) = evaluate(eval_env, agent, config.eval_episodes, eval_seed)?;
+                let (mean, _) = evaluate(
+                    eval_env,
+                    agent,
+                    config.eval_episodes,
+                    config.eval_max_episode_steps,
+                    eval_seed,
+                )?;
                 logger.log(step, "eval/episodic_return", mean)?;
             }
             if config.checkpoint_every > 0 && step % config.checkpoint_every == 0 {
@@ -240,7 +247,13 @@ fn run_loop(
     result?;
     flushed.context("cannot write metrics")?;
 
-    let (eval_mean, eval_std) = evaluate(eval_env, agent, config.eval_episodes, eval_seed)?;
+    let (eval_mean, eval_std) = evaluate(
+        eval_env,
+        agent,
+        config.eval_episodes,
+        config.eval_max_episode_steps,
+        eval_seed,
+    )?;
     logger.log(config.total_steps, "eval/episodic_return", eval_mean)?;
     logger.flush().context("cannot write metrics")?;
     run.save_checkpoint(config.total_steps, &agent.save())?;

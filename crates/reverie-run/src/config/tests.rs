@@ -67,3 +67,43 @@ fn malformed_override_is_refused() {
     apply_override(&mut table, "seed=3").unwrap();
     assert!(apply_override(&mut table, "seed.x=3").is_err());
 }
+
+#[test]
+fn every_preset_file_is_embedded_and_parses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
+    let mut files = 0;
+    for algo in std::fs::read_dir(&root).unwrap() {
+        let algo = algo.unwrap();
+        for file in std::fs::read_dir(algo.path()).unwrap() {
+            let file = file.unwrap().path();
+            let env = file.file_stem().unwrap().to_string_lossy().into_owned();
+            let algo_name = algo.file_name().to_string_lossy().into_owned();
+            let text = preset(&algo_name, &env)
+                .unwrap_or_else(|| panic!("{} is not listed in PRESETS", file.display()));
+            parse_toml(text, &file.display().to_string()).unwrap();
+            files += 1;
+        }
+    }
+    assert_eq!(files, PRESETS.len());
+}
+
+#[test]
+fn every_algorithm_preset_resolves_and_builds_its_agent() {
+    for (algo, env, _) in PRESETS.iter().filter(|(a, _, _)| *a != "base") {
+        let env = if *env == "default" {
+            "GridWorld-v0"
+        } else {
+            env
+        };
+        let config = resolve(&request(algo, env)).unwrap();
+        let made = reverie_envs::make(env).unwrap();
+        crate::algos::build_agent(
+            algo,
+            &config.agent,
+            &made.observation_space(),
+            &made.action_space(),
+            reverie_core::Rng::seed_from_u64(0),
+        )
+        .unwrap_or_else(|e| panic!("{algo} on {env}: {e:#}"));
+    }
+}

@@ -1,0 +1,63 @@
+//! `reverie experiment <name>`: experiments that reproduce published claims with numbers.
+//!
+//! Each writes `DIR/summary.csv` (one row per configuration, headline figures), per-run CSVs,
+//! PNG + SVG plots and `report.txt` (the table printed to the terminal), and returns the
+//! report.
+
+mod common;
+mod dyna_changing;
+mod dyna_frozen_lake;
+mod dyna_planning;
+mod sweeping;
+
+use std::path::PathBuf;
+
+pub use common::{greedy_path_length, mean_ci95};
+pub use dyna_changing::{changing_maze_run, ChangingMaze};
+pub use dyna_frozen_lake::{episodes_to_solve, greedy_reaches_goal};
+pub use dyna_planning::{dyna_maze_run, MazeRun};
+pub use sweeping::{updates_to_near_optimal, Planner};
+
+/// `(name, what it reproduces)` of every experiment.
+pub const EXPERIMENTS: &[(&str, &str)] = &[
+    ("dyna-planning", "Dyna-Q with n = 0, 5, 50 planning steps on the Dyna maze (Sutton & Barto Figure 8.2)"),
+    ("dyna-frozen-lake", "Dyna-Q planning steps 0, 5, 10, 50 on deterministic FrozenLake 8x8: episodes to solve"),
+    ("dyna-changing", "Dyna-Q vs Dyna-Q+ on the blocking and shortcut mazes (Sutton & Barto Figures 8.4, 8.5)"),
+    ("prioritized-sweeping", "prioritized sweeping vs Dyna-Q: updates to an optimal path on mazes of growing size (Example 8.4)"),
+];
+
+/// Options shared by all experiments.
+#[derive(Clone, Debug)]
+pub struct ExperimentOptions {
+    /// Output folder (created if missing).
+    pub out: PathBuf,
+    /// Repetitions / seeds per configuration (`None`: the experiment's default).
+    pub seeds: Option<usize>,
+}
+
+/// Runs experiment `name`; returns the report printed to the terminal.
+pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
+    if let Some(0) = options.seeds {
+        anyhow::bail!("--seeds must be at least 1");
+    }
+    let runner: fn(&ExperimentOptions) -> anyhow::Result<String> = match name {
+        "dyna-planning" => dyna_planning::run,
+        "dyna-frozen-lake" => dyna_frozen_lake::run,
+        "dyna-changing" => dyna_changing::run,
+        "prioritized-sweeping" => sweeping::run,
+        _ => anyhow::bail!(
+            "unknown experiment '{name}'; known: {}",
+            EXPERIMENTS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    std::fs::create_dir_all(&options.out).map_err(|e| {
+        anyhow::anyhow!("cannot create output folder {}: {e}", options.out.display())
+    })?;
+    let report = runner(options)?;
+    reverie_core::atomic::write_atomic(&options.out.join("report.txt"), report.as_bytes())?;
+    Ok(report)
+}
