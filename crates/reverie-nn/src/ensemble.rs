@@ -1,0 +1,319 @@
+//! Ensembles of MLPs with their members' weights stacked: `[E, in, out]` per layer.
+//!
+//! # Shapes
+//! - input `[E, B, in]` (each member sees its own batch) → output `[E, B, out]`
+//! - [`EnsembleMlp::forward_member`]: `[B, in]` → `[B, out]` for one member.
+//!
+//! Two execution strategies give identical results: one batched matmul per layer over all
+//! members ([`Execution::Batched`]) or a loop over members ([`Execution::PerMember`]); which
+//! is faster depends on sizes and backend, so it is a setting (see BENCHMARKS.md).
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, IndexOp, Tensor, Var};
+use reverie_core::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// Hidden-layer nonlinearity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// x · sigmoid(x) (PETS / MBPO default).
+    #[default]
+    Silu,
+    /// max(0, x).
+    Relu,
+    /// tanh(x).
+    Tanh,
+}
+
+impl Activation {
+    /// Applies the nonlinearity.
+    pub fn apply(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::Silu => candle_nn::ops::silu(x),
+            Activation::Relu => x.relu(),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+
+    /// Applies the nonlinearity to one float (for [`crate::FastMlp`]).
+    #[inline]
+    pub fn apply_scalar(self, x: f32) -> f32 {
+        match self {
+            Activation::Silu => x / (1.0 + (-x).exp()),
+            Activation::Relu => x.max(0.0),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// How an ensemble runs its members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Execution {
+    /// One `[E, B, in] × [E, in, out]` matmul per layer.
+    #[default]
+    Batched,
+    /// A loop over members, `[B, in] × [in, out]` each, stacked at the end.
+    PerMember,
+}
+
+/// E linear layers stored together.
+#[derive(Clone, Debug)]
+pub struct EnsembleLinear {
+    weight: Var,
+    bias: Var,
+}
+
+impl EnsembleLinear {
+    /// PyTorch's default `Linear` initialisation per member: weights and biases uniform in
+    /// `±1/√in`, drawn from `rng`.
+    pub fn new(
+        members: usize,
+        inputs: usize,
+        outputs: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        let bound = 1.0 / (inputs as f64).sqrt();
+        let mut draw = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| rng.uniform_range(-bound, bound) as f32)
+                .collect()
+        };
+        let weight = Tensor::from_vec(
+            draw(members * inputs * outputs),
+            (members, inputs, outputs),
+            device,
+        )?;
+        let bias = Tensor::from_vec(draw(members * outputs), (members, 1, outputs), device)?;
+        Ok(Self {
+            weight: Var::from_tensor(&weight)?,
+            bias: Var::from_tensor(&bias)?,
+        })
+    }
+
+    /// `[E, B, in]` → `[E, B, out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(self.weight.as_tensor())?
+            .broadcast_add(self.bias.as_tensor())
+    }
+
+    /// Member `e`: `[B, in]` → `[B, out]`.
+    pub fn forward_member(&self, e: usize, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.weight.as_tensor().i(e)?)?
+            .broadcast_add(&self.bias.as_tensor().i(e)?)
+    }
+
+    /// `[E, in, out]` weights.
+    pub fn weight(&self) -> &Var {
+        &self.weight
+    }
+
+    /// `[E, 1, out]` biases.
+    pub fn bias(&self) -> &Var {
+        &self.bias
+    }
+}
+
+/// E MLPs of the same shape: `in → hidden… → out`, activation between layers, none after the
+/// last.
+#[derive(Clone, Debug)]
+pub struct EnsembleMlp {
+    layers: Vec<EnsembleLinear>,
+    activation: Activation,
+    members: usize,
+    execution: Execution,
+}
+
+impl EnsembleMlp {
+    /// Builds `members` MLPs with layer sizes `sizes` (`[in, h1, …, out]`).
+    pub fn new(
+        members: usize,
+        sizes: &[usize],
+        activation: Activation,
+        execution: Execution,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        assert!(
+            sizes.len() >= 2 && members >= 1,
+            "an MLP needs input and output sizes and one member"
+        );
+        let layers = sizes
+            .windows(2)
+            .map(|w| EnsembleLinear::new(members, w[0], w[1], rng, device))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            layers,
+            activation,
+            members,
+            execution,
+        })
+    }
+
+    /// Number of members.
+    pub fn members(&self) -> usize {
+        self.members
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[EnsembleLinear] {
+        &self.layers
+    }
+
+    /// The activation.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Chooses batched or per-member execution.
+    pub fn set_execution(&mut self, execution: Execution) {
+        self.execution = execution;
+    }
+
+    /// `[E, B, in]` → `[E, B, out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self.execution {
+            Execution::Batched => {
+                let mut h = x.clone();
+                let last = self.layers.len() - 1;
+                for (i, layer) in self.layers.iter().enumerate() {
+                    h = layer.forward(&h)?;
+                    if i < last {
+                        h = self.activation.apply(&h)?;
+                    }
+                }
+                Ok(h)
+            }
+            Execution::PerMember => {
+                let outputs = (0..self.members)
+                    .map(|e| self.forward_member(e, &x.i(e)?))
+                    .collect::<Result<Vec<_>>>()?;
+                Tensor::stack(&outputs, 0)
+            }
+        }
+    }
+
+    /// Member `e`: `[B, in]` → `[B, out]`.
+    pub fn forward_member(&self, e: usize, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward_member(e, &h)?;
+            if i < last {
+                h = self.activation.apply(&h)?;
+            }
+        }
+        Ok(h)
+    }
+
+    /// All trainable variables.
+    pub fn vars(&self) -> Vec<Var> {
+        self.layers
+            .iter()
+            .flat_map(|l| [l.weight.clone(), l.bias.clone()])
+            .collect()
+    }
+
+    /// Named tensors for checkpoints: `layers.{i}.weight`, `layers.{i}.bias`.
+    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
+        let mut out = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            out.insert(
+                format!("{prefix}layers.{i}.weight"),
+                l.weight.as_tensor().clone(),
+            );
+            out.insert(
+                format!("{prefix}layers.{i}.bias"),
+                l.bias.as_tensor().clone(),
+            );
+        }
+        out
+    }
+
+    /// Overwrites parameters from named tensors (shapes must match).
+    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, var) in [("weight", &l.weight), ("bias", &l.bias)] {
+                let key = format!("{prefix}layers.{i}.{name}");
+                let t = tensors.get(&key).ok_or_else(|| {
+                    candle_core::Error::Msg(format!("checkpoint has no tensor `{key}`"))
+                })?;
+                if t.dims() != var.as_tensor().dims() {
+                    candle_core::bail!(
+                        "checkpoint tensor `{key}` has shape {:?}, the model needs {:?}",
+                        t.dims(),
+                        var.as_tensor().dims()
+                    );
+                }
+                var.set(&t.to_dtype(DType::F32)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_and_per_member_agree() {
+        let mut rng = Rng::seed_from_u64(0);
+        let mut mlp = EnsembleMlp::new(
+            3,
+            &[4, 8, 8, 2],
+            Activation::Silu,
+            Execution::Batched,
+            &mut rng,
+            &Device::Cpu,
+        )
+        .unwrap();
+        let data: Vec<f32> = (0..3 * 5 * 4).map(|i| (i as f32 * 0.37).sin()).collect();
+        let x = Tensor::from_vec(data, (3, 5, 4), &Device::Cpu).unwrap();
+        let a = mlp
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        mlp.set_execution(Execution::PerMember);
+        let b = mlp
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn members_differ_and_gradients_reach_every_layer() {
+        let mut rng = Rng::seed_from_u64(1);
+        let mlp = EnsembleMlp::new(
+            2,
+            &[3, 4, 1],
+            Activation::Relu,
+            Execution::Batched,
+            &mut rng,
+            &Device::Cpu,
+        )
+        .unwrap();
+        let x = Tensor::ones((2, 6, 3), DType::F32, &Device::Cpu).unwrap();
+        let y = mlp.forward(&x).unwrap();
+        let out = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_ne!(out[0], out[6], "members share weights");
+        let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        for v in mlp.vars() {
+            assert!(grads.get(&v).is_some());
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! # reverie-nn
+//!
+//! Neural building blocks on candle (CPU by default, CUDA with the `cuda` feature):
+//!
+//! - [`threads`]: set candle's CPU thread count once at start-up (its default is very slow
+//!   for small tensors on small machines).
+//! - [`EnsembleMlp`]: E independent MLPs stored as `[E, in, out]` weights, run either as one
+//!   batched matmul per layer or member by member.
+//! - [`Adam`]: Adam with optional decoupled weight decay, and [`clip_grad_norm`].
+//! - [`Normalizer`]: per-dimension mean/std fitted from data, safe for constant dimensions.
+//! - [`checkpoint`]: safetensors + JSON metadata, written atomically, refused when corrupt
+//!   or mismatched.
+//! - [`FastMlp`]: a hand-written single-row forward pass for tiny policies and models, where
+//!   per-op framework overhead dominates.
+
+pub mod adam;
+pub mod checkpoint;
+pub mod ensemble;
+pub mod fast;
+pub mod normalizer;
+pub mod threads;
+
+pub use adam::{clip_grad_norm, Adam, AdamConfig};
+pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};
+pub use fast::FastMlp;
+pub use normalizer::Normalizer;
+
+/// The error type of this crate's fallible operations (candle's).
+pub type Result<T> = candle_core::Result<T>;
