@@ -192,7 +192,7 @@ mod tests {
         let x = Var::new(&[1.0f32, 1.0], &Device::Cpu).unwrap();
         let loss = (x.as_tensor() * 100.0).unwrap().sum_all().unwrap();
         let mut grads = loss.backward().unwrap();
-        let norm = clip_grad_norm(&mut grads, &[x.clone()], 1.0).unwrap();
+        let norm = clip_grad_norm(&mut grads, std::slice::from_ref(&x), 1.0).unwrap();
         assert!((norm - 141.42).abs() < 0.01);
         let g = grads.get(&x).unwrap().to_vec1::<f32>().unwrap();
         let clipped = (g[0] * g[0] + g[1] * g[1]).sqrt();

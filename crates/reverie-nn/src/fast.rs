@@ -62,7 +62,7 @@ impl FastMlp {
         a[..x.len()].copy_from_slice(x);
         let last = self.layers.len() - 1;
         for (i, (inputs, outputs, weights, biases)) in self.layers.iter().enumerate() {
-            let (src, dst) = if i % 2 == 0 {
+            let (src, dst) = if i.is_multiple_of(2) {
                 (&*a, &mut *b)
             } else {
                 (&*b, &mut *a)
@@ -82,7 +82,7 @@ impl FastMlp {
                 }
             }
         }
-        let result = if last % 2 == 0 {
+        let result = if last.is_multiple_of(2) {
             &b[..out.len()]
         } else {
             &a[..out.len()]

@@ -16,6 +16,9 @@ pub struct Normalizer {
     pub mean: Vec<f32>,
     /// Per-dimension standard deviations (1 for constant dimensions).
     pub std: Vec<f32>,
+    /// Dimensions that were constant in the fitted data.
+    #[serde(default)]
+    pub constant: Vec<bool>,
 }
 
 impl Normalizer {
@@ -24,13 +27,14 @@ impl Normalizer {
         Self {
             mean: vec![0.0; dim],
             std: vec![1.0; dim],
+            constant: vec![false; dim],
         }
     }
 
     /// Fits to `data`, row-major `[rows, dim]` (f64 accumulation).
     pub fn fit(data: &[f32], dim: usize) -> Self {
         assert!(
-            dim > 0 && data.len() % dim == 0,
+            dim > 0 && data.len().is_multiple_of(dim),
             "data length must be a multiple of dim"
         );
         let rows = data.len() / dim;
@@ -50,20 +54,23 @@ impl Normalizer {
                 *v += (x as f64 - m).powi(2);
             }
         }
-        let std = var
+        let raw: Vec<f32> = var
             .iter()
-            .map(|v| {
-                let s = (v / rows as f64).sqrt() as f32;
-                if s.is_finite() && s >= MIN_STD {
-                    s
-                } else {
-                    1.0
-                }
-            })
+            .map(|v| (v / rows as f64).sqrt() as f32)
+            .collect();
+        let constant: Vec<bool> = raw
+            .iter()
+            .map(|s| !(s.is_finite() && *s >= MIN_STD))
+            .collect();
+        let std = raw
+            .iter()
+            .zip(&constant)
+            .map(|(s, c)| if *c { 1.0 } else { *s })
             .collect();
         Self {
             mean: mean.into_iter().map(|m| m as f32).collect(),
             std,
+            constant,
         }
     }
 
@@ -79,6 +86,11 @@ impl Normalizer {
                 *x = (*x - m) / s;
             }
         }
+    }
+
+    /// Whether dimension `j` was constant in the fitted data.
+    pub fn is_constant(&self, j: usize) -> bool {
+        self.constant.get(j).copied().unwrap_or(false)
     }
 
     /// Undoes [`Normalizer::normalize_in_place`].
@@ -108,6 +120,7 @@ mod tests {
         let data = [1.0, 5.0, 3.0, 5.0, 5.0, 5.0];
         let n = Normalizer::fit(&data, 2);
         assert_eq!(n.std[1], 1.0);
+        assert!(n.is_constant(1) && !n.is_constant(0));
         let mut copy = data;
         n.normalize_in_place(&mut copy);
         assert!(copy.iter().all(|x| x.is_finite()));

@@ -1,0 +1,26 @@
+//! # reverie-models
+//!
+//! Learned models of `(s, a) → (s', r, done)` and the tools to use and judge them.
+//!
+//! - [`EnsembleModel`]: E MLPs predicting the state delta and reward (and optionally a
+//!   termination logit), deterministic (MSE) or probabilistic (Gaussian NLL with learned soft
+//!   bounds on the log-variance, as in PETS); inputs and targets normalised from data; elites
+//!   chosen by validation error; checkpoints via safetensors.
+//! - [`train`]: holdout split, bootstrap per member, Adam with weight decay and optional
+//!   gradient clipping, early stopping with patience.
+//! - [`ModelEnv`]: a batched imagined environment over the ensemble with propagation modes
+//!   (random member per step, fixed member per particle, expectation), per-particle ensemble
+//!   disagreement, and optional truncation when disagreement exceeds a threshold.
+//! - [`known`]: known reward and termination functions of the built-in envs.
+//! - [`diagnostics`]: k-step compounding error and disagreement-vs-error calibration.
+
+pub mod diagnostics;
+pub mod ensemble;
+pub mod known;
+pub mod model_env;
+pub mod trainer;
+
+pub use ensemble::{EnsembleModel, EnsembleModelConfig, Prediction};
+pub use known::{encode_action, known_functions, KnownFunctions};
+pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
+pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};
