@@ -335,3 +335,57 @@ fn help_teaches_the_config_layers() {
     let help = stdout(&out);
     assert!(help.contains("--set") && help.contains("presets") && help.contains("Examples"));
 }
+
+#[test]
+fn model_eval_writes_summary_with_horizons_and_calibration() {
+    let dir = scratch("model-eval");
+    let out = reverie(&[
+        "model-eval",
+        "--env",
+        "CartPole-v1",
+        "--steps",
+        "600",
+        "--horizon",
+        "5",
+        "--members",
+        "2",
+        "--max-epochs",
+        "3",
+        "--hidden",
+        "16,16",
+        "--threads",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("k,error_mean,"), "{header}");
+    assert!(header.contains("disagreement_error_spearman"), "{header}");
+    assert_eq!(lines.count(), 5, "one row per horizon k = 1..5");
+    for file in [
+        "compounding_error.png",
+        "calibration.svg",
+        "calibration.csv",
+        "model.safetensors",
+        "report.txt",
+    ] {
+        assert!(dir.join(file).is_file(), "missing {file}");
+    }
+
+    let out = reverie(&[
+        "model-eval",
+        "--env",
+        "FrozenLake-v1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("Box observation space"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -215,3 +215,126 @@ pub fn bench_tabular(seconds: f64) -> anyhow::Result<String> {
         experiment
     ))
 }
+
+/// Median of `samples` timings (seconds) of `f`, after one warm-up call.
+fn median_time(samples: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// World-model timings: ensemble train step, planning forward, single-row forward, each
+/// with batched and per-member execution. Returns the table text.
+pub fn bench_models() -> anyhow::Result<String> {
+    use candle_core::{DType, Device, Tensor};
+    use reverie_models::{EnsembleModel, EnsembleModelConfig};
+    use reverie_nn::{Activation, Adam, AdamConfig, EnsembleMlp, Execution, FastMlp};
+
+    let device = Device::Cpu;
+    let mut rng = Rng::seed_from_u64(0);
+    let mut rows = Vec::new();
+    for execution in [Execution::Batched, Execution::PerMember] {
+        let name = match execution {
+            Execution::Batched => "batched",
+            Execution::PerMember => "per-member",
+        };
+        // 7 members, 5 → 200 ×4 → 8 (obs 3 + reward: mean and log-variance), NLL, Adam, 256 rows each.
+        let config = EnsembleModelConfig {
+            execution,
+            ..EnsembleModelConfig::default()
+        };
+        let model = EnsembleModel::new(config, 3, 2, &mut rng, &device)?;
+        let mut adam = Adam::new(model.vars(), AdamConfig::default())?;
+        let x = Tensor::randn(0f32, 1.0, (7, 256, 5), &device)?;
+        let y = Tensor::randn(0f32, 1.0, (7, 256, 4), &device)?;
+        let train = median_time(30, || {
+            let loss = model.loss(&x, &y, None).expect("loss");
+            adam.backward_step(&loss, None).expect("step");
+        });
+        rows.push((
+            format!("ensemble train step, 7 x (5-200x4-8), NLL + Adam, batch 256, {name}"),
+            train * 1e3,
+            "ms",
+            "<= 14",
+        ));
+
+        // Planning: 7 members x 500 rows, 30 sequential steps feeding predictions back.
+        let obs: Vec<f32> = (0..500 * 3).map(|i| ((i as f32) * 0.01).sin()).collect();
+        let actions: Vec<f32> = (0..500 * 2).map(|i| ((i as f32) * 0.02).cos()).collect();
+        let forward = median_time(5, || {
+            let mut current = obs.clone();
+            for _ in 0..30 {
+                let pred = model.predict(&current, &actions).expect("predict");
+                // Feed member 0's prediction back (the rollout pattern of a planner).
+                current.copy_from_slice(&pred.next_obs[..500 * 3]);
+            }
+        });
+        rows.push((
+            format!("ensemble forward, 7 x 500 rows, 30 steps fed back, {name}"),
+            forward * 1e3,
+            "ms",
+            "<= 200",
+        ));
+    }
+
+    // Single row through 4 → 64 → 64 → 2.
+    let mlp = EnsembleMlp::new(
+        1,
+        &[4, 64, 64, 2],
+        Activation::Tanh,
+        Execution::Batched,
+        &mut rng,
+        &device,
+    )?;
+    let row = Tensor::from_slice(&[0.1f32, -0.2, 0.3, 0.4], (1, 4), &device)?;
+    let candle = median_time(10, || {
+        for _ in 0..1000 {
+            black_box(
+                mlp.forward_member(0, &row)
+                    .expect("forward")
+                    .to_dtype(DType::F32)
+                    .expect("dtype"),
+            );
+        }
+    }) / 1000.0;
+    rows.push((
+        "single-row forward 4-64-64-2, candle".into(),
+        candle * 1e6,
+        "us",
+        "",
+    ));
+    let mut fast = FastMlp::from_ensemble(&mlp, 0)?;
+    let mut out = [0.0f32; 2];
+    let hand = median_time(10, || {
+        for _ in 0..100_000 {
+            fast.forward(black_box(&[0.1, -0.2, 0.3, 0.4]), &mut out);
+            black_box(&out);
+        }
+    }) / 100_000.0;
+    rows.push((
+        "single-row forward 4-64-64-2, FastMlp (hand-written)".into(),
+        hand * 1e6,
+        "us",
+        "<= 3",
+    ));
+
+    let mut text = format!(
+        "candle CPU threads: {}\n{:<78} {:>10} {:>5} {:>8}\n",
+        reverie_nn::threads::num_threads(),
+        "measurement (median)",
+        "value",
+        "unit",
+        "target"
+    );
+    for (name, value, unit, target) in rows {
+        text.push_str(&format!("{name:<78} {value:>10.3} {unit:>5} {target:>8}\n"));
+    }
+    Ok(text)
+}

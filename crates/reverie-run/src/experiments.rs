@@ -4,7 +4,7 @@
 //! PNG + SVG plots and `report.txt` (the table printed to the terminal), and returns the
 //! report.
 
-mod common;
+pub(crate) mod common;
 mod dyna_changing;
 mod dyna_frozen_lake;
 mod dyna_planning;

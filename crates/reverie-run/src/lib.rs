@@ -9,6 +9,7 @@ pub mod algos;
 pub mod bench;
 pub mod config;
 pub mod experiments;
+pub mod model_eval;
 pub mod plot;
 pub mod run_dir;
 pub mod train;

@@ -61,6 +61,32 @@ impl Curve {
 /// Each run is smoothed by averaging its last `window` points at or before x (episodic
 /// returns are noisy); `window` is 1/20 of the run's points, at least 1.
 pub fn aggregate(curve: &Curve, grid_points: usize) -> Vec<(f64, f64, f64)> {
+    // Raw curves whose runs share their x values (experiments over episodes, seeds, sizes)
+    // are aggregated point by point, with no resampling.
+    if !curve.smooth && !curve.runs.is_empty() {
+        let xs: Vec<f64> = curve.runs[0].iter().map(|p| p.0).collect();
+        if curve
+            .runs
+            .iter()
+            .all(|r| r.len() == xs.len() && r.iter().zip(&xs).all(|(p, x)| p.0 == *x))
+        {
+            let n = curve.runs.len() as f64;
+            return xs
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let mean = curve.runs.iter().map(|r| r[i].1).sum::<f64>() / n;
+                    let var = curve
+                        .runs
+                        .iter()
+                        .map(|r| (r[i].1 - mean).powi(2))
+                        .sum::<f64>()
+                        / n;
+                    (x, mean, var.sqrt())
+                })
+                .collect();
+        }
+    }
     let min_x = curve
         .runs
         .iter()
