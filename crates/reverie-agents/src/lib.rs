@@ -11,10 +11,12 @@
 //! | [`PrioritizedSweeping`] | `tabular/prioritized_sweeping.rs` | Discrete |
 
 pub mod error;
+pub mod planning;
 pub mod random;
 pub mod tabular;
 
 pub use error::AgentError;
+pub use planning::{MpcAgent, MpcAgentConfig};
 pub use random::RandomAgent;
 pub use tabular::{
     DynaQ, DynaQConfig, ModelKind, PrioritizedSweeping, PrioritizedSweepingConfig, QLearning,

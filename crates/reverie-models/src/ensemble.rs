@@ -257,6 +257,19 @@ impl EnsembleModel {
         self.net.set_execution(execution);
     }
 
+    /// The network (for inference snapshots).
+    pub(crate) fn net(&self) -> &EnsembleMlp {
+        &self.net
+    }
+
+    /// The learned log-variance bounds `(max, min)`, one per target dimension.
+    pub(crate) fn logvar_bounds(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        Ok((
+            self.max_logvar.as_tensor().flatten_all()?.to_vec1()?,
+            self.min_logvar.as_tensor().flatten_all()?.to_vec1()?,
+        ))
+    }
+
     /// Trainable variables.
     pub fn vars(&self) -> Vec<Var> {
         let mut vars = self.net.vars();

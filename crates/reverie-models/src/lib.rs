@@ -11,16 +11,20 @@
 //! - [`ModelEnv`]: a batched imagined environment over the ensemble with propagation modes
 //!   (random member per step, fixed member per particle, expectation), per-particle ensemble
 //!   disagreement, and optional truncation when disagreement exceeds a threshold.
+//! - [`FastDynamics`]: an allocation-free inference snapshot for planners (each particle
+//!   through its own member only).
 //! - [`known`]: known reward and termination functions of the built-in envs.
 //! - [`diagnostics`]: k-step compounding error and disagreement-vs-error calibration.
 
 pub mod diagnostics;
 pub mod ensemble;
+pub mod fast;
 pub mod known;
 pub mod model_env;
 pub mod trainer;
 
 pub use ensemble::{EnsembleModel, EnsembleModelConfig, Prediction};
+pub use fast::{FastDynamics, StepOutputs};
 pub use known::{encode_action, known_functions, KnownFunctions};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};

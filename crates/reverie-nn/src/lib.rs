@@ -12,17 +12,21 @@
 //!   or mismatched.
 //! - [`FastMlp`]: a hand-written single-row forward pass for tiny policies and models, where
 //!   per-op framework overhead dominates.
+//! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
+//!   matmul kernel directly with fused bias and activation.
 
 pub mod adam;
 pub mod checkpoint;
 pub mod ensemble;
 pub mod fast;
+pub mod fast_ensemble;
 pub mod normalizer;
 pub mod threads;
 
 pub use adam::{clip_grad_norm, Adam, AdamConfig};
 pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};
 pub use fast::FastMlp;
+pub use fast_ensemble::{FastEnsemble, RowGroup};
 pub use normalizer::Normalizer;
 
 /// The error type of this crate's fallible operations (candle's).

@@ -1,6 +1,8 @@
 //! The algorithms `reverie train` knows, and how each is built from its `[agent]` table.
 
-use reverie_agents::{DynaQConfig, PrioritizedSweepingConfig, QLearningConfig, RandomAgent};
+use reverie_agents::{
+    DynaQConfig, MpcAgentConfig, PrioritizedSweepingConfig, QLearningConfig, RandomAgent,
+};
 use reverie_core::{Agent, Rng, Space};
 use toml::Table;
 
@@ -24,6 +26,14 @@ pub const ALGORITHMS: &[(&str, &str)] = &[
     (
         "prioritized-sweeping",
         "prioritized sweeping: planning ordered by TD-error priority (deterministic envs)",
+    ),
+    (
+        "pets",
+        "PETS: probabilistic ensemble + CEM model predictive control with TS∞ particles (Box actions)",
+    ),
+    (
+        "mpc",
+        "MPC over a learned deterministic model: random shooting, CEM, iCEM, MPPI or categorical CEM (any actions)",
     ),
 ];
 
@@ -49,6 +59,7 @@ pub fn check_algorithm(name: &str) -> Result<(), ConfigError> {
 /// Builds the agent `algo` from its `[agent]` table for an env with these spaces.
 pub fn build_agent(
     algo: &str,
+    env_id: &str,
     agent: &Table,
     observation_space: &Space,
     action_space: &Space,
@@ -81,6 +92,10 @@ pub fn build_agent(
         "prioritized-sweeping" => {
             let config: PrioritizedSweepingConfig = from_table(agent.clone(), &section)?;
             Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        "pets" | "mpc" => {
+            let config: MpcAgentConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(env_id, observation_space, action_space, rng)?)
         }
         _ => unreachable!("checked above"),
     })

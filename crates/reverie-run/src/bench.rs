@@ -284,6 +284,43 @@ pub fn bench_models() -> anyhow::Result<String> {
         ));
     }
 
+    // The same planning workload through the inference snapshot: 3,500 rows, 500 bound to
+    // each member, sampled from the Gaussian heads, 30 steps fed back.
+    {
+        use reverie_models::{FastDynamics, StepOutputs};
+        let model = EnsembleModel::new(EnsembleModelConfig::default(), 3, 2, &mut rng, &device)?;
+        let mut fast = FastDynamics::new(&model, reverie_nn::threads::num_threads())?;
+        let n = 7 * 500;
+        let obs: Vec<f32> = (0..n * 3).map(|i| ((i as f32) * 0.01).sin()).collect();
+        let actions: Vec<f32> = (0..n * 2).map(|i| ((i as f32) * 0.02).cos()).collect();
+        let member: Vec<usize> = (0..n).map(|i| i / 500).collect();
+        let (mut current, mut next, mut reward) = (obs.clone(), vec![0.0; n * 3], vec![0.0; n]);
+        let mut noise = Rng::seed_from_u64(1);
+        let forward = median_time(5, || {
+            current.copy_from_slice(&obs);
+            for _ in 0..30 {
+                fast.step(
+                    &current,
+                    &actions,
+                    &member,
+                    Some(&mut noise),
+                    StepOutputs {
+                        next_obs: &mut next,
+                        reward: &mut reward,
+                        termination_prob: None,
+                    },
+                );
+                std::mem::swap(&mut current, &mut next);
+            }
+        });
+        rows.push((
+            "ensemble forward, 7 x 500 rows, 30 steps fed back, FastDynamics (planner path)".into(),
+            forward * 1e3,
+            "ms",
+            "<= 200",
+        ));
+    }
+
     // Single row through 4 → 64 → 64 → 2.
     let mlp = EnsembleMlp::new(
         1,

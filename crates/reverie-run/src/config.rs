@@ -95,6 +95,14 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("dyna-q-plus", "ShortcutMaze-v0"),
     ("prioritized-sweeping", "default"),
     ("prioritized-sweeping", "DynaMaze-v0"),
+    ("pets", "default"),
+    ("pets", "CartPoleContinuous-v0"),
+    ("pets", "CartPoleSwingUp-v0"),
+    ("pets", "Pendulum-v1"),
+    ("pets", "MountainCarContinuous-v0"),
+    ("mpc", "default"),
+    ("mpc", "CartPole-v1"),
+    ("mpc", "GridWorld-v0"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

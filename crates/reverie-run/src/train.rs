@@ -108,6 +108,7 @@ pub fn train(
     let streams = SeedStreams::new(config.seed);
     let mut agent = build_agent(
         &config.algo,
+        &config.env.id,
         &config.agent,
         &DynEnv::observation_space(env.as_ref()),
         &DynEnv::action_space(env.as_ref()),

@@ -99,6 +99,7 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
         let made = reverie_envs::make(env).unwrap();
         crate::algos::build_agent(
             algo,
+            env,
             &config.agent,
             &made.observation_space(),
             &made.action_space(),

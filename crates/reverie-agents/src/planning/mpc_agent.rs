@@ -1,0 +1,393 @@
+//! PETS (Chua et al. 2018) and plain MPC agents: learn an ensemble dynamics model from real
+//! transitions, and at every step optimise an action sequence in it, execute the first
+//! action, replan.
+//!
+//! The loop (as mbrl-lib's `pets`): act uniformly at random for `random_steps` steps (the
+//! first trial), then train the ensemble every `train_every` steps on everything seen so
+//! far, and act by MPC over the model with P particles per candidate. With `oracle = true`
+//! the planner scores sequences in a copy of the real env instead (the ceiling without
+//! model error); nothing is learned then.
+
+use reverie_core::{Action, Agent, Batch, Observation, Rng, Space, Transition};
+use reverie_models::{
+    known_functions, train, EnsembleModel, EnsembleModelConfig, FastDynamics, TrainerConfig,
+};
+use reverie_planning::model_objective::ActionEncoding;
+use reverie_planning::{
+    ActionBounds, ModelObjective, ModelObjectiveConfig, Mpc, Objective, OptimizerConfig,
+    OracleObjective, PlanSpace,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{require, AgentError};
+
+/// Hyperparameters of [`MpcAgent`]. Defaults are mbrl-lib's PETS cart-pole settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MpcAgentConfig {
+    /// Uniformly random steps before the first model is trained (one trial).
+    pub random_steps: u64,
+    /// Retrain the model every this many real steps.
+    pub train_every: u64,
+    /// Planning horizon.
+    pub horizon: usize,
+    /// CPU threads for model training and planning rollouts.
+    pub threads: usize,
+    /// Use the env's known reward and termination functions (else the model's heads).
+    pub known_functions: bool,
+    /// Plan in the true simulator instead of a learned model.
+    pub oracle: bool,
+    /// The trajectory optimiser.
+    pub planner: OptimizerConfig,
+    /// Particles, discount and propagation of imagined rollouts.
+    pub rollouts: ModelObjectiveConfig,
+    /// The ensemble.
+    pub model: EnsembleModelConfig,
+    /// How the ensemble is trained.
+    pub trainer: TrainerConfig,
+}
+
+impl Default for MpcAgentConfig {
+    fn default() -> Self {
+        Self {
+            random_steps: 200,
+            train_every: 200,
+            horizon: 15,
+            threads: 2,
+            known_functions: true,
+            oracle: false,
+            planner: OptimizerConfig::Cem(reverie_planning::CemConfig {
+                population: 350,
+                ..Default::default()
+            }),
+            rollouts: ModelObjectiveConfig::default(),
+            model: EnsembleModelConfig {
+                hidden_sizes: vec![200; 4],
+                ..Default::default()
+            },
+            trainer: TrainerConfig {
+                batch_size: 32,
+                max_epochs: 50,
+                patience: 5,
+                holdout_ratio: 0.1,
+                lr: 7.5e-4,
+                weight_decay: 3e-5,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// Where plans are scored.
+enum Planner {
+    /// Not yet trained: act randomly.
+    Untrained,
+    Model(Box<ModelObjective>),
+    Oracle(Box<OracleObjective>),
+}
+
+/// A model-predictive-control agent (PETS with the default settings).
+pub struct MpcAgent {
+    config: MpcAgentConfig,
+    env_id: String,
+    observation_space: Space,
+    action_space: Space,
+    encoding: ActionEncoding,
+    obs_width: usize,
+    model: Option<EnsembleModel>,
+    mpc: Mpc,
+    planner: Planner,
+    data: Batch,
+    steps: u64,
+    rng: Rng,
+    scratch_obs: Vec<f32>,
+    scratch_next: Vec<f32>,
+}
+
+/// Writes `obs` as model input: the vector, or one-hot for a discrete observation.
+fn encode_obs(space: &Space, obs: &Observation, out: &mut Vec<f32>) {
+    out.clear();
+    match (space, obs) {
+        (Space::Discrete { n, start }, Observation::Discrete(s)) => {
+            out.resize(*n as usize, 0.0);
+            out[(s - start) as usize] = 1.0;
+        }
+        (_, Observation::Vector(v)) => out.extend_from_slice(v),
+        (_, Observation::Discrete(s)) => out.push(*s as f32),
+    }
+}
+
+impl MpcAgentConfig {
+    /// Builds the agent for `env_id` with these spaces.
+    pub fn init(
+        self,
+        env_id: &str,
+        observation_space: &Space,
+        action_space: &Space,
+        rng: Rng,
+    ) -> Result<MpcAgent, AgentError> {
+        require(self.horizon >= 1, "horizon", self.horizon, "≥ 1")?;
+        require(self.threads >= 1, "threads", self.threads, "≥ 1")?;
+        require(
+            self.train_every >= 1,
+            "train_every",
+            self.train_every,
+            "≥ 1",
+        )?;
+        let invalid = |key: &'static str, message: String| AgentError::InvalidConfig {
+            key,
+            value: message,
+            expected: "a valid setting",
+        };
+        self.model.validate().map_err(|m| invalid("model", m))?;
+        let (encoding, space) = match action_space {
+            Space::Box(b) => (
+                ActionEncoding::Continuous {
+                    low: b.low.clone(),
+                    high: b.high.clone(),
+                },
+                PlanSpace::Continuous(ActionBounds {
+                    horizon: self.horizon,
+                    low: b.low.clone(),
+                    high: b.high.clone(),
+                }),
+            ),
+            Space::Discrete { n, .. } => (
+                ActionEncoding::Discrete { n: *n as usize },
+                PlanSpace::Discrete {
+                    horizon: self.horizon,
+                    n: *n as usize,
+                },
+            ),
+        };
+        let mpc = Mpc::new(&self.planner, &space).map_err(|m| invalid("planner", m))?;
+        let obs_width = match observation_space {
+            Space::Discrete { n, .. } => *n as usize,
+            Space::Box(b) => b.dim(),
+        };
+        if !self.oracle && matches!(observation_space, Space::Discrete { .. }) {
+            require(
+                !self.model.probabilistic,
+                "model.probabilistic",
+                true,
+                "false for discrete observations (one-hot states are predicted deterministically)",
+            )?;
+        }
+        let planner = if self.oracle {
+            let env = reverie_envs::make_with(
+                env_id,
+                &reverie_envs::EnvOptions::new().with(
+                    "max_episode_steps",
+                    reverie_envs::OptionValue::Int(i64::from(u32::MAX)),
+                ),
+            )
+            .map_err(|e| invalid("oracle", e.to_string()))?;
+            Planner::Oracle(Box::new(OracleObjective::new(
+                env,
+                self.horizon,
+                self.rollouts.discount,
+            )))
+        } else {
+            Planner::Untrained
+        };
+        Ok(MpcAgent {
+            env_id: env_id.to_string(),
+            observation_space: observation_space.clone(),
+            action_space: action_space.clone(),
+            encoding,
+            obs_width,
+            model: None,
+            mpc,
+            planner,
+            data: Batch::default(),
+            steps: 0,
+            rng,
+            scratch_obs: Vec::new(),
+            scratch_next: Vec::new(),
+            config: self,
+        })
+    }
+}
+
+impl MpcAgent {
+    /// Real transitions seen.
+    pub fn transitions(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The trained ensemble, once there is one.
+    pub fn model(&self) -> Option<&EnsembleModel> {
+        self.model.as_ref()
+    }
+
+    /// Trains (or continues training) the ensemble on all data and swaps the planner's
+    /// snapshot.
+    fn train_model(&mut self) -> Vec<(&'static str, f64)> {
+        let act_width = self.encoding.model_dim();
+        if self.model.is_none() {
+            let mut init_rng = self.rng.fork();
+            let device = candle_core::Device::Cpu;
+            match EnsembleModel::new(
+                self.config.model.clone(),
+                self.obs_width,
+                act_width,
+                &mut init_rng,
+                &device,
+            ) {
+                Ok(m) => self.model = Some(m),
+                Err(e) => panic!("model construction failed after validation: {e}"),
+            }
+        }
+        let model = self.model.as_mut().expect("built above");
+        let mut train_rng = self.rng.fork();
+        let report = match train(model, &self.data, &self.config.trainer, &mut train_rng) {
+            Ok(r) => r,
+            // Bad data (NaN from the env) leaves the previous model in place.
+            Err(_) => return vec![("losses/model_train_failed", 1.0)],
+        };
+        let dynamics = FastDynamics::new(model, self.config.threads).expect("snapshot");
+        match &mut self.planner {
+            Planner::Model(objective) => objective.set_dynamics(dynamics),
+            Planner::Untrained => {
+                let known = if self.config.known_functions {
+                    known_functions(&self.env_id)
+                } else {
+                    Default::default()
+                };
+                let objective = ModelObjective::new(
+                    dynamics,
+                    known,
+                    self.config.rollouts.clone(),
+                    self.encoding.clone(),
+                    self.config.horizon,
+                    self.rng.fork(),
+                )
+                .expect("validated at init");
+                self.planner = Planner::Model(Box::new(objective));
+            }
+            Planner::Oracle(_) => unreachable!("the oracle trains nothing"),
+        }
+        let best = &report.epochs[report.best_epoch.min(report.epochs.len() - 1)];
+        vec![
+            ("losses/model_train_loss", best.train_loss),
+            ("losses/model_val_mse", best.val_mse),
+            ("charts/model_epochs", report.epochs.len() as f64),
+        ]
+    }
+
+    fn action_from_plan(&self, first: &[f32]) -> Action {
+        match &self.action_space {
+            Space::Discrete { start, n } => {
+                Action::Discrete(start + (first[0].max(0.0) as i64).min(*n as i64 - 1))
+            }
+            Space::Box(b) => Action::Vector(
+                first
+                    .iter()
+                    .zip(b.low.iter().zip(&b.high))
+                    .map(|(a, (l, h))| a.clamp(*l, *h))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Agent for MpcAgent {
+    fn act(&mut self, obs: &Observation, explore: bool) -> Action {
+        let random_phase = explore && !self.config.oracle && self.steps < self.config.random_steps;
+        if random_phase {
+            return self.action_space.sample(&mut self.rng);
+        }
+        let mut obs_row = std::mem::take(&mut self.scratch_obs);
+        encode_obs(&self.observation_space, obs, &mut obs_row);
+        let objective: &mut dyn Objective = match &mut self.planner {
+            Planner::Untrained => {
+                self.scratch_obs = obs_row;
+                return self.action_space.sample(&mut self.rng);
+            }
+            Planner::Model(objective) => {
+                objective.set_start(&obs_row);
+                objective.as_mut()
+            }
+            Planner::Oracle(objective) => {
+                // The oracle needs the simulator state; for the built-in classic envs the
+                // observation is the state (CartPole, MountainCar) or it is recovered from it.
+                let state = oracle_state(&self.env_id, &obs_row);
+                objective.set_start(&state);
+                objective.as_mut()
+            }
+        };
+        let (first, _) = self.mpc.act(objective, &mut self.rng);
+        self.scratch_obs = obs_row;
+        self.action_from_plan(&first)
+    }
+
+    fn observe(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+        if t.terminated || t.truncated {
+            self.mpc.reset();
+        }
+        if self.config.oracle {
+            return Vec::new();
+        }
+        let mut obs = std::mem::take(&mut self.scratch_obs);
+        let mut next = std::mem::take(&mut self.scratch_next);
+        encode_obs(&self.observation_space, t.obs, &mut obs);
+        encode_obs(&self.observation_space, t.next_obs, &mut next);
+        self.data.obs.extend_from_slice(&obs);
+        self.data.next_obs.extend_from_slice(&next);
+        let mut action = Vec::new();
+        reverie_models::encode_action(&self.action_space, t.action, &mut action);
+        self.data.actions.extend_from_slice(&action);
+        self.data.rewards.push(t.reward as f32);
+        self.data.terminated.push(t.terminated);
+        self.data.truncated.push(t.truncated);
+        self.scratch_obs = obs;
+        self.scratch_next = next;
+        self.steps += 1;
+        let due = self.steps >= self.config.random_steps
+            && (self.steps - self.config.random_steps).is_multiple_of(self.config.train_every);
+        if due {
+            self.train_model()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn save(&self) -> Vec<u8> {
+        // The model checkpoint is written by `save_model`; the agent state proper is the data.
+        let meta = serde_json::json!({
+            "algorithm": "mpc",
+            "env_id": self.env_id,
+            "steps": self.steps,
+            "transitions": self.data.len(),
+        });
+        serde_json::to_vec(&meta).expect("json")
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let meta: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not an MPC agent checkpoint: {e}"))?;
+        if meta.get("algorithm").and_then(|a| a.as_str()) != Some("mpc") {
+            return Err("not an MPC agent checkpoint".into());
+        }
+        Err("MPC agents keep their model in model.safetensors; restoring a run is not supported yet".into())
+    }
+}
+
+/// The simulator state behind an observation, for the oracle planner.
+fn oracle_state(env_id: &str, obs: &[f32]) -> Vec<f64> {
+    match env_id {
+        // Pendulum observes [cos θ, sin θ, θ̇]; its state is [θ, θ̇].
+        "Pendulum-v1" => vec![
+            f64::from(obs[1]).atan2(f64::from(obs[0])),
+            f64::from(obs[2]),
+        ],
+        // CartPoleSwingUp observes [x, ẋ, cos θ, sin θ, θ̇]; its state is [x, ẋ, θ, θ̇].
+        "CartPoleSwingUp-v0" => vec![
+            f64::from(obs[0]),
+            f64::from(obs[1]),
+            f64::from(obs[3]).atan2(f64::from(obs[2])),
+            f64::from(obs[4]),
+        ],
+        _ => obs.iter().map(|&x| f64::from(x)).collect(),
+    }
+}
