@@ -209,6 +209,12 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
+    /// Planning: milliseconds per PETS action (CEM, iCEM) on cart-pole shapes.
+    Planning {
+        /// CPU threads for rollouts.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
     Tabular {
         /// Seconds per measurement.
@@ -422,6 +428,13 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => {
             reverie_nn::threads::set_num_threads(threads);
             print!("{}", reverie_run::bench::bench_models()?);
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Planning { threads },
+        } => {
+            reverie_nn::threads::set_num_threads(threads);
+            print!("{}", reverie_run::bench::bench_planning(threads)?);
             Ok(())
         }
         Command::Bench {

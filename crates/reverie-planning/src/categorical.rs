@@ -62,10 +62,11 @@ impl CategoricalCem {
                     .into(),
             );
         }
-        if !(config.elite_ratio > 0.0 && config.elite_ratio <= 1.0)
-            || !(0.0..1.0).contains(&config.alpha)
-            || !(0.0..=1.0).contains(&config.warm_start_mix)
-        {
+        let valid = config.elite_ratio > 0.0
+            && config.elite_ratio <= 1.0
+            && (0.0..1.0).contains(&config.alpha)
+            && (0.0..=1.0).contains(&config.warm_start_mix);
+        if !valid {
             return Err("categorical cem needs elite_ratio in (0, 1], 0 ≤ alpha < 1, warm_start_mix in [0, 1]".into());
         }
         Ok(Self {

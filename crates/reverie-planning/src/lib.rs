@@ -10,7 +10,8 @@
 //! - Optimisers ([`Optimizer`]): [`RandomShooting`], [`Cem`], [`ICem`] (coloured noise,
 //!   elite carry-over, decaying population), [`Mppi`], [`CategoricalCem`] for discrete
 //!   actions, and [`GradientPlanner`] (Adam on the sequence, for a
-//!   [`DifferentiableObjective`]). Each keeps its last solution and warm-starts from it
+//!   [`DifferentiableObjective`] such as [`ModelGradientObjective`], which differentiates
+//!   rollouts through the learned ensemble with candle's autodiff). Each keeps its last solution and warm-starts from it
 //!   shifted by one step.
 //! - [`Mpc`]: the receding-horizon loop around an optimiser, built from an
 //!   [`OptimizerConfig`].
@@ -19,6 +20,7 @@ pub mod categorical;
 pub mod cem;
 pub mod gradient;
 pub mod icem;
+pub mod model_gradient;
 pub mod model_objective;
 pub mod mpc;
 pub mod mppi;
@@ -30,6 +32,7 @@ pub use categorical::{CategoricalCem, CategoricalCemConfig};
 pub use cem::{Cem, CemConfig, Sampling};
 pub use gradient::{DifferentiableObjective, GradientPlanner, GradientPlannerConfig};
 pub use icem::{ICem, ICemConfig};
+pub use model_gradient::ModelGradientObjective;
 pub use model_objective::{ActionEncoding, ModelObjective, ModelObjectiveConfig, TerminalValue};
 pub use mpc::{Mpc, OptimizerConfig, PlanSpace};
 pub use mppi::{Mppi, MppiConfig};

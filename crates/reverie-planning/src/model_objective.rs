@@ -96,6 +96,7 @@ pub struct ModelObjective {
     horizon: usize,
     start: Vec<f32>,
     terminal_value: Option<TerminalValue>,
+    one_hot: bool,
     rng: Rng,
     obs: Vec<f32>,
     next: Vec<f32>,
@@ -143,6 +144,7 @@ impl ModelObjective {
             horizon,
             start,
             terminal_value: None,
+            one_hot: false,
             rng,
             obs: Vec::new(),
             next: Vec::new(),
@@ -171,6 +173,13 @@ impl ModelObjective {
     /// Adds `V(s_H)` to returns (value bootstrap: short horizon + value).
     pub fn set_terminal_value(&mut self, value: Option<TerminalValue>) {
         self.terminal_value = value;
+    }
+
+    /// Treats observations as one-hot codes of a discrete state: every predicted next
+    /// observation is snapped to the one-hot vector of its largest entry, so errors cannot
+    /// accumulate between discrete states.
+    pub fn set_one_hot_observations(&mut self, one_hot: bool) {
+        self.one_hot = one_hot;
     }
 
     /// The model used.
@@ -281,6 +290,15 @@ impl crate::objective::Objective for ModelObjective {
                             v[r] = mean;
                         }
                     }
+                }
+            }
+            if self.one_hot {
+                for row in self.next.chunks_exact_mut(o) {
+                    let best = (0..o)
+                        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                        .unwrap_or(0);
+                    row.fill(0.0);
+                    row[best] = 1.0;
                 }
             }
             for r in 0..rows {

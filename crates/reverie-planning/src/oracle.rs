@@ -85,3 +85,44 @@ impl Objective for OracleObjective {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reverie_envs::{make_with, EnvOptions, OptionValue};
+
+    fn oracle(horizon: usize) -> OracleObjective {
+        let env = make_with(
+            "CartPoleContinuous-v0",
+            &EnvOptions::new().with("max_episode_steps", OptionValue::Int(1 << 30)),
+        )
+        .unwrap();
+        let mut o = OracleObjective::new(env, horizon, 1.0);
+        o.set_start(&[0.0, 0.0, 0.01, 0.0]);
+        o
+    }
+
+    #[test]
+    fn scores_are_true_returns_plus_the_terminal_value() {
+        let mut o = oracle(10);
+        // Doing nothing for 10 steps from near-upright survives: return 10.
+        let idle = vec![0.0f32; 10];
+        // Pushing hard one way for 10 steps ... also survives 10 steps; over 60 it falls.
+        let mut scores = [0.0f32];
+        o.evaluate(&idle, &mut scores);
+        assert_eq!(scores[0], 10.0);
+        o.set_terminal_value(Some(Box::new(|obs: &[f32], v: &mut [f32]| {
+            v[0] = 100.0 - obs[2].abs()
+        })));
+        o.evaluate(&idle, &mut scores);
+        assert!(scores[0] > 109.0 && scores[0] < 110.0, "{}", scores[0]);
+        let mut long = oracle(60);
+        let push = vec![1.0f32; 60];
+        long.evaluate(&push, &mut scores);
+        assert!(
+            scores[0] < 60.0,
+            "pushing one way for 60 steps must fail: {}",
+            scores[0]
+        );
+    }
+}

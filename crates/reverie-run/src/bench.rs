@@ -375,3 +375,76 @@ pub fn bench_models() -> anyhow::Result<String> {
     }
     Ok(text)
 }
+
+/// Milliseconds per PETS action on continuous cart-pole shapes (obs 4, action 1): CEM and
+/// iCEM over 7 probabilistic members with 20 TS∞ particles. Weights are untrained: the
+/// arithmetic is the same. Returns the table text.
+pub fn bench_planning(threads: usize) -> anyhow::Result<String> {
+    use candle_core::Device;
+    use reverie_models::{known_functions, EnsembleModel, EnsembleModelConfig, FastDynamics};
+    use reverie_planning::model_objective::ActionEncoding;
+    use reverie_planning::{
+        ActionBounds, CemConfig, ICemConfig, ModelObjective, ModelObjectiveConfig, Mpc,
+        OptimizerConfig, PlanSpace,
+    };
+
+    let mut rng = Rng::seed_from_u64(0);
+    let cases: Vec<(&str, Vec<usize>, usize, OptimizerConfig, &str)> = vec![
+        (
+            "mbrl-lib cartpole default: 7 x (4 x 200), pop 350, H 15, 5 iters, 20 particles",
+            vec![200; 4],
+            15,
+            OptimizerConfig::Cem(CemConfig {
+                population: 350,
+                ..Default::default()
+            }),
+            "<= 1050",
+        ),
+        (
+            "PETS paper: 7 x (3 x 200), pop 500, H 30, 5 iters, 20 particles",
+            vec![200; 3],
+            30,
+            OptimizerConfig::Cem(CemConfig::default()),
+            "",
+        ),
+        (
+            "iCEM: 7 x (4 x 200), pop 150 decaying x1.25, H 15, 3 iters, 20 particles",
+            vec![200; 4],
+            15,
+            OptimizerConfig::Icem(ICemConfig::default()),
+            "",
+        ),
+    ];
+    let mut text = format!(
+        "threads: {threads}\n{:<80} {:>10} {:>8}\n",
+        "PETS planning (median of 5 actions)", "ms/action", "target"
+    );
+    for (name, hidden, horizon, planner, target) in cases {
+        let config = EnsembleModelConfig {
+            hidden_sizes: hidden,
+            ..Default::default()
+        };
+        let model = EnsembleModel::new(config, 4, 1, &mut rng, &Device::Cpu)?;
+        let mut objective = ModelObjective::new(
+            FastDynamics::new(&model, threads)?,
+            known_functions("CartPoleContinuous-v0"),
+            ModelObjectiveConfig::default(),
+            ActionEncoding::Continuous {
+                low: vec![-1.0],
+                high: vec![1.0],
+            },
+            horizon,
+            rng.fork(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        objective.set_start(&[0.01, -0.02, 0.03, 0.0]);
+        let space = PlanSpace::Continuous(ActionBounds::uniform(horizon, 1, -1.0, 1.0));
+        let mut mpc = Mpc::new(&planner, &space).map_err(anyhow::Error::msg)?;
+        let mut plan_rng = rng.fork();
+        let t = median_time(5, || {
+            black_box(mpc.act(&mut objective, &mut plan_rng));
+        });
+        text.push_str(&format!("{name:<80} {:>10.1} {target:>8}\n", t * 1e3));
+    }
+    Ok(text)
+}

@@ -8,6 +8,7 @@ pub(crate) mod common;
 mod dyna_changing;
 mod dyna_frozen_lake;
 mod dyna_planning;
+mod pets;
 mod sweeping;
 
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("dyna-frozen-lake", "Dyna-Q planning steps 0, 5, 10, 50 on deterministic FrozenLake 8x8: episodes to solve"),
     ("dyna-changing", "Dyna-Q vs Dyna-Q+ on the blocking and shortcut mazes (Sutton & Barto Figures 8.4, 8.5)"),
     ("prioritized-sweeping", "prioritized sweeping vs Dyna-Q: updates to an optimal path on mazes of growing size (Example 8.4)"),
+    ("pets-cartpole", "PETS (iCEM and mbrl-lib's CEM) on continuous cart-pole balance: trials and wall-clock to return ≥ 195"),
+    ("pets-pendulum", "PETS on Pendulum-v1: episodes until the mean of the last 3 returns ≥ −200"),
+    ("pets-swingup", "PETS on cart-pole swing-up: return per trial over 10 trials"),
 ];
 
 /// Options shared by all experiments.
@@ -45,6 +49,9 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "dyna-frozen-lake" => dyna_frozen_lake::run,
         "dyna-changing" => dyna_changing::run,
         "prioritized-sweeping" => sweeping::run,
+        "pets-cartpole" => |o| pets::run("cartpole", o),
+        "pets-pendulum" => |o| pets::run("pendulum", o),
+        "pets-swingup" => |o| pets::run("swingup", o),
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

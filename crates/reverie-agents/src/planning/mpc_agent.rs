@@ -29,6 +29,8 @@ pub struct MpcAgentConfig {
     pub random_steps: u64,
     /// Retrain the model every this many real steps.
     pub train_every: u64,
+    /// Also retrain when an episode ends (after the random phase).
+    pub train_at_episode_end: bool,
     /// Planning horizon.
     pub horizon: usize,
     /// CPU threads for model training and planning rollouts.
@@ -52,6 +54,7 @@ impl Default for MpcAgentConfig {
         Self {
             random_steps: 200,
             train_every: 200,
+            train_at_episode_end: true,
             horizon: 15,
             threads: 2,
             known_functions: true,
@@ -263,6 +266,11 @@ impl MpcAgent {
                     self.rng.fork(),
                 )
                 .expect("validated at init");
+                let mut objective = objective;
+                objective.set_one_hot_observations(matches!(
+                    self.observation_space,
+                    Space::Discrete { .. }
+                ));
                 self.planner = Planner::Model(Box::new(objective));
             }
             Planner::Oracle(_) => unreachable!("the oracle trains nothing"),
@@ -343,8 +351,15 @@ impl Agent for MpcAgent {
         self.scratch_obs = obs;
         self.scratch_next = next;
         self.steps += 1;
-        let due = self.steps >= self.config.random_steps
-            && (self.steps - self.config.random_steps).is_multiple_of(self.config.train_every);
+        let since = self.steps.saturating_sub(self.config.random_steps);
+        let periodic =
+            self.steps >= self.config.random_steps && since.is_multiple_of(self.config.train_every);
+        // As mbrl-lib: also retrain at the start of every trial after the random one, so a
+        // failed episode's data is used at once.
+        let trial_start = self.config.train_at_episode_end
+            && (t.terminated || t.truncated)
+            && self.steps > self.config.random_steps;
+        let due = periodic || trial_start;
         if due {
             self.train_model()
         } else {

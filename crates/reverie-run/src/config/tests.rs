@@ -91,7 +91,12 @@ fn every_preset_file_is_embedded_and_parses() {
 fn every_algorithm_preset_resolves_and_builds_its_agent() {
     for (algo, env, _) in PRESETS.iter().filter(|(a, _, _)| *a != "base") {
         let env = if *env == "default" {
-            "GridWorld-v0"
+            // The planners' defaults are continuous-action optimisers.
+            if matches!(*algo, "pets" | "mpc") {
+                "CartPoleContinuous-v0"
+            } else {
+                "GridWorld-v0"
+            }
         } else {
             env
         };
