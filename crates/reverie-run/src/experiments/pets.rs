@@ -170,6 +170,20 @@ fn setups(which: &str) -> Vec<Setup> {
     match which {
         "cartpole" => vec![
             Setup {
+                label: "PETS iCEM fast (pop 100 decaying, 10 particles, 3 x 200)",
+                env_id: "CartPoleContinuous-v0",
+                episode_steps: 200,
+                max_trials: 5,
+                target: Target::AnyTrial(195.0),
+                stop_when_solved: true,
+                agent: {
+                    let mut agent = pets_config(icem(100), 15);
+                    agent.rollouts.particles = 10;
+                    agent.model.hidden_sizes = vec![200; 3];
+                    agent
+                },
+            },
+            Setup {
                 label: "PETS iCEM (pop 150 decaying, 3 iters)",
                 env_id: "CartPoleContinuous-v0",
                 episode_steps: 200,
