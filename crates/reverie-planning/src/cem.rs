@@ -4,7 +4,7 @@ use reverie_core::Rng;
 use reverie_models::fast::fill_normal;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{sanitize, shift, top_k, ActionBounds, Objective, Optimizer, Plan};
+use crate::objective::{sanitize, top_k, ActionBounds, Objective, Optimizer, Plan};
 
 /// How CEM keeps samples inside the action bounds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +153,18 @@ pub(crate) fn elite_moments(
     }
 }
 
+/// `μ, σ² ← α · (μ, σ²) + (1 − α) · (elite mean, elite variance)`.
+pub(crate) fn momentum_update(
+    alpha: f32,
+    (mu, var): (&mut [f32], &mut [f32]),
+    (elite_mean, elite_var): (&[f32], &[f32]),
+) {
+    for j in 0..mu.len() {
+        mu[j] = alpha * mu[j] + (1.0 - alpha) * elite_mean[j];
+        var[j] = alpha * var[j] + (1.0 - alpha) * elite_var[j];
+    }
+}
+
 impl Optimizer for Cem {
     fn optimize(&mut self, objective: &mut dyn Objective, rng: &mut Rng) -> Plan {
         let (l, d) = (self.bounds.len(), self.bounds.dim());
@@ -161,12 +173,7 @@ impl Optimizer for Cem {
             .previous
             .clone()
             .unwrap_or_else(|| self.bounds.midpoint());
-        let mut var: Vec<f32> = (0..l)
-            .map(|j| {
-                let range = self.bounds.high[j % d] - self.bounds.low[j % d];
-                (self.config.init_std * range).powi(2)
-            })
-            .collect();
+        let mut var = self.bounds.initial_variance(self.config.init_std);
         let (mut elite_mean, mut elite_var) = (vec![0.0; l], vec![0.0; l]);
         let mut best = (f32::NEG_INFINITY, mu.clone());
         self.samples.resize(n * l, 0.0);
@@ -203,11 +210,11 @@ impl Optimizer for Cem {
                 &mut elite_mean,
                 &mut elite_var,
             );
-            let a = self.config.alpha;
-            for j in 0..l {
-                mu[j] = a * mu[j] + (1.0 - a) * elite_mean[j];
-                var[j] = a * var[j] + (1.0 - a) * elite_var[j];
-            }
+            momentum_update(
+                self.config.alpha,
+                (&mut mu, &mut var),
+                (&elite_mean, &elite_var),
+            );
         }
         let actions = if self.config.return_mean_elites {
             mu
@@ -222,10 +229,8 @@ impl Optimizer for Cem {
     }
 
     fn advance(&mut self) {
-        let d = self.bounds.dim();
-        let mid = self.bounds.midpoint();
         if let Some(prev) = &mut self.previous {
-            shift(prev, d, &mid[..d]);
+            self.bounds.shift_warm_start(prev);
         }
     }
 
@@ -237,7 +242,7 @@ impl Optimizer for Cem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objective::test_objectives::{target, Quadratic};
+    use crate::objective::test_objectives::{max_error, target, Quadratic};
 
     #[test]
     fn reaches_the_optimum_of_a_quadratic() {
@@ -255,12 +260,7 @@ mod tests {
                 calls: 0,
             };
             let plan = cem.optimize(&mut q, &mut Rng::seed_from_u64(1));
-            let err = plan
-                .actions
-                .iter()
-                .zip(&q.target)
-                .map(|(a, t)| (a - t).abs())
-                .fold(0.0f32, f32::max);
+            let err = max_error(&plan.actions, &q.target);
             assert!(err < 0.05, "{sampling:?}: max error {err}");
             assert_eq!(q.calls, 400 * 20);
         }

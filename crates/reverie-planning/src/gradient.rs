@@ -4,7 +4,7 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{sanitize, shift, ActionBounds, Objective, Plan};
+use crate::objective::{sanitize, ActionBounds, Objective, Plan};
 
 /// An objective that also returns d score / d actions.
 pub trait DifferentiableObjective: Objective {
@@ -124,10 +124,8 @@ impl GradientPlanner {
 
     /// Shifts the kept solution one step.
     pub fn advance(&mut self) {
-        let d = self.bounds.dim();
-        let mid = self.bounds.midpoint();
         if let Some(prev) = &mut self.previous {
-            shift(prev, d, &mid[..d]);
+            self.bounds.shift_warm_start(prev);
         }
     }
 
@@ -140,7 +138,7 @@ impl GradientPlanner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objective::test_objectives::{target, Quadratic};
+    use crate::objective::test_objectives::{max_error, target, Quadratic};
 
     impl DifferentiableObjective for Quadratic {
         fn value_and_grad(&mut self, candidates: &[f32], scores: &mut [f32], grads: &mut [f32]) {
@@ -168,12 +166,7 @@ mod tests {
             calls: 0,
         };
         let plan = planner.optimize_differentiable(&mut q, &mut Rng::seed_from_u64(1));
-        let err = plan
-            .actions
-            .iter()
-            .zip(&q.target)
-            .map(|(a, t)| (a - t).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_error(&plan.actions, &q.target);
         assert!(err < 0.01, "max error {err}");
     }
 }

@@ -5,8 +5,8 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::cem::elite_moments;
-use crate::objective::{sanitize, shift, top_k, ActionBounds, Objective, Optimizer, Plan};
+use crate::cem::{elite_moments, momentum_update};
+use crate::objective::{sanitize, top_k, ActionBounds, Objective, Optimizer, Plan};
 
 /// Settings of [`ICem`] (defaults follow the paper's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,17 +146,12 @@ impl ICem {
 
 impl Optimizer for ICem {
     fn optimize(&mut self, objective: &mut dyn Objective, rng: &mut Rng) -> Plan {
-        let (l, d, h) = (self.bounds.len(), self.bounds.dim(), self.bounds.horizon);
+        let (l, d) = (self.bounds.len(), self.bounds.dim());
         let mut mu = self
             .previous
             .clone()
             .unwrap_or_else(|| self.bounds.midpoint());
-        let mut var: Vec<f32> = (0..l)
-            .map(|j| {
-                let range = self.bounds.high[j % d] - self.bounds.low[j % d];
-                (self.config.init_std * range).powi(2)
-            })
-            .collect();
+        let mut var = self.bounds.initial_variance(self.config.init_std);
         let (mut elite_mean, mut elite_var) = (vec![0.0; l], vec![0.0; l]);
         let mut best = (f32::NEG_INFINITY, mu.clone());
         let keep = (self.config.elites as f64 * self.config.keep_elites).round() as usize;
@@ -201,18 +196,17 @@ impl Optimizer for ICem {
                 &mut elite_mean,
                 &mut elite_var,
             );
-            let a = self.config.alpha;
-            for j in 0..l {
-                mu[j] = a * mu[j] + (1.0 - a) * elite_mean[j];
-                var[j] = a * var[j] + (1.0 - a) * elite_var[j];
-            }
+            momentum_update(
+                self.config.alpha,
+                (&mut mu, &mut var),
+                (&elite_mean, &elite_var),
+            );
             self.carried.clear();
             for &i in &self.order {
                 self.carried
                     .extend_from_slice(&self.samples[i * l..(i + 1) * l]);
             }
         }
-        let _ = h;
         self.previous = Some(mu);
         Plan {
             actions: best.1,
@@ -221,14 +215,11 @@ impl Optimizer for ICem {
     }
 
     fn advance(&mut self) {
-        let d = self.bounds.dim();
-        let mid = self.bounds.midpoint();
         if let Some(prev) = &mut self.previous {
-            shift(prev, d, &mid[..d]);
+            self.bounds.shift_warm_start(prev);
         }
-        let l = self.bounds.len();
-        for e in self.carried.chunks_exact_mut(l) {
-            shift(e, d, &mid[..d]);
+        for e in self.carried.chunks_exact_mut(self.bounds.len()) {
+            self.bounds.shift_warm_start(e);
         }
     }
 
@@ -241,7 +232,7 @@ impl Optimizer for ICem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objective::test_objectives::{target, Quadratic};
+    use crate::objective::test_objectives::{max_error, target, Quadratic};
 
     #[test]
     fn colored_noise_has_unit_variance_and_is_smooth() {
@@ -287,12 +278,7 @@ mod tests {
             calls: 0,
         };
         let plan = icem.optimize(&mut q, &mut Rng::seed_from_u64(1));
-        let err = plan
-            .actions
-            .iter()
-            .zip(&q.target)
-            .map(|(a, t)| (a - t).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_error(&plan.actions, &q.target);
         assert!(err < 0.05, "max error {err}");
         // Fewer evaluations than CEM's 200 × 25.
         assert!(q.calls < 400 * 20 / 2, "{}", q.calls);

@@ -6,7 +6,7 @@ use reverie_core::Rng;
 use reverie_models::fast::fill_normal;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{sanitize, shift, ActionBounds, Objective, Optimizer, Plan};
+use crate::objective::{sanitize, ActionBounds, Objective, Optimizer, Plan};
 
 /// Settings of [`Mppi`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,10 +144,8 @@ impl Optimizer for Mppi {
     }
 
     fn advance(&mut self) {
-        let d = self.bounds.dim();
-        let mid = self.bounds.midpoint();
         if let Some(prev) = &mut self.previous {
-            shift(prev, d, &mid[..d]);
+            self.bounds.shift_warm_start(prev);
         }
     }
 
@@ -159,7 +157,7 @@ impl Optimizer for Mppi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objective::test_objectives::{target, Quadratic};
+    use crate::objective::test_objectives::{max_error, target, Quadratic};
 
     #[test]
     fn reaches_the_optimum_of_a_quadratic() {
@@ -177,12 +175,7 @@ mod tests {
             calls: 0,
         };
         let plan = mppi.optimize(&mut q, &mut Rng::seed_from_u64(1));
-        let err = plan
-            .actions
-            .iter()
-            .zip(&q.target)
-            .map(|(a, t)| (a - t).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_error(&plan.actions, &q.target);
         assert!(err < 0.05, "max error {err}");
     }
 }

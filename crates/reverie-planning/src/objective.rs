@@ -103,6 +103,23 @@ pub trait Optimizer {
     fn reset(&mut self);
 }
 
+impl ActionBounds {
+    /// Per-element initial variance of a sequence: `(init_std · range)²`.
+    pub(crate) fn initial_variance(&self, init_std: f32) -> Vec<f32> {
+        let d = self.dim();
+        (0..self.len())
+            .map(|j| (init_std * (self.high[j % d] - self.low[j % d])).powi(2))
+            .collect()
+    }
+
+    /// Shifts a kept sequence one step, filling the new last step with the midpoint.
+    pub(crate) fn shift_warm_start(&self, seq: &mut [f32]) {
+        let d = self.dim();
+        let fill: Vec<f32> = (0..d).map(|j| 0.5 * (self.low[j] + self.high[j])).collect();
+        shift(seq, d, &fill);
+    }
+}
+
 /// Shifts `seq [H, d]` left by one step and fills the last step from `fill [d]`.
 pub(crate) fn shift(seq: &mut [f32], d: usize, fill: &[f32]) {
     seq.copy_within(d.., 0);
@@ -151,6 +168,14 @@ pub(crate) mod test_objectives {
                     .sum::<f32>();
             }
         }
+    }
+
+    /// Largest absolute difference between two sequences.
+    pub fn max_error(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
     }
 
     /// A target sequence spread over `[-0.8, 0.8]`.

@@ -77,10 +77,8 @@ impl Optimizer for RandomShooting {
     }
 
     fn advance(&mut self) {
-        let mid = self.bounds.midpoint();
-        let d = self.bounds.dim();
         if let Some(prev) = &mut self.previous {
-            crate::objective::shift(prev, d, &mid[..d]);
+            self.bounds.shift_warm_start(prev);
         }
     }
 
