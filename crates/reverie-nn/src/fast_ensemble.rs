@@ -10,6 +10,7 @@
 
 use candle_core::IndexOp;
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 use crate::ensemble::{Activation, EnsembleMlp};
 use crate::Result;
@@ -53,6 +54,8 @@ pub struct FastEnsemble {
     activation: Activation,
     threads: usize,
     scratch: Vec<Scratch>,
+    /// Each thread's row groups, kept between calls so that splitting allocates nothing.
+    shares: Vec<Vec<RowGroup>>,
 }
 
 impl FastEnsemble {
@@ -90,6 +93,7 @@ impl FastEnsemble {
             activation: mlp.activation(),
             threads,
             scratch: vec![Scratch::default(); threads],
+            shares: vec![Vec::new(); threads],
         })
     }
 
@@ -130,7 +134,10 @@ impl FastEnsemble {
         } else {
             1
         };
-        let mut shares: Vec<Vec<RowGroup>> = vec![Vec::new(); threads];
+        let shares = &mut self.shares[..threads];
+        for share in shares.iter_mut() {
+            share.clear();
+        }
         let per = total.div_ceil(threads);
         let (mut t, mut filled) = (0, 0);
         for g in groups {
@@ -181,12 +188,11 @@ impl FastEnsemble {
         if threads == 1 {
             run(&shares[0], &mut self.scratch[0]);
         } else {
-            let run = &run;
-            rayon::scope(|s| {
-                for (share, scratch) in shares.iter().zip(self.scratch.iter_mut()) {
-                    s.spawn(move |_| run(share, scratch));
-                }
-            });
+            // Indexed parallel iteration runs on rayon's stack jobs: no boxed task per call.
+            shares
+                .par_iter()
+                .zip(self.scratch.par_iter_mut())
+                .for_each(|(share, scratch)| run(share, scratch));
         }
     }
 }

@@ -130,38 +130,70 @@ impl Cem {
     }
 }
 
-/// Element-wise mean and variance of the rows `order` of `samples [n, l]`.
-pub(crate) fn elite_moments(
-    samples: &[f32],
-    l: usize,
-    order: &[usize],
-    mean: &mut [f32],
-    var: &mut [f32],
-) {
-    mean.fill(0.0);
-    var.fill(0.0);
-    let k = order.len() as f32;
-    for &i in order {
-        for (m, x) in mean.iter_mut().zip(&samples[i * l..(i + 1) * l]) {
-            *m += x / k;
-        }
-    }
-    for &i in order {
-        for ((v, m), x) in var.iter_mut().zip(&*mean).zip(&samples[i * l..(i + 1) * l]) {
-            *v += (x - m) * (x - m) / k;
-        }
-    }
+/// The Gaussian that CEM and iCEM refit to their elites: mean μ, variance σ², and the best
+/// sample seen so far.
+pub(crate) struct EliteGaussian {
+    pub(crate) mu: Vec<f32>,
+    pub(crate) var: Vec<f32>,
+    pub(crate) best: (f32, Vec<f32>),
+    elite_mean: Vec<f32>,
+    elite_var: Vec<f32>,
 }
 
-/// `μ, σ² ← α · (μ, σ²) + (1 − α) · (elite mean, elite variance)`.
-pub(crate) fn momentum_update(
-    alpha: f32,
-    (mu, var): (&mut [f32], &mut [f32]),
-    (elite_mean, elite_var): (&[f32], &[f32]),
-) {
-    for j in 0..mu.len() {
-        mu[j] = alpha * mu[j] + (1.0 - alpha) * elite_mean[j];
-        var[j] = alpha * var[j] + (1.0 - alpha) * elite_var[j];
+impl EliteGaussian {
+    pub(crate) fn new(mu: Vec<f32>, var: Vec<f32>) -> Self {
+        let l = mu.len();
+        Self {
+            best: (f32::NEG_INFINITY, mu.clone()),
+            mu,
+            var,
+            elite_mean: vec![0.0; l],
+            elite_var: vec![0.0; l],
+        }
+    }
+
+    /// Scores `samples [n, l]`, leaves the indices of the `elites` best in `order` (best
+    /// first), remembers the best sample, and moves μ, σ² towards the elites' moments:
+    /// `μ, σ² ← α · (μ, σ²) + (1 − α) · (elite mean, elite variance)`.
+    pub(crate) fn refit(
+        &mut self,
+        objective: &mut dyn Objective,
+        samples: &[f32],
+        scores: &mut [f32],
+        order: &mut Vec<usize>,
+        elites: usize,
+        alpha: f32,
+    ) {
+        let l = self.mu.len();
+        objective.evaluate(samples, scores);
+        sanitize(scores);
+        top_k(scores, elites, order);
+        let top = order[0];
+        if scores[top] > self.best.0 {
+            self.best = (scores[top], samples[top * l..(top + 1) * l].to_vec());
+        }
+        let k = order.len() as f32;
+        self.elite_mean.fill(0.0);
+        self.elite_var.fill(0.0);
+        for &i in order.iter() {
+            for (m, x) in self.elite_mean.iter_mut().zip(&samples[i * l..(i + 1) * l]) {
+                *m += x / k;
+            }
+        }
+        for &i in order.iter() {
+            for ((v, m), x) in self
+                .elite_var
+                .iter_mut()
+                .zip(&self.elite_mean)
+                .zip(&samples[i * l..(i + 1) * l])
+            {
+                *v += (x - m) * (x - m) / k;
+            }
+        }
+        for j in 0..l {
+            self.mu[j] = alpha * self.mu[j] + (1.0 - alpha) * self.elite_mean[j];
+            self.var[j] = alpha * self.var[j] + (1.0 - alpha) * self.elite_var[j];
+        }
     }
 }
 
@@ -169,13 +201,12 @@ impl Optimizer for Cem {
     fn optimize(&mut self, objective: &mut dyn Objective, rng: &mut Rng) -> Plan {
         let (l, d) = (self.bounds.len(), self.bounds.dim());
         let n = self.config.population;
-        let mut mu = self
-            .previous
-            .clone()
-            .unwrap_or_else(|| self.bounds.midpoint());
-        let mut var = self.bounds.initial_variance(self.config.init_std);
-        let (mut elite_mean, mut elite_var) = (vec![0.0; l], vec![0.0; l]);
-        let mut best = (f32::NEG_INFINITY, mu.clone());
+        let mut g = EliteGaussian::new(
+            self.previous
+                .clone()
+                .unwrap_or_else(|| self.bounds.midpoint()),
+            self.bounds.initial_variance(self.config.init_std),
+        );
         self.samples.resize(n * l, 0.0);
         self.noise.resize(n * l, 0.0);
         self.scores.resize(n, 0.0);
@@ -185,47 +216,31 @@ impl Optimizer for Cem {
                 let j = idx % l;
                 *s = draw(
                     self.config.sampling,
-                    mu[j],
-                    var[j].sqrt(),
+                    g.mu[j],
+                    g.var[j].sqrt(),
                     self.bounds.low[j % d],
                     self.bounds.high[j % d],
                     *z,
                     rng,
                 );
             }
-            objective.evaluate(&self.samples, &mut self.scores);
-            sanitize(&mut self.scores);
-            top_k(&self.scores, self.config.elites(), &mut self.order);
-            let top = self.order[0];
-            if self.scores[top] > best.0 {
-                best = (
-                    self.scores[top],
-                    self.samples[top * l..(top + 1) * l].to_vec(),
-                );
-            }
-            elite_moments(
+            g.refit(
+                objective,
                 &self.samples,
-                l,
-                &self.order,
-                &mut elite_mean,
-                &mut elite_var,
-            );
-            momentum_update(
+                &mut self.scores,
+                &mut self.order,
+                self.config.elites(),
                 self.config.alpha,
-                (&mut mu, &mut var),
-                (&elite_mean, &elite_var),
             );
         }
+        let value = g.best.0;
         let actions = if self.config.return_mean_elites {
-            mu
+            g.mu
         } else {
-            best.1
+            g.best.1
         };
         self.previous = Some(actions.clone());
-        Plan {
-            actions,
-            value: best.0,
-        }
+        Plan { actions, value }
     }
 
     fn advance(&mut self) {

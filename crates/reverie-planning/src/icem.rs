@@ -5,8 +5,8 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::cem::{elite_moments, momentum_update};
-use crate::objective::{sanitize, top_k, ActionBounds, Objective, Optimizer, Plan};
+use crate::cem::EliteGaussian;
+use crate::objective::{ActionBounds, Objective, Optimizer, Plan};
 
 /// Settings of [`ICem`] (defaults follow the paper's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,13 +147,12 @@ impl ICem {
 impl Optimizer for ICem {
     fn optimize(&mut self, objective: &mut dyn Objective, rng: &mut Rng) -> Plan {
         let (l, d) = (self.bounds.len(), self.bounds.dim());
-        let mut mu = self
-            .previous
-            .clone()
-            .unwrap_or_else(|| self.bounds.midpoint());
-        let mut var = self.bounds.initial_variance(self.config.init_std);
-        let (mut elite_mean, mut elite_var) = (vec![0.0; l], vec![0.0; l]);
-        let mut best = (f32::NEG_INFINITY, mu.clone());
+        let mut g = EliteGaussian::new(
+            self.previous
+                .clone()
+                .unwrap_or_else(|| self.bounds.midpoint()),
+            self.bounds.initial_variance(self.config.init_std),
+        );
         let keep = (self.config.elites as f64 * self.config.keep_elites).round() as usize;
         let iterations = self.config.iterations;
         for it in 0..iterations {
@@ -170,36 +169,22 @@ impl Optimizer for ICem {
             }
             for (idx, s) in self.samples[..fresh * l].iter_mut().enumerate() {
                 let j = idx % l;
-                *s = (mu[j] + var[j].sqrt() * *s)
+                *s = (g.mu[j] + g.var[j].sqrt() * *s)
                     .clamp(self.bounds.low[j % d], self.bounds.high[j % d]);
             }
             self.samples[fresh * l..(fresh + carried) * l]
                 .copy_from_slice(&self.carried[..carried * l]);
             if add_mean {
-                self.samples[(n - 1) * l..].copy_from_slice(&mu);
+                self.samples[(n - 1) * l..].copy_from_slice(&g.mu);
             }
             self.scores.resize(n, 0.0);
-            objective.evaluate(&self.samples, &mut self.scores);
-            sanitize(&mut self.scores);
-            top_k(&self.scores, self.config.elites, &mut self.order);
-            let top = self.order[0];
-            if self.scores[top] > best.0 {
-                best = (
-                    self.scores[top],
-                    self.samples[top * l..(top + 1) * l].to_vec(),
-                );
-            }
-            elite_moments(
+            g.refit(
+                objective,
                 &self.samples,
-                l,
-                &self.order,
-                &mut elite_mean,
-                &mut elite_var,
-            );
-            momentum_update(
+                &mut self.scores,
+                &mut self.order,
+                self.config.elites,
                 self.config.alpha,
-                (&mut mu, &mut var),
-                (&elite_mean, &elite_var),
             );
             self.carried.clear();
             for &i in &self.order {
@@ -207,10 +192,10 @@ impl Optimizer for ICem {
                     .extend_from_slice(&self.samples[i * l..(i + 1) * l]);
             }
         }
-        self.previous = Some(mu);
+        self.previous = Some(g.mu);
         Plan {
-            actions: best.1,
-            value: best.0,
+            actions: g.best.1,
+            value: g.best.0,
         }
     }
 

@@ -257,7 +257,7 @@ impl MpcAgent {
                 } else {
                     Default::default()
                 };
-                let objective = ModelObjective::new(
+                let mut objective = ModelObjective::new(
                     dynamics,
                     known,
                     self.config.rollouts.clone(),
@@ -266,7 +266,6 @@ impl MpcAgent {
                     self.rng.fork(),
                 )
                 .expect("validated at init");
-                let mut objective = objective;
                 objective.set_one_hot_observations(matches!(
                     self.observation_space,
                     Space::Discrete { .. }
@@ -368,7 +367,8 @@ impl Agent for MpcAgent {
     }
 
     fn save(&self) -> Vec<u8> {
-        // The model checkpoint is written by `save_model`; the agent state proper is the data.
+        // Only a description: the ensemble weights and the data are not checkpointed yet,
+        // which is why `load` refuses to restore.
         let meta = serde_json::json!({
             "algorithm": "mpc",
             "env_id": self.env_id,
