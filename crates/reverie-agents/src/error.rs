@@ -23,6 +23,9 @@ pub enum AgentError {
         /// What the env has.
         found: String,
     },
+    /// The tensor backend failed while building the agent's networks.
+    #[error("cannot build the agent's networks: {0}")]
+    Backend(String),
 }
 
 /// Fails with [`AgentError::InvalidConfig`] unless `ok`.

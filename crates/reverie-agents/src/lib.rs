@@ -8,14 +8,19 @@
 //! | [`RandomAgent`] | `random.rs` | any |
 //! | [`QLearning`] | `tabular/q_learning.rs` | Discrete obs, Discrete actions |
 //! | [`DynaQ`] (Dyna-Q, Dyna-Q+, distribution model) | `tabular/dyna_q.rs` | Discrete |
+//! | [`Dqn`] | `model_free/dqn.rs` | Box obs, Discrete actions |
+//! | [`Sac`] | `model_free/sac.rs` | Box obs, Box actions |
+//! | [`Ppo`] | `model_free/ppo.rs` | Box obs; Discrete or Box actions |
 //! | [`PrioritizedSweeping`] | `tabular/prioritized_sweeping.rs` | Discrete |
 
 pub mod error;
+pub mod model_free;
 pub mod planning;
 pub mod random;
 pub mod tabular;
 
 pub use error::AgentError;
+pub use model_free::{Dqn, DqnConfig, Ppo, PpoConfig, Sac, SacConfig};
 pub use planning::{MpcAgent, MpcAgentConfig};
 pub use random::RandomAgent;
 pub use tabular::{

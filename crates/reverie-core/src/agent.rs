@@ -36,3 +36,44 @@ pub trait Agent {
     /// Restores parameters written by [`Agent::save`]; refuses data of the wrong shape.
     fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
 }
+
+/// One step of N sub-envs, as the vectorised training loop hands it to a [`VecAgent`].
+/// Observations are flattened f32 rows, `[num_envs * obs_dim]`.
+#[derive(Clone, Copy, Debug)]
+pub struct VecTransition<'a> {
+    /// Observations the actions were chosen in.
+    pub obs: &'a [f32],
+    /// One action per sub-env.
+    pub actions: &'a [Action],
+    /// Rewards, `[num_envs]`.
+    pub rewards: &'a [f64],
+    /// The true next observations: the final observation where a sub-env's episode ended
+    /// (for bootstrapping on truncation), otherwise the observation it continues from.
+    pub next_obs: &'a [f32],
+    /// `next_obs` is terminal: do not bootstrap from it.
+    pub terminated: &'a [bool],
+    /// The episode was cut (time limit): bootstrap from `next_obs`.
+    pub truncated: &'a [bool],
+}
+
+/// A learning agent that acts in N copies of an env at once (PPO's parallel rollouts,
+/// DQN's and SAC's vectorised collection).
+///
+/// Metrics are returned from [`VecAgent::observe_batch`] as for [`Agent::observe`].
+pub trait VecAgent {
+    /// How many sub-envs the agent collects from (its configured `num_envs`).
+    fn num_envs(&self) -> usize;
+
+    /// Chooses one action per row of `obs` (`[rows * obs_dim]`, any number of rows) into
+    /// `actions`; `explore` is false for evaluation (deterministic policy).
+    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>);
+
+    /// Learns from one step of every sub-env; returns metrics to log.
+    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)>;
+
+    /// Serialises the learned parameters for a checkpoint.
+    fn save(&self) -> Vec<u8>;
+
+    /// Restores parameters written by [`VecAgent::save`]; refuses data of the wrong shape.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
+}

@@ -28,7 +28,7 @@ pub mod space;
 pub mod vec_env;
 pub mod wrappers;
 
-pub use agent::{Agent, Transition};
+pub use agent::{Agent, Transition, VecAgent, VecTransition};
 pub use buffer::{Batch, BufferError, ReplayBuffer, ReplayBufferConfig};
 pub use env::{ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, Step};
 pub use error::EnvError;

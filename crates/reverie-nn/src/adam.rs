@@ -2,7 +2,9 @@
 //! gradient-norm clipping, over candle `Var`s.
 
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use std::cell::RefCell;
+
+use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -36,27 +38,41 @@ impl Default for AdamConfig {
 }
 
 /// Adam over a fixed list of variables.
+///
+/// On the CPU each variable is updated by one fused in-place pass over parameter, gradient
+/// and moments (candle's elementwise ops would take about a dozen allocating passes); on
+/// other devices the update is written with tensor ops.
 #[derive(Debug)]
 pub struct Adam {
     vars: Vec<Var>,
-    first: Vec<Tensor>,
-    second: Vec<Tensor>,
+    moments: Vec<Moments>,
     steps: i32,
     config: AdamConfig,
+}
+
+#[derive(Debug)]
+enum Moments {
+    Cpu(Vec<f32>, Vec<f32>),
+    Device(Tensor, Tensor),
 }
 
 impl Adam {
     /// An optimiser for `vars`, moments initialised to zero.
     pub fn new(vars: Vec<Var>, config: AdamConfig) -> Result<Self> {
-        let first = vars
+        let moments = vars
             .iter()
-            .map(|v| v.as_tensor().zeros_like())
+            .map(|v| {
+                Ok(if v.device().is_cpu() {
+                    Moments::Cpu(vec![0.0; v.elem_count()], vec![0.0; v.elem_count()])
+                } else {
+                    let zeros = v.as_tensor().zeros_like()?;
+                    Moments::Device(zeros.clone(), zeros)
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
-        let second = first.clone();
         Ok(Self {
             vars,
-            first,
-            second,
+            moments,
             steps: 0,
             config,
         })
@@ -79,22 +95,45 @@ impl Adam {
 
     /// One update from `grads`; variables without a gradient are left alone.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.step_scaled(grads, 1.0)
+    }
+
+    /// One update from `grads` multiplied by `scale` (how clipping is applied without
+    /// rewriting the gradients).
+    fn step_scaled(&mut self, grads: &GradStore, scale: f64) -> Result<()> {
         self.steps += 1;
         let c = &self.config;
         let bias1 = 1.0 - c.beta1.powi(self.steps);
         let bias2 = 1.0 - c.beta2.powi(self.steps);
-        let step_size = c.lr / bias1;
-        for ((var, m), v) in self.vars.iter().zip(&mut self.first).zip(&mut self.second) {
+        for (var, moments) in self.vars.iter().zip(&mut self.moments) {
             let Some(g) = grads.get(var) else { continue };
-            *m = ((&*m * c.beta1)? + (g * (1.0 - c.beta1))?)?;
-            *v = ((&*v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
-            let denom = ((v.sqrt()? / bias2.sqrt())? + c.eps)?;
-            let update = ((&*m / denom)? * step_size)?;
-            let mut next = var.as_tensor().sub(&update)?;
-            if c.weight_decay > 0.0 {
-                next = (next - (var.as_tensor() * (c.lr * c.weight_decay))?)?;
+            match moments {
+                Moments::Cpu(m, v) => {
+                    let kernel = AdamKernel {
+                        moments: RefCell::new((m, v)),
+                        beta1: c.beta1 as f32,
+                        beta2: c.beta2 as f32,
+                        eps: c.eps as f32,
+                        decay: (c.lr * c.weight_decay) as f32,
+                        step_size: (c.lr / bias1) as f32,
+                        sqrt_bias2: bias2.sqrt() as f32,
+                        scale: scale as f32,
+                    };
+                    var.as_tensor().inplace_op2(&g.contiguous()?, &kernel)?;
+                }
+                Moments::Device(m, v) => {
+                    let g = (g * scale)?;
+                    *m = ((&*m * c.beta1)? + (&g * (1.0 - c.beta1))?)?;
+                    *v = ((&*v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
+                    let denom = ((v.sqrt()? / bias2.sqrt())? + c.eps)?;
+                    let update = ((&*m / denom)? * (c.lr / bias1))?;
+                    let mut next = var.as_tensor().sub(&update)?;
+                    if c.weight_decay > 0.0 {
+                        next = (next - (var.as_tensor() * (c.lr * c.weight_decay))?)?;
+                    }
+                    var.set(&next)?;
+                }
             }
-            var.set(&next)?;
         }
         Ok(())
     }
@@ -107,30 +146,153 @@ impl Adam {
         if !value.is_finite() {
             candle_core::bail!("loss is {value}; parameters left unchanged (lower the learning rate or check the data for NaN/inf)");
         }
-        let mut grads = loss.backward()?;
-        let norm = clip_grad_norm(
-            &mut grads,
-            &self.vars,
-            max_grad_norm.unwrap_or(f64::INFINITY),
-        )?;
+        let grads = loss.backward()?;
+        let norm = grad_norm(&grads, &self.vars)?;
         if !norm.is_finite() {
             candle_core::bail!("gradient norm is {norm}; parameters left unchanged");
         }
-        self.step(&grads)?;
+        let scale = match max_grad_norm {
+            Some(max) if norm > max => max / (norm + 1e-6),
+            _ => 1.0,
+        };
+        self.step_scaled(&grads, scale)?;
         Ok(norm)
     }
+}
+
+/// The fused per-variable update (decoupled decay uses the parameter before the step).
+struct AdamKernel<'a> {
+    moments: RefCell<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    decay: f32,
+    step_size: f32,
+    sqrt_bias2: f32,
+    scale: f32,
+}
+
+impl InplaceOp2 for AdamKernel<'_> {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
+        let g = crate::ops::contiguous_f32(s2, l2, "adam")?;
+        let Some((start, end)) = l1.contiguous_offsets() else {
+            candle_core::bail!("adam: parameters must be contiguous");
+        };
+        let p = &mut crate::ops::f32_mut(s1, "adam")?[start..end];
+        let mut moments = self.moments.borrow_mut();
+        let (m, v) = &mut *moments;
+        if p.len() != g.len() || m.len() != p.len() {
+            candle_core::bail!("adam: {} parameters, {} gradients", p.len(), g.len());
+        }
+        adam_update(self, p, g, m, v);
+        Ok(())
+    }
+}
+
+/// The update over slices, compiled for the widest vector instructions the CPU has.
+fn adam_update(k: &AdamKernel<'_>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { adam_avx512(k, p, g, m, v) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            unsafe { adam_avx2(k, p, g, m, v) };
+            return;
+        }
+    }
+    adam_generic(k, p, g, m, v);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn adam_avx512(k: &AdamKernel<'_>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    adam_generic(k, p, g, m, v);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn adam_avx2(k: &AdamKernel<'_>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    adam_generic(k, p, g, m, v);
+}
+
+#[inline(always)]
+fn adam_generic(k: &AdamKernel<'_>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let g = g * k.scale;
+        let m_next = k.beta1 * *m + (1.0 - k.beta1) * g;
+        let v_next = k.beta2 * *v + (1.0 - k.beta2) * g * g;
+        // Moments of parameters whose gradient stays zero (dead ReLUs) decay into
+        // subnormal floats, which the FPU handles ~100× slower: flush them to zero.
+        *m = if m_next.abs() < f32::MIN_POSITIVE {
+            0.0
+        } else {
+            m_next
+        };
+        *v = if v_next < f32::MIN_POSITIVE {
+            0.0
+        } else {
+            v_next
+        };
+        let update = k.step_size * *m / (v.sqrt() / k.sqrt_bias2 + k.eps);
+        *p -= update + k.decay * *p;
+    }
+}
+
+/// Sum of squares of a tensor, read in place on the CPU.
+fn sum_squares(t: &Tensor) -> Result<f64> {
+    if t.device().is_cpu() && t.is_contiguous() {
+        let (storage, layout) = t.storage_and_layout();
+        if let candle_core::Storage::Cpu(cpu) = &*storage {
+            let x = crate::ops::contiguous_f32(cpu, layout, "grad-norm")?;
+            // 16 f32 lanes per chunk vectorise; chunk sums are accumulated in f64.
+            let mut total = 0.0f64;
+            for chunk in x.chunks(4096) {
+                let mut lanes = [0.0f32; 16];
+                let mut rows = chunk.chunks_exact(16);
+                for row in &mut rows {
+                    for (l, v) in lanes.iter_mut().zip(row) {
+                        *l += v * v;
+                    }
+                }
+                let tail: f32 = rows.remainder().iter().map(|v| v * v).sum();
+                total += lanes.iter().map(|l| *l as f64).sum::<f64>() + tail as f64;
+            }
+            return Ok(total);
+        }
+    }
+    Ok(t.sqr()?.sum_all()?.to_scalar::<f32>()? as f64)
+}
+
+/// The global L2 norm of the gradients of `vars`.
+pub fn grad_norm(grads: &GradStore, vars: &[Var]) -> Result<f64> {
+    let mut total = 0.0f64;
+    for var in vars {
+        if let Some(g) = grads.get(var) {
+            total += sum_squares(g)?;
+        }
+    }
+    Ok(total.sqrt())
 }
 
 /// Scales the gradients of `vars` so their global L2 norm is at most `max_norm`; returns
 /// the norm before scaling.
 pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Result<f64> {
-    let mut total = 0.0f64;
-    for var in vars {
-        if let Some(g) = grads.get(var) {
-            total += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
-        }
-    }
-    let norm = total.sqrt();
+    let norm = grad_norm(grads, vars)?;
     if norm.is_finite() && norm > max_norm {
         let scale = max_norm / (norm + 1e-6);
         for var in vars {

@@ -149,3 +149,108 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+const BYTES_MAGIC: &[u8; 8] = b"RVRPAR01";
+
+/// Serialises named f32 tensors and metadata into one byte string (for an agent's
+/// checkpoint, which the run directory writes atomically): magic, a JSON header of names,
+/// shapes and metadata, little-endian f32 data, and an FNV-1a checksum of all of it.
+pub fn to_bytes(
+    tensors: &HashMap<String, Tensor>,
+    metadata: &serde_json::Value,
+) -> crate::Result<Vec<u8>> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let shapes: Vec<(&String, Vec<usize>)> = names
+        .iter()
+        .map(|n| (*n, tensors[*n].dims().to_vec()))
+        .collect();
+    let header = serde_json::json!({ "tensors": shapes, "metadata": metadata }).to_string();
+    let mut out = Vec::new();
+    out.extend_from_slice(BYTES_MAGIC);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for name in names {
+        for v in tensors[name].flatten_all()?.to_vec1::<f32>()? {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    Ok(out)
+}
+
+/// Reads [`to_bytes`] output; refuses truncated, corrupt or foreign data with a reason.
+pub fn from_bytes(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, serde_json::Value), String> {
+    if bytes.len() < 24 || &bytes[..8] != BYTES_MAGIC {
+        return Err("not a reverie parameter file (bad magic or too short)".into());
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 8);
+    if fnv1a(body) != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
+        return Err("checksum mismatch: the file is truncated or corrupt".into());
+    }
+    let header_len = u64::from_le_bytes(body[8..16].try_into().expect("8 bytes")) as usize;
+    let header = body
+        .get(16..16 + header_len)
+        .ok_or("header runs past the end")?;
+    let header: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| format!("bad header: {e}"))?;
+    let shapes: Vec<(String, Vec<usize>)> = serde_json::from_value(header["tensors"].clone())
+        .map_err(|e| format!("bad tensor list: {e}"))?;
+    let mut data = &body[16 + header_len..];
+    let mut tensors = HashMap::new();
+    for (name, shape) in shapes {
+        let n: usize = shape.iter().product();
+        if data.len() < 4 * n {
+            return Err(format!("data for {name} runs past the end"));
+        }
+        let values: Vec<f32> = data[..4 * n]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        data = &data[4 * n..];
+        let t = Tensor::from_vec(values, shape, device).map_err(|e| e.to_string())?;
+        tensors.insert(name, t);
+    }
+    if !data.is_empty() {
+        return Err(format!("{} unexpected trailing bytes", data.len()));
+    }
+    Ok((tensors, header["metadata"].clone()))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod bytes_tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_corruption_is_refused() {
+        let dev = Device::Cpu;
+        let mut t = HashMap::new();
+        t.insert(
+            "a".to_string(),
+            Tensor::new(&[[1.0f32, 2.0], [3.0, 4.0]], &dev).unwrap(),
+        );
+        t.insert("b".to_string(), Tensor::new(&[5.0f32], &dev).unwrap());
+        let meta = serde_json::json!({"steps": 7});
+        let bytes = to_bytes(&t, &meta).unwrap();
+        let (back, m) = from_bytes(&bytes, &dev).unwrap();
+        assert_eq!(m, meta);
+        assert_eq!(
+            back["a"].to_vec2::<f32>().unwrap(),
+            vec![vec![1.0, 2.0], vec![3.0, 4.0]]
+        );
+        let mut bad = bytes.clone();
+        bad[30] ^= 1;
+        assert!(from_bytes(&bad, &dev).unwrap_err().contains("checksum"));
+        assert!(from_bytes(&bytes[..bytes.len() - 3], &dev).is_err());
+    }
+}

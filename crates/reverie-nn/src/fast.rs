@@ -8,6 +8,7 @@
 use candle_core::IndexOp;
 
 use crate::ensemble::{Activation, EnsembleMlp};
+use crate::simd::apply_in_place;
 use crate::Result;
 
 /// One MLP member as flat row-major arrays, for allocation-free single-row inference.
@@ -44,6 +45,19 @@ impl FastMlp {
         })
     }
 
+    /// From `(inputs, outputs, weights [in * out] row-major, biases [out])` per layer.
+    pub(crate) fn from_layers(
+        layers: Vec<(usize, usize, Vec<f32>, Vec<f32>)>,
+        activation: Activation,
+    ) -> Self {
+        let widest = layers.iter().map(|l| l.0.max(l.1)).max().unwrap_or(0);
+        Self {
+            layers,
+            activation,
+            scratch: [vec![0.0; widest], vec![0.0; widest]],
+        }
+    }
+
     /// Input width.
     pub fn inputs(&self) -> usize {
         self.layers[0].0
@@ -77,9 +91,7 @@ impl FastMlp {
                 }
             }
             if i < last {
-                for d in dst.iter_mut() {
-                    *d = self.activation.apply_scalar(*d);
-                }
+                apply_in_place(self.activation, dst);
             }
         }
         let result = if last.is_multiple_of(2) {

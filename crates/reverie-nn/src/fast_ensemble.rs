@@ -13,6 +13,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::ensemble::{Activation, EnsembleMlp};
+use crate::simd::apply_in_place;
 use crate::Result;
 
 /// One layer of every member: `weights [E, in, out]`, `biases [E, out]`, row-major.
@@ -266,97 +267,12 @@ fn forward_member(
     }
 }
 
-/// The activation over a slice, with the widest vector instructions the CPU has (the
-/// default x86-64 target only assumes SSE2; candle's gemm picks its kernels the same way).
-fn apply_in_place(activation: Activation, x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { apply_avx512(activation, x) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            unsafe { apply_avx2(activation, x) };
-            return;
-        }
-    }
-    apply_generic(activation, x);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn apply_avx512(activation: Activation, x: &mut [f32]) {
-    apply_generic(activation, x);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn apply_avx2(activation: Activation, x: &mut [f32]) {
-    apply_generic(activation, x);
-}
-
-#[inline(always)]
-fn apply_generic(activation: Activation, x: &mut [f32]) {
-    match activation {
-        Activation::Silu => {
-            for v in x.iter_mut() {
-                *v /= 1.0 + fast_exp(-*v);
-            }
-        }
-        Activation::Relu => {
-            for v in x.iter_mut() {
-                *v = v.max(0.0);
-            }
-        }
-        Activation::Tanh => {
-            for v in x.iter_mut() {
-                // tanh(x) = 1 − 2 / (1 + e^{2x})
-                *v = 1.0 - 2.0 / (1.0 + fast_exp(2.0 * *v));
-            }
-        }
-    }
-}
-
-/// `e^x` to about 2 ulp for |x| ≤ 87, clamped outside; branch-free and free of float→int
-/// casts (which Rust saturates, in scalar code), so loops over it vectorise.
-#[inline(always)]
-pub fn fast_exp(x: f32) -> f32 {
-    // Round to nearest by adding 1.5·2^23: the sum's low mantissa bits then hold the
-    // integer itself, read back with integer arithmetic.
-    const MAGIC: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let shifted = x * std::f32::consts::LOG2_E + MAGIC;
-    let n = shifted - MAGIC;
-    let k = shifted.to_bits().wrapping_sub(MAGIC.to_bits());
-    // Cody–Waite: x − n·ln2 in two parts keeps the reduced argument exact enough.
-    let r = (x - n * 0.693_145_75) - n * 1.428_606_8e-6;
-    // exp(r) for |r| ≤ ln2/2: degree-6 Taylor, error < 2e-7 relative.
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(k.wrapping_add(127) << 23)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ensemble::Execution;
     use candle_core::{Device, Tensor};
     use reverie_core::Rng;
-
-    #[test]
-    fn fast_exp_is_accurate() {
-        let mut x = -87.0f32;
-        while x < 88.0 {
-            let (got, want) = (fast_exp(x), x.exp());
-            assert!(((got - want) / want).abs() < 1e-6, "{x}: {got} vs {want}");
-            x += 0.01;
-        }
-    }
 
     #[test]
     fn matches_candle_for_every_member_and_split() {

@@ -12,6 +12,8 @@
 //!   or mismatched.
 //! - [`FastMlp`]: a hand-written single-row forward pass for tiny policies and models, where
 //!   per-op framework overhead dominates.
+//! - [`Mlp`]: one trainable network on the fused [`ops`] (bias + activation in one pass,
+//!   with its backward), with target-network updates and a [`FastMlp`] snapshot.
 //! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
 //!   matmul kernel directly with fused bias and activation.
 
@@ -20,13 +22,17 @@ pub mod checkpoint;
 pub mod ensemble;
 pub mod fast;
 pub mod fast_ensemble;
+pub mod mlp;
 pub mod normalizer;
+pub mod ops;
+mod simd;
 pub mod threads;
 
-pub use adam::{clip_grad_norm, Adam, AdamConfig};
+pub use adam::{clip_grad_norm, grad_norm, Adam, AdamConfig};
 pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};
 pub use fast::FastMlp;
 pub use fast_ensemble::{FastEnsemble, RowGroup};
+pub use mlp::{Init, Mlp};
 pub use normalizer::Normalizer;
 
 /// The error type of this crate's fallible operations (candle's).

@@ -1,9 +1,10 @@
 //! The algorithms `reverie train` knows, and how each is built from its `[agent]` table.
 
 use reverie_agents::{
-    DynaQConfig, MpcAgentConfig, PrioritizedSweepingConfig, QLearningConfig, RandomAgent,
+    DqnConfig, DynaQConfig, MpcAgentConfig, PpoConfig, PrioritizedSweepingConfig, QLearningConfig,
+    RandomAgent, SacConfig,
 };
-use reverie_core::{Agent, Rng, Space};
+use reverie_core::{Agent, Rng, Space, VecAgent};
 use toml::Table;
 
 use crate::config::{from_table, ConfigError};
@@ -35,7 +36,55 @@ pub const ALGORITHMS: &[(&str, &str)] = &[
         "mpc",
         "MPC over a learned deterministic model: random shooting, CEM, iCEM, MPPI or categorical CEM (any actions)",
     ),
+    (
+        "dqn",
+        "DQN: replay, target network, Huber loss, ε schedule, optional Double DQN (Box obs, Discrete actions)",
+    ),
+    (
+        "ppo",
+        "PPO: parallel rollouts, GAE, clipped surrogate, KL early stop (Box obs; Discrete or Box actions)",
+    ),
+    (
+        "sac",
+        "SAC: twin Q, tanh-squashed Gaussian policy, automatic entropy tuning (Box obs and actions)",
+    ),
 ];
+
+/// The algorithms that act in N parallel envs through [`VecAgent`].
+pub const VEC_ALGORITHMS: &[&str] = &["dqn", "ppo", "sac"];
+
+/// Whether `algo` is trained by the vectorised loop.
+pub fn is_vec_algorithm(algo: &str) -> bool {
+    VEC_ALGORITHMS.contains(&algo)
+}
+
+/// Builds the vectorised agent `algo` from its `[agent]` table; `total_steps` is the run's
+/// budget (schedules anneal over it).
+pub fn build_vec_agent(
+    algo: &str,
+    agent: &Table,
+    observation_space: &Space,
+    action_space: &Space,
+    total_steps: u64,
+    rng: Rng,
+) -> anyhow::Result<Box<dyn VecAgent>> {
+    let section = format!("[agent] of {algo}");
+    Ok(match algo {
+        "dqn" => {
+            let config: DqnConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(observation_space, action_space, total_steps, rng)?)
+        }
+        "ppo" => {
+            let config: PpoConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(observation_space, action_space, total_steps, rng)?)
+        }
+        "sac" => {
+            let config: SacConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        _ => anyhow::bail!("{algo} is not a vectorised algorithm"),
+    })
+}
 
 /// Checks that `name` is a known algorithm.
 pub fn check_algorithm(name: &str) -> Result<(), ConfigError> {
@@ -96,6 +145,9 @@ pub fn build_agent(
         "pets" | "mpc" => {
             let config: MpcAgentConfig = from_table(agent.clone(), &section)?;
             Box::new(config.init(env_id, observation_space, action_space, rng)?)
+        }
+        vec if is_vec_algorithm(vec) => {
+            anyhow::bail!("{vec} acts in parallel envs: build it with build_vec_agent")
         }
         _ => unreachable!("checked above"),
     })

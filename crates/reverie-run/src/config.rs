@@ -103,6 +103,13 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("mpc", "default"),
     ("mpc", "CartPole-v1"),
     ("mpc", "GridWorld-v0"),
+    ("dqn", "default"),
+    ("dqn", "CartPole-v1"),
+    ("ppo", "default"),
+    ("ppo", "CartPole-v1"),
+    ("ppo", "Pendulum-v1"),
+    ("sac", "default"),
+    ("sac", "Pendulum-v1"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -7,11 +7,16 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use std::collections::VecDeque;
+
 use reverie_core::metrics::MetricsLogger;
-use reverie_core::{Agent, BoxedEnv, DynEnv, Observation, SeedStreams, Transition};
+use reverie_core::{
+    Action, Agent, AutoresetMode, BoxedEnv, DynEnv, Observation, SeedStreams, Transition, VecAgent,
+    VecEnv, VecTransition,
+};
 use reverie_envs::make_with;
 
-use crate::algos::build_agent;
+use crate::algos::{build_agent, build_vec_agent, is_vec_algorithm};
 use crate::config::{env_options, TrainConfig};
 use crate::plot::{plot_curves, Curve};
 use crate::run_dir::RunDir;
@@ -52,11 +57,12 @@ pub struct TrainSummary {
     pub run_dir: PathBuf,
 }
 
-/// Runs `episodes` greedy episodes on `env` (seeded `seed`, `seed + 1`, ...), each cut
-/// after `max_steps` steps, and returns the mean and standard deviation of their returns.
+/// Runs `episodes` greedy episodes on `env` (seeded `seed`, `seed + 1`, ...), choosing
+/// actions with `policy`, each cut after `max_steps` steps, and returns the mean and
+/// standard deviation of their returns.
 pub fn evaluate(
     env: &mut BoxedEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn FnMut(&Observation) -> Action,
     episodes: u32,
     max_steps: u64,
     seed: u64,
@@ -66,7 +72,7 @@ pub fn evaluate(
         let (mut obs, _) = env.as_mut().reset(Some(seed.wrapping_add(k as u64)));
         let mut total = 0.0;
         for _ in 0..max_steps {
-            let action = agent.act(&obs, false);
+            let action = policy(&obs);
             let step = env
                 .as_mut()
                 .step(&action)
@@ -85,11 +91,98 @@ pub fn evaluate(
     Ok((mean, var.sqrt()))
 }
 
+/// The deterministic policy of a vectorised agent, one observation at a time.
+pub fn vec_policy(agent: &mut dyn VecAgent) -> impl FnMut(&Observation) -> Action + '_ {
+    let mut actions = Vec::with_capacity(1);
+    let mut row = Vec::new();
+    move |obs: &Observation| {
+        row.clear();
+        match obs {
+            Observation::Vector(v) => row.extend_from_slice(v),
+            Observation::Discrete(s) => row.push(*s as f32),
+        }
+        agent.act_batch(&row, false, &mut actions);
+        actions[0].clone()
+    }
+}
+
 fn check_finite(obs: &Observation, step: u64) -> anyhow::Result<()> {
     if obs.is_finite() {
         Ok(())
     } else {
         anyhow::bail!("the env returned a non-finite observation {obs:?} at step {step}; training stopped (metrics so far are saved)")
+    }
+}
+
+/// What trains: a per-transition agent on one env, or a vectorised one on N envs.
+enum Learner {
+    Single(Box<dyn Agent>, BoxedEnv),
+    Vector(Box<dyn VecAgent>, VecEnv<BoxedEnv>),
+}
+
+impl Learner {
+    fn policy(&mut self) -> Box<dyn FnMut(&Observation) -> Action + '_> {
+        match self {
+            Learner::Single(agent, _) => Box::new(|obs: &Observation| agent.act(obs, false)),
+            Learner::Vector(agent, _) => Box::new(vec_policy(agent.as_mut())),
+        }
+    }
+
+    fn save(&self) -> Vec<u8> {
+        match self {
+            Learner::Single(agent, _) => agent.save(),
+            Learner::Vector(agent, _) => agent.save(),
+        }
+    }
+}
+
+/// Builds the agent of `config` for these spaces and loads `checkpoint` into it, returning
+/// its deterministic policy (for `reverie eval`).
+pub fn load_policy(
+    config: &TrainConfig,
+    checkpoint: &[u8],
+) -> anyhow::Result<Box<dyn FnMut(&Observation) -> Action>> {
+    let options = env_options(&config.env.options)?;
+    let env = make_with(&config.env.id, &options)?;
+    let (obs_space, act_space) = (
+        DynEnv::observation_space(env.as_ref()),
+        DynEnv::action_space(env.as_ref()),
+    );
+    let streams = SeedStreams::new(config.seed);
+    if is_vec_algorithm(&config.algo) {
+        let mut agent = build_vec_agent(
+            &config.algo,
+            &config.agent,
+            &obs_space,
+            &act_space,
+            config.total_steps,
+            streams.rng("agent"),
+        )?;
+        agent
+            .load(checkpoint)
+            .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
+        let mut actions = Vec::new();
+        Ok(Box::new(move |obs: &Observation| {
+            let row: Vec<f32> = match obs {
+                Observation::Vector(v) => v.clone(),
+                Observation::Discrete(s) => vec![*s as f32],
+            };
+            agent.act_batch(&row, false, &mut actions);
+            actions[0].clone()
+        }))
+    } else {
+        let mut agent = build_agent(
+            &config.algo,
+            &config.env.id,
+            &config.agent,
+            &obs_space,
+            &act_space,
+            streams.rng("agent"),
+        )?;
+        agent
+            .load(checkpoint)
+            .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
+        Ok(Box::new(move |obs: &Observation| agent.act(obs, false)))
     }
 }
 
@@ -103,20 +196,41 @@ pub fn train(
     progress: bool,
 ) -> anyhow::Result<TrainSummary> {
     let options = env_options(&config.env.options)?;
-    let mut env = make_with(&config.env.id, &options)?;
+    let env = make_with(&config.env.id, &options)?;
     let mut eval_env = make_with(&config.env.id, &options)?;
     let streams = SeedStreams::new(config.seed);
-    let mut agent = build_agent(
-        &config.algo,
-        &config.env.id,
-        &config.agent,
-        &DynEnv::observation_space(env.as_ref()),
-        &DynEnv::action_space(env.as_ref()),
-        streams.rng("agent"),
-    )?;
+    let (obs_space, act_space) = (
+        DynEnv::observation_space(env.as_ref()),
+        DynEnv::action_space(env.as_ref()),
+    );
     if config.total_steps == 0 {
         anyhow::bail!("total_steps must be > 0");
     }
+    let mut learner = if is_vec_algorithm(&config.algo) {
+        let agent = build_vec_agent(
+            &config.algo,
+            &config.agent,
+            &obs_space,
+            &act_space,
+            config.total_steps,
+            streams.rng("agent"),
+        )?;
+        let mut envs = vec![env];
+        for _ in 1..agent.num_envs() {
+            envs.push(make_with(&config.env.id, &options)?);
+        }
+        Learner::Vector(agent, VecEnv::new(envs, AutoresetMode::SameStep))
+    } else {
+        let agent = build_agent(
+            &config.algo,
+            &config.env.id,
+            &config.agent,
+            &obs_space,
+            &act_space,
+            streams.rng("agent"),
+        )?;
+        Learner::Single(agent, env)
+    };
 
     let run = match location {
         RunLocation::Under(root) => {
@@ -131,150 +245,171 @@ pub fn train(
     let result = run_loop(
         config,
         &run,
-        &mut env,
+        &mut learner,
         &mut eval_env,
-        agent.as_mut(),
         &streams,
         progress,
     );
     result.with_context(|| format!("run directory: {}", run.path().display()))
 }
 
+/// Logging, progress and bookkeeping shared by both loops.
+struct Monitor {
+    logger: MetricsLogger,
+    bar: ProgressBar,
+    window_start: (Instant, u64),
+    episodes: u64,
+    recent: VecDeque<f64>,
+    sums: Vec<(&'static str, f64, u32)>,
+    sps: f64,
+}
+
+impl Monitor {
+    fn new(run: &RunDir, total_steps: u64, progress: bool) -> Self {
+        let bar = if progress {
+            let bar = ProgressBar::new(total_steps);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} [{bar:30}] {human_pos}/{human_len} steps  {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Self {
+            logger: MetricsLogger::new(run.path()),
+            bar,
+            window_start: (Instant::now(), 0),
+            episodes: 0,
+            recent: VecDeque::new(),
+            sums: Vec::new(),
+            sps: 0.0,
+        }
+    }
+
+    fn add_metrics(&mut self, metrics: Vec<(&'static str, f64)>) {
+        for (name, value) in metrics {
+            match self.sums.iter_mut().find(|(n, _, _)| *n == name) {
+                Some(entry) => {
+                    entry.1 += value;
+                    entry.2 += 1;
+                }
+                None => self.sums.push((name, value, 1)),
+            }
+        }
+    }
+
+    fn episode(&mut self, step: u64, total: f64, length: u64) -> anyhow::Result<()> {
+        self.episodes += 1;
+        self.logger.log(step, "charts/episodic_return", total)?;
+        self.logger
+            .log(step, "charts/episodic_length", length as f64)?;
+        self.recent.push_back(total);
+        if self.recent.len() > 100 {
+            self.recent.pop_front();
+        }
+        Ok(())
+    }
+
+    fn recent_mean(&self) -> f64 {
+        self.recent.iter().sum::<f64>() / self.recent.len().max(1) as f64
+    }
+
+    /// Logs throughput and the averaged agent metrics at `step`.
+    fn flush_window(&mut self, step: u64) -> anyhow::Result<()> {
+        let elapsed = self.window_start.0.elapsed().as_secs_f64().max(1e-9);
+        self.sps = (step - self.window_start.1) as f64 / elapsed;
+        self.window_start = (Instant::now(), step);
+        self.logger.log(step, "charts/SPS", self.sps)?;
+        for (name, total, count) in self.sums.drain(..) {
+            self.logger.log(step, name, total / count as f64)?;
+        }
+        self.bar.set_position(step);
+        self.bar.set_message(format!(
+            "return {:.3}  {:.0} steps/s  {} episodes",
+            self.recent_mean(),
+            self.sps,
+            self.episodes
+        ));
+        Ok(())
+    }
+}
+
+/// Whether a counter that moved from `before` to `after` crossed a multiple of `every`.
+fn crossed(before: u64, after: u64, every: u64) -> bool {
+    every > 0 && after / every != before / every
+}
+
 fn run_loop(
     config: &TrainConfig,
     run: &RunDir,
-    env: &mut BoxedEnv,
+    learner: &mut Learner,
     eval_env: &mut BoxedEnv,
-    agent: &mut dyn Agent,
     streams: &SeedStreams,
     progress: bool,
 ) -> anyhow::Result<TrainSummary> {
-    let mut logger = MetricsLogger::new(run.path());
-    let bar = if progress {
-        let bar = ProgressBar::new(config.total_steps);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:30}] {human_pos}/{human_len} steps  {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let mut monitor = Monitor::new(run, config.total_steps, progress);
     let eval_seed = streams.seed("eval");
     let start = Instant::now();
-    let mut window_start = (Instant::now(), 0u64);
-    let (mut obs, _) = env.as_mut().reset(Some(streams.seed("env")));
-    let (mut episode_return, mut episode_length, mut episodes) = (0.0, 0u64, 0u64);
-    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
-    let mut sums: Vec<(&'static str, f64, u32)> = Vec::new();
-    let mut sps = 0.0;
-
     let result: anyhow::Result<()> = (|| {
-        for step in 1..=config.total_steps {
-            let action = agent.act(&obs, true);
-            let outcome = env
-                .as_mut()
-                .step(&action)
-                .with_context(|| format!("the agent chose an invalid action at step {step}"))?;
-            check_finite(&outcome.obs, step)?;
-            for (name, value) in agent.observe(&Transition {
-                obs: &obs,
-                action: &action,
-                reward: outcome.reward,
-                next_obs: &outcome.obs,
-                terminated: outcome.terminated,
-                truncated: outcome.truncated,
-            }) {
-                match sums.iter_mut().find(|(n, _, _)| *n == name) {
-                    Some(entry) => {
-                        entry.1 += value;
-                        entry.2 += 1;
-                    }
-                    None => sums.push((name, value, 1)),
-                }
+        let mut step = 0u64;
+        let mut collector = Collector::start(learner, streams.seed("env"));
+        while step < config.total_steps {
+            let before = step;
+            step = collector.step(learner, step, &mut monitor)?;
+            if crossed(before, step, config.log_every.max(1)) || step >= config.total_steps {
+                monitor.flush_window(step)?;
             }
-            episode_return += outcome.reward;
-            episode_length += 1;
-            if outcome.terminated || outcome.truncated {
-                episodes += 1;
-                logger.log(step, "charts/episodic_return", episode_return)?;
-                logger.log(step, "charts/episodic_length", episode_length as f64)?;
-                recent.push_back(episode_return);
-                if recent.len() > 100 {
-                    recent.pop_front();
-                }
-                episode_return = 0.0;
-                episode_length = 0;
-                obs = env.as_mut().reset(None).0;
-            } else {
-                obs = outcome.obs;
-            }
-            if step % config.log_every.max(1) == 0 || step == config.total_steps {
-                let elapsed = window_start.0.elapsed().as_secs_f64().max(1e-9);
-                sps = (step - window_start.1) as f64 / elapsed;
-                window_start = (Instant::now(), step);
-                logger.log(step, "charts/SPS", sps)?;
-                for (name, total, count) in sums.drain(..) {
-                    logger.log(step, name, total / count as f64)?;
-                }
-                let mean_recent = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
-                bar.set_position(step);
-                bar.set_message(format!(
-                    "return {mean_recent:.3}  {sps:.0} steps/s  {episodes} episodes"
-                ));
-            }
-            if config.eval_every > 0 && step % config.eval_every == 0 && step != config.total_steps
-            {
+            if crossed(before, step, config.eval_every) && step < config.total_steps {
                 let (mean, _) = evaluate(
                     eval_env,
-                    agent,
+                    &mut learner.policy(),
                     config.eval_episodes,
                     config.eval_max_episode_steps,
                     eval_seed,
                 )?;
-                logger.log(step, "eval/episodic_return", mean)?;
+                monitor.logger.log(step, "eval/episodic_return", mean)?;
             }
-            if config.checkpoint_every > 0 && step % config.checkpoint_every == 0 {
-                run.save_checkpoint(step, &agent.save())?;
+            if crossed(before, step, config.checkpoint_every) {
+                run.save_checkpoint(step, &learner.save())?;
             }
         }
         Ok(())
     })();
-    bar.finish_and_clear();
-    let flushed = logger.flush();
+    monitor.bar.finish_and_clear();
+    let flushed = monitor.logger.flush();
     result?;
     flushed.context("cannot write metrics")?;
 
     let (eval_mean, eval_std) = evaluate(
         eval_env,
-        agent,
+        &mut learner.policy(),
         config.eval_episodes,
         config.eval_max_episode_steps,
         eval_seed,
     )?;
-    logger.log(config.total_steps, "eval/episodic_return", eval_mean)?;
-    logger.flush().context("cannot write metrics")?;
-    run.save_checkpoint(config.total_steps, &agent.save())?;
+    monitor
+        .logger
+        .log(config.total_steps, "eval/episodic_return", eval_mean)?;
+    monitor.logger.flush().context("cannot write metrics")?;
+    run.save_checkpoint(config.total_steps, &learner.save())?;
     plot_run(run.path(), &config.algo, &config.env.id)?;
 
+    let wall = start.elapsed().as_secs_f64();
     let summary = TrainSummary {
         algo: config.algo.clone(),
         env: config.env.id.clone(),
         seed: config.seed,
         total_steps: config.total_steps,
-        episodes,
+        episodes: monitor.episodes,
         final_eval_return_mean: eval_mean,
         final_eval_return_std: eval_std,
-        last_100_train_return_mean: recent.iter().sum::<f64>() / recent.len().max(1) as f64,
-        wall_time_s: start.elapsed().as_secs_f64(),
-        sps: if sps > 0.0 {
-            sps
-        } else {
-            config.total_steps as f64 / start.elapsed().as_secs_f64()
-        },
+        last_100_train_return_mean: monitor.recent_mean(),
+        wall_time_s: wall,
+        sps: config.total_steps as f64 / wall,
         run_dir: run.path().to_path_buf(),
     };
     run.write(
@@ -282,6 +417,123 @@ fn run_loop(
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     Ok(summary)
+}
+
+/// The state of data collection between steps: current observations and the returns and
+/// lengths of the episodes in progress (one per env).
+struct Collector {
+    obs: Vec<Observation>,
+    flat: Vec<f32>,
+    actions: Vec<Action>,
+    returns: Vec<f64>,
+    lengths: Vec<u64>,
+}
+
+impl Collector {
+    fn start(learner: &mut Learner, seed: u64) -> Self {
+        match learner {
+            Learner::Single(_, env) => {
+                let (obs, _) = env.as_mut().reset(Some(seed));
+                Self {
+                    obs: vec![obs],
+                    flat: Vec::new(),
+                    actions: Vec::new(),
+                    returns: vec![0.0],
+                    lengths: vec![0],
+                }
+            }
+            Learner::Vector(_, envs) => {
+                let flat = envs.reset(Some(seed)).to_vec();
+                let n = envs.num_envs();
+                Self {
+                    obs: Vec::new(),
+                    flat,
+                    actions: Vec::with_capacity(n),
+                    returns: vec![0.0; n],
+                    lengths: vec![0; n],
+                }
+            }
+        }
+    }
+
+    /// One step of every env; returns the new env-step count.
+    fn step(
+        &mut self,
+        learner: &mut Learner,
+        step: u64,
+        monitor: &mut Monitor,
+    ) -> anyhow::Result<u64> {
+        match learner {
+            Learner::Single(agent, env) => {
+                let step = step + 1;
+                let obs = &self.obs[0];
+                let action = agent.act(obs, true);
+                let outcome = env
+                    .as_mut()
+                    .step(&action)
+                    .with_context(|| format!("the agent chose an invalid action at step {step}"))?;
+                check_finite(&outcome.obs, step)?;
+                monitor.add_metrics(agent.observe(&Transition {
+                    obs,
+                    action: &action,
+                    reward: outcome.reward,
+                    next_obs: &outcome.obs,
+                    terminated: outcome.terminated,
+                    truncated: outcome.truncated,
+                }));
+                self.returns[0] += outcome.reward;
+                self.lengths[0] += 1;
+                if outcome.terminated || outcome.truncated {
+                    monitor.episode(step, self.returns[0], self.lengths[0])?;
+                    self.returns[0] = 0.0;
+                    self.lengths[0] = 0;
+                    self.obs[0] = env.as_mut().reset(None).0;
+                } else {
+                    self.obs[0] = outcome.obs;
+                }
+                Ok(step)
+            }
+            Learner::Vector(agent, envs) => {
+                let n = envs.num_envs();
+                let step = step + n as u64;
+                agent.act_batch(&self.flat, true, &mut self.actions);
+                envs.step(&self.actions)
+                    .with_context(|| format!("the agent chose an invalid action at step {step}"))?;
+                // The true next observations: final ones where an episode ended.
+                let d = envs.obs_dim();
+                let mut next = envs.observations().to_vec();
+                for (i, ended) in envs.ended().iter().enumerate() {
+                    if *ended {
+                        next[i * d..(i + 1) * d]
+                            .copy_from_slice(&envs.final_observations()[i * d..(i + 1) * d]);
+                    }
+                }
+                if next.iter().any(|v| !v.is_finite()) {
+                    anyhow::bail!("the env returned a non-finite observation at step {step}; training stopped (metrics so far are saved)");
+                }
+                monitor.add_metrics(agent.observe_batch(&VecTransition {
+                    obs: &self.flat,
+                    actions: &self.actions,
+                    rewards: envs.rewards(),
+                    next_obs: &next,
+                    terminated: envs.terminated(),
+                    truncated: envs.truncated(),
+                }));
+                for i in 0..n {
+                    self.returns[i] += envs.rewards()[i];
+                    self.lengths[i] += 1;
+                    if envs.ended()[i] {
+                        monitor.episode(step, self.returns[i], self.lengths[i])?;
+                        self.returns[i] = 0.0;
+                        self.lengths[i] = 0;
+                    }
+                }
+                self.flat.clear();
+                self.flat.extend_from_slice(envs.observations());
+                Ok(step)
+            }
+        }
+    }
 }
 
 /// Draws the run's training and evaluation curves into `plots/learning_curve.{png,svg}`.

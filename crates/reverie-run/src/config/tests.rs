@@ -94,6 +94,10 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
             // The planners' defaults are continuous-action optimisers.
             if matches!(*algo, "pets" | "mpc") {
                 "CartPoleContinuous-v0"
+            } else if matches!(*algo, "dqn" | "ppo") {
+                "CartPole-v1"
+            } else if *algo == "sac" {
+                "Pendulum-v1"
             } else {
                 "GridWorld-v0"
             }
@@ -102,14 +106,27 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
         };
         let config = resolve(&request(algo, env)).unwrap();
         let made = reverie_envs::make(env).unwrap();
-        crate::algos::build_agent(
-            algo,
-            env,
-            &config.agent,
-            &made.observation_space(),
-            &made.action_space(),
-            reverie_core::Rng::seed_from_u64(0),
-        )
-        .unwrap_or_else(|e| panic!("{algo} on {env}: {e:#}"));
+        let built = if crate::algos::is_vec_algorithm(algo) {
+            crate::algos::build_vec_agent(
+                algo,
+                &config.agent,
+                &made.observation_space(),
+                &made.action_space(),
+                config.total_steps,
+                reverie_core::Rng::seed_from_u64(0),
+            )
+            .map(|_| ())
+        } else {
+            crate::algos::build_agent(
+                algo,
+                env,
+                &config.agent,
+                &made.observation_space(),
+                &made.action_space(),
+                reverie_core::Rng::seed_from_u64(0),
+            )
+            .map(|_| ())
+        };
+        built.unwrap_or_else(|e| panic!("{algo} on {env}: {e:#}"));
     }
 }

@@ -1,0 +1,13 @@
+//! Model-free deep RL agents, the baselines model-based results are measured against:
+//! [`Dqn`], [`Ppo`] and [`Sac`]. All act through [`reverie_core::VecAgent`] on N parallel
+//! envs, train with candle on the fused [`reverie_nn::ops`], and act through
+//! [`reverie_nn::FastMlp`] snapshots.
+
+pub mod common;
+pub mod dqn;
+pub mod ppo;
+pub mod sac;
+
+pub use dqn::{Dqn, DqnConfig};
+pub use ppo::{Ppo, PpoConfig, PpoUpdate};
+pub use sac::{Sac, SacConfig};

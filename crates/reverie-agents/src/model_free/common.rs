@@ -1,0 +1,209 @@
+//! Pieces the model-free agents share: spaces → network widths, running observation
+//! statistics, rows → tensors, and checkpoint helpers.
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+use reverie_core::{Action, Space};
+
+use crate::AgentError;
+
+/// What the policy outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionKind {
+    /// `Discrete(n)` actions (starting at 0).
+    Discrete(usize),
+    /// Box actions within `[low, high]` per dimension.
+    Continuous {
+        /// Lower bounds.
+        low: Vec<f32>,
+        /// Upper bounds.
+        high: Vec<f32>,
+    },
+}
+
+impl ActionKind {
+    /// From the env's action space; `algo` names the agent in the error.
+    pub fn of(space: &Space, algo: &'static str) -> Result<Self, AgentError> {
+        if let Some(n) = space.n() {
+            return Ok(Self::Discrete(n as usize));
+        }
+        match space.as_box() {
+            Some(b) if b.low.iter().chain(&b.high).all(|v| v.is_finite()) => Ok(Self::Continuous {
+                low: b.low.clone(),
+                high: b.high.clone(),
+            }),
+            _ => Err(AgentError::UnsupportedSpace {
+                agent: algo,
+                needs: "Discrete actions or a bounded Box",
+                found: space.describe(),
+            }),
+        }
+    }
+
+    /// Width of one action as stored (1 for discrete).
+    pub fn stored_dim(&self) -> usize {
+        match self {
+            Self::Discrete(_) => 1,
+            Self::Continuous { low, .. } => low.len(),
+        }
+    }
+
+    /// The env action from a stored row (continuous values clipped to the bounds).
+    pub fn to_action(&self, row: &[f32]) -> Action {
+        match self {
+            Self::Discrete(_) => Action::Discrete(row[0] as i64),
+            Self::Continuous { low, high } => Action::Vector(
+                row.iter()
+                    .zip(low.iter().zip(high))
+                    .map(|(v, (l, h))| v.clamp(*l, *h))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The stored row of an env action.
+    pub fn to_row(&self, action: &Action, out: &mut [f32]) {
+        match action {
+            Action::Discrete(a) => out[0] = *a as f32,
+            Action::Vector(v) => out.copy_from_slice(v),
+        }
+    }
+}
+
+/// Length of a flattened Box observation; other observation spaces are refused.
+pub fn box_obs_dim(space: &Space, algo: &'static str) -> Result<usize, AgentError> {
+    match space.as_box() {
+        Some(b) => Ok(b.dim()),
+        None => Err(AgentError::UnsupportedSpace {
+            agent: algo,
+            needs: "Box observations",
+            found: space.describe(),
+        }),
+    }
+}
+
+/// A `[rows, cols]` f32 tensor from row-major data.
+pub fn rows(data: &[f32], cols: usize, device: &Device) -> candle_core::Result<Tensor> {
+    Tensor::from_slice(data, (data.len() / cols.max(1), cols), device)
+}
+
+/// Running mean and variance of observations (SB3's `VecNormalize`, parallel update of
+/// Chan et al.), applied as `clip((x − μ) / √(σ² + 1e-8), ±10)`.
+#[derive(Clone, Debug)]
+pub struct RunningMeanStd {
+    mean: Vec<f64>,
+    var: Vec<f64>,
+    count: f64,
+}
+
+impl RunningMeanStd {
+    /// Statistics for `dim`-wide rows (mean 0, variance 1, a tiny prior count).
+    pub fn new(dim: usize) -> Self {
+        Self {
+            mean: vec![0.0; dim],
+            var: vec![1.0; dim],
+            count: 1e-4,
+        }
+    }
+
+    /// Folds in a batch of rows.
+    pub fn update(&mut self, data: &[f32]) {
+        let d = self.mean.len();
+        let n = (data.len() / d) as f64;
+        if n == 0.0 {
+            return;
+        }
+        for j in 0..d {
+            let col = data.iter().skip(j).step_by(d).map(|v| *v as f64);
+            let mean = col.clone().sum::<f64>() / n;
+            let var = col.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+            let delta = mean - self.mean[j];
+            let total = self.count + n;
+            let m2 = self.var[j] * self.count + var * n + delta * delta * self.count * n / total;
+            self.mean[j] += delta * n / total;
+            self.var[j] = m2 / total;
+        }
+        self.count += n;
+    }
+
+    /// Normalises rows in place.
+    pub fn normalize(&self, data: &mut [f32]) {
+        let d = self.mean.len();
+        for row in data.chunks_exact_mut(d) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.var) {
+                *v = (((*v as f64 - m) / (s + 1e-8).sqrt()).clamp(-10.0, 10.0)) as f32;
+            }
+        }
+    }
+
+    /// `(mean, var, count)` for checkpoints.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "mean": self.mean, "var": self.var, "count": self.count })
+    }
+
+    /// Restores [`RunningMeanStd::to_json`] output of the same width.
+    pub fn from_json(value: &serde_json::Value, dim: usize) -> Result<Self, String> {
+        let get = |k: &str| -> Result<Vec<f64>, String> {
+            serde_json::from_value(value[k].clone()).map_err(|e| format!("obs statistics: {e}"))
+        };
+        let (mean, var) = (get("mean")?, get("var")?);
+        let count = value["count"].as_f64().ok_or("obs statistics: no count")?;
+        if mean.len() != dim || var.len() != dim {
+            return Err(format!(
+                "obs statistics of width {}, expected {dim}",
+                mean.len()
+            ));
+        }
+        Ok(Self { mean, var, count })
+    }
+}
+
+/// Loads named tensors into networks, mapping errors to strings for `load`.
+pub fn load_nets(
+    tensors: &HashMap<String, Tensor>,
+    nets: &[(&str, &reverie_nn::Mlp)],
+) -> Result<(), String> {
+    for (prefix, net) in nets {
+        net.load_named(prefix, tensors).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The entry `name` of a checkpoint's metadata as `T`.
+pub fn meta<T: serde::de::DeserializeOwned>(
+    metadata: &serde_json::Value,
+    name: &str,
+) -> Result<T, String> {
+    serde_json::from_value(metadata[name].clone()).map_err(|e| format!("checkpoint {name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_statistics_match_the_batch_formula() {
+        let mut rms = RunningMeanStd::new(2);
+        let data: Vec<f32> = (0..200)
+            .map(|i| (i % 7) as f32 * if i % 2 == 0 { 1.0 } else { 3.0 })
+            .collect();
+        rms.update(&data[..60]);
+        rms.update(&data[60..]);
+        for j in 0..2 {
+            let col: Vec<f64> = data.iter().skip(j).step_by(2).map(|v| *v as f64).collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64;
+            assert!(
+                (rms.mean[j] - mean).abs() < 1e-3,
+                "{} vs {mean}",
+                rms.mean[j]
+            );
+            assert!(
+                (rms.var[j] - var).abs() / var < 1e-3,
+                "{} vs {var}",
+                rms.var[j]
+            );
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! DQN (Mnih et al. 2015) as Stable-Baselines3 runs it: a replay buffer, uniform random
+//! actions for the first `learning_starts` steps, then ε-greedy with ε annealed linearly
+//! over `exploration_fraction` of the run; every `train_freq` env steps, `gradient_steps`
+//! Adam steps on the Huber TD loss with grad-norm clipping; a target network refreshed
+//! every `target_update_interval` env steps (hard copy at `tau = 1`, Polyak otherwise);
+//! optional Double DQN targets (van Hasselt et al. 2016). Truncated episodes bootstrap from
+//! their final observation; terminated ones do not.
+
+use candle_core::{Device, Tensor, D};
+use reverie_core::{
+    Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
+};
+use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
+use serde::{Deserialize, Serialize};
+
+use super::common::{box_obs_dim, load_nets, meta, rows, ActionKind};
+use crate::error::require;
+use crate::AgentError;
+
+/// DQN hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DqnConfig {
+    /// Parallel envs collected from.
+    pub num_envs: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Replay capacity (transitions).
+    pub buffer_size: usize,
+    /// Env steps of uniform random actions before learning starts.
+    pub learning_starts: u64,
+    /// Discount γ.
+    pub gamma: f64,
+    /// Env steps between target-network updates.
+    pub target_update_interval: u64,
+    /// Polyak coefficient of the target update (1: hard copy).
+    pub tau: f64,
+    /// Env steps between training phases.
+    pub train_freq: u64,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    /// Fraction of the run over which ε falls from its initial to its final value.
+    pub exploration_fraction: f64,
+    /// ε at the start.
+    pub exploration_initial_eps: f64,
+    /// ε after the decay.
+    pub exploration_final_eps: f64,
+    /// Use Double DQN targets (online net picks a', target net values it).
+    pub double_dqn: bool,
+    /// Global gradient-norm clip.
+    pub max_grad_norm: f64,
+    /// Hidden layer widths of the Q-network.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// candle CPU threads for the updates.
+    pub threads: usize,
+}
+
+impl Default for DqnConfig {
+    fn default() -> Self {
+        Self {
+            num_envs: 1,
+            learning_rate: 2.3e-3,
+            batch_size: 64,
+            buffer_size: 100_000,
+            learning_starts: 1000,
+            gamma: 0.99,
+            target_update_interval: 10,
+            tau: 1.0,
+            train_freq: 256,
+            gradient_steps: 128,
+            exploration_fraction: 0.16,
+            exploration_initial_eps: 1.0,
+            exploration_final_eps: 0.04,
+            double_dqn: false,
+            max_grad_norm: 10.0,
+            hidden: vec![256, 256],
+            activation: Activation::Relu,
+            threads: 1,
+        }
+    }
+}
+
+impl DqnConfig {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        require(self.num_envs >= 1, "num_envs", self.num_envs, ">= 1")?;
+        require(
+            self.learning_rate > 0.0,
+            "learning_rate",
+            self.learning_rate,
+            "> 0",
+        )?;
+        require(self.batch_size >= 1, "batch_size", self.batch_size, ">= 1")?;
+        require(
+            self.buffer_size >= 1,
+            "buffer_size",
+            self.buffer_size,
+            ">= 1",
+        )?;
+        require(
+            (0.0..=1.0).contains(&self.gamma),
+            "gamma",
+            self.gamma,
+            "in [0, 1]",
+        )?;
+        require(
+            self.target_update_interval >= 1,
+            "target_update_interval",
+            self.target_update_interval,
+            ">= 1",
+        )?;
+        require(
+            self.tau > 0.0 && self.tau <= 1.0,
+            "tau",
+            self.tau,
+            "in (0, 1]",
+        )?;
+        require(self.train_freq >= 1, "train_freq", self.train_freq, ">= 1")?;
+        require(
+            (0.0..=1.0).contains(&self.exploration_fraction),
+            "exploration_fraction",
+            self.exploration_fraction,
+            "in [0, 1]",
+        )?;
+        for (key, eps) in [
+            ("exploration_initial_eps", self.exploration_initial_eps),
+            ("exploration_final_eps", self.exploration_final_eps),
+        ] {
+            require((0.0..=1.0).contains(&eps), key, eps, "in [0, 1]")?;
+        }
+        require(
+            self.max_grad_norm > 0.0,
+            "max_grad_norm",
+            self.max_grad_norm,
+            "> 0",
+        )?;
+        require(
+            !self.hidden.is_empty() && self.hidden.iter().all(|h| *h > 0),
+            "hidden",
+            format!("{:?}", self.hidden),
+            "one or more positive widths",
+        )?;
+        require(self.threads >= 1, "threads", self.threads, ">= 1")
+    }
+
+    /// Builds the agent for `Discrete` actions; `total_steps` sets the ε schedule.
+    pub fn init(
+        &self,
+        observation_space: &Space,
+        action_space: &Space,
+        total_steps: u64,
+        mut rng: Rng,
+    ) -> Result<Dqn, AgentError> {
+        self.validate()?;
+        let obs_dim = box_obs_dim(observation_space, "dqn")?;
+        let actions = match ActionKind::of(action_space, "dqn")? {
+            ActionKind::Discrete(n) => n,
+            ActionKind::Continuous { .. } => {
+                return Err(AgentError::UnsupportedSpace {
+                    agent: "dqn",
+                    needs: "Discrete actions",
+                    found: action_space.describe(),
+                })
+            }
+        };
+        reverie_nn::threads::set_num_threads(self.threads);
+        let device = Device::Cpu;
+        let mut sizes = vec![obs_dim];
+        sizes.extend(&self.hidden);
+        sizes.push(actions);
+        let build = || -> candle_core::Result<Dqn> {
+            let q = Mlp::new(&sizes, self.activation, Init::Torch, &mut rng, &device)?;
+            let target = q.deep_clone()?;
+            let adam = Adam::new(
+                q.vars(),
+                AdamConfig {
+                    lr: self.learning_rate,
+                    ..Default::default()
+                },
+            )?;
+            Ok(Dqn {
+                fast_q: q.fast()?,
+                q,
+                target,
+                adam,
+                buffer: ReplayBuffer::new(ReplayBufferConfig {
+                    capacity: self.buffer_size,
+                    obs_dim,
+                    action_dim: 1,
+                }),
+                batch: Batch::default(),
+                config: self.clone(),
+                obs_dim,
+                actions,
+                total_steps: total_steps.max(1),
+                steps_done: 0,
+                since_train: 0,
+                since_target: 0,
+                rng,
+                device: device.clone(),
+            })
+        };
+        build().map_err(|e| AgentError::Backend(e.to_string()))
+    }
+}
+
+/// Deep Q-Network; see the module docs.
+#[derive(Debug)]
+pub struct Dqn {
+    config: DqnConfig,
+    obs_dim: usize,
+    actions: usize,
+    q: Mlp,
+    target: Mlp,
+    adam: Adam,
+    fast_q: FastMlp,
+    buffer: ReplayBuffer,
+    batch: Batch,
+    total_steps: u64,
+    steps_done: u64,
+    since_train: u64,
+    since_target: u64,
+    rng: Rng,
+    device: Device,
+}
+
+impl Dqn {
+    /// ε at the current step (SB3's linear schedule).
+    pub fn epsilon(&self) -> f64 {
+        let c = &self.config;
+        let progress = self.steps_done as f64 / self.total_steps as f64;
+        if c.exploration_fraction == 0.0 || progress >= c.exploration_fraction {
+            c.exploration_final_eps
+        } else {
+            c.exploration_initial_eps
+                + progress * (c.exploration_final_eps - c.exploration_initial_eps)
+                    / c.exploration_fraction
+        }
+    }
+
+    fn greedy(&mut self, row: &[f32]) -> usize {
+        let mut q = vec![0.0f32; self.actions];
+        self.fast_q.forward(row, &mut q);
+        argmax(&q)
+    }
+
+    /// One Adam step on a sampled minibatch; returns `(loss, mean Q(s, a))`.
+    fn train_step(&mut self) -> candle_core::Result<(f64, f64)> {
+        let c = &self.config;
+        let indices = self.buffer.sample_indices(c.batch_size, &mut self.rng);
+        self.buffer.gather(&indices, &mut self.batch);
+        let b = self.batch.len();
+        let obs = rows(&self.batch.obs, self.obs_dim, &self.device)?;
+        let next_obs = rows(&self.batch.next_obs, self.obs_dim, &self.device)?;
+        let next_q = self.target.forward(&next_obs)?.detach();
+        let next_value = if c.double_dqn {
+            let pick = self
+                .q
+                .forward(&next_obs)?
+                .detach()
+                .argmax_keepdim(D::Minus1)?;
+            next_q.gather(&pick, 1)?.squeeze(1)?
+        } else {
+            next_q.max(D::Minus1)?
+        };
+        let live: Vec<f32> = self
+            .batch
+            .terminated
+            .iter()
+            .map(|t| if *t { 0.0 } else { c.gamma as f32 })
+            .collect();
+        let target = (Tensor::from_slice(&self.batch.rewards, b, &self.device)?
+            + (next_value * Tensor::from_vec(live, b, &self.device)?)?)?;
+        let index: Vec<u32> = self.batch.actions.iter().map(|a| *a as u32).collect();
+        let index = Tensor::from_vec(index, (b, 1), &self.device)?;
+        let q_taken = self.q.forward(&obs)?.gather(&index, 1)?.squeeze(1)?;
+        let loss = huber(&(&q_taken - target)?)?;
+        let value = loss.to_scalar::<f32>()? as f64;
+        let q_mean = q_taken.mean_all()?.to_scalar::<f32>()? as f64;
+        self.adam.backward_step(&loss, Some(c.max_grad_norm))?;
+        Ok((value, q_mean))
+    }
+}
+
+/// Mean Huber loss with δ = 1 (PyTorch's `smooth_l1_loss`): ½d² inside ±1, |d| − ½ outside.
+pub fn huber(d: &Tensor) -> candle_core::Result<Tensor> {
+    let a = d.abs()?;
+    let inner = a.minimum(1.0)?;
+    ((inner.sqr()? * 0.5)? + (a - inner)?)?.mean_all()
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (k, v)| {
+            if *v > best.1 {
+                (k, *v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+impl VecAgent for Dqn {
+    fn num_envs(&self) -> usize {
+        self.config.num_envs
+    }
+
+    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
+        actions.clear();
+        let eps = self.epsilon();
+        let warmup = self.steps_done < self.config.learning_starts;
+        for row in obs.chunks_exact(self.obs_dim) {
+            let a = if explore && (warmup || self.rng.uniform() < eps) {
+                self.rng.index(self.actions)
+            } else {
+                self.greedy(row)
+            };
+            actions.push(Action::Discrete(a as i64));
+        }
+    }
+
+    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
+        let d = self.obs_dim;
+        for (i, action) in step.actions.iter().enumerate() {
+            let a = action.as_discrete().unwrap_or(0) as f32;
+            // A non-finite observation is refused by the buffer; the loop stops the run on it.
+            let _ = self.buffer.push(
+                &step.obs[i * d..(i + 1) * d],
+                &[a],
+                step.rewards[i] as f32,
+                &step.next_obs[i * d..(i + 1) * d],
+                step.terminated[i],
+                step.truncated[i],
+            );
+        }
+        let n = self.config.num_envs as u64;
+        self.steps_done += n;
+        self.since_train += n;
+        self.since_target += n;
+        let mut metrics = vec![("charts/epsilon", self.epsilon())];
+        if self.since_target >= self.config.target_update_interval {
+            self.since_target = 0;
+            if let Err(e) = self.target.soft_update_from(&self.q, self.config.tau) {
+                panic!("target update failed: {e}");
+            }
+        }
+        if self.since_train >= self.config.train_freq
+            && self.steps_done > self.config.learning_starts
+        {
+            self.since_train = 0;
+            let (mut loss, mut q, mut done) = (0.0, 0.0, 0usize);
+            for _ in 0..self.config.gradient_steps {
+                match self.train_step() {
+                    Ok((l, v)) => {
+                        loss += l;
+                        q += v;
+                        done += 1;
+                    }
+                    Err(_) => metrics.push(("losses/skipped_update", 1.0)),
+                }
+            }
+            if done > 0 {
+                metrics.push(("losses/td_loss", loss / done as f64));
+                metrics.push(("losses/q_values", q / done as f64));
+            }
+            self.fast_q = self.q.fast().expect("CPU weights copy");
+        }
+        metrics
+    }
+
+    fn save(&self) -> Vec<u8> {
+        let mut tensors = self.q.named_tensors("q");
+        tensors.extend(self.target.named_tensors("target"));
+        let metadata = serde_json::json!({ "algo": "dqn", "steps_done": self.steps_done });
+        reverie_nn::checkpoint::to_bytes(&tensors, &metadata).expect("CPU tensors serialise")
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let (tensors, metadata) = reverie_nn::checkpoint::from_bytes(bytes, &self.device)?;
+        if metadata["algo"] != "dqn" {
+            return Err(format!("not a DQN checkpoint ({})", metadata["algo"]));
+        }
+        load_nets(&tensors, &[("q", &self.q), ("target", &self.target)])?;
+        self.steps_done = meta(&metadata, "steps_done")?;
+        self.fast_q = self.q.fast().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(config: DqnConfig) -> Dqn {
+        let obs = Space::boxed(vec![-1.0; 2], vec![1.0; 2]);
+        config
+            .init(&obs, &Space::discrete(2), 1000, Rng::seed_from_u64(0))
+            .unwrap()
+    }
+
+    fn step(dqn: &mut Dqn) {
+        let obs = [0.1f32, 0.2];
+        dqn.observe_batch(&VecTransition {
+            obs: &obs,
+            actions: &[Action::Discrete(1)],
+            rewards: &[1.0],
+            next_obs: &obs,
+            terminated: &[false],
+            truncated: &[false],
+        });
+    }
+
+    fn first_weight(net: &Mlp) -> Vec<f32> {
+        net.vars()[0]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn hard_target_update_happens_every_interval_and_only_then() {
+        let mut dqn = agent(DqnConfig {
+            learning_starts: 0,
+            train_freq: 1,
+            gradient_steps: 1,
+            batch_size: 1,
+            target_update_interval: 3,
+            ..Default::default()
+        });
+        let initial = first_weight(&dqn.target);
+        step(&mut dqn); // trains; target untouched (1 < 3)
+        step(&mut dqn);
+        assert_eq!(first_weight(&dqn.target), initial);
+        assert_ne!(first_weight(&dqn.q), initial, "the online net trained");
+        step(&mut dqn); // 3rd step: target ← online before this step's training
+        let online_before_third_training = first_weight(&dqn.target);
+        assert_ne!(online_before_third_training, initial);
+        step(&mut dqn);
+        assert_eq!(first_weight(&dqn.target), online_before_third_training);
+    }
+
+    #[test]
+    fn polyak_target_update_moves_by_tau() {
+        let mut dqn = agent(DqnConfig {
+            learning_starts: 10_000,
+            target_update_interval: 1,
+            tau: 0.25,
+            ..Default::default()
+        });
+        // Make the online net differ from the target without training.
+        dqn.q = {
+            let other = DqnConfig::default()
+                .init(
+                    &Space::boxed(vec![-1.0; 2], vec![1.0; 2]),
+                    &Space::discrete(2),
+                    1000,
+                    Rng::seed_from_u64(99),
+                )
+                .unwrap();
+            other.q
+        };
+        let (t0, q0) = (first_weight(&dqn.target), first_weight(&dqn.q));
+        step(&mut dqn);
+        let t1 = first_weight(&dqn.target);
+        for ((a, b), c) in t1.iter().zip(&t0).zip(&q0) {
+            assert!((a - (0.75 * b + 0.25 * c)).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn epsilon_falls_linearly_then_stays() {
+        let mut dqn = agent(DqnConfig::default());
+        assert_eq!(dqn.epsilon(), 1.0);
+        dqn.steps_done = 80; // half of 0.16 · 1000
+        assert!((dqn.epsilon() - 0.52).abs() < 1e-9);
+        dqn.steps_done = 900;
+        assert_eq!(dqn.epsilon(), 0.04);
+    }
+
+    #[test]
+    fn huber_is_quadratic_inside_and_linear_outside() {
+        let d = Tensor::new(&[0.5f32, -3.0], &Device::Cpu).unwrap();
+        let l = huber(&d).unwrap().to_scalar::<f32>().unwrap();
+        assert!((l - (0.125 + 2.5) / 2.0).abs() < 1e-6);
+    }
+}

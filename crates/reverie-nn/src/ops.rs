@@ -1,0 +1,424 @@
+//! Fused candle ops for small networks, where candle's generic kernels lose to per-op costs.
+//!
+//! Measured on 2 cores (`cargo run --release -p reverie-nn --example op_cost`): candle's
+//! `tanh` over a 256×64 activation took 204 µs (a libm call per element) and the bias
+//! gradient (a `sum_keepdim(0)` over rows) 49 µs, against 15 µs for the 256×64×64 matmul
+//! itself. These ops keep candle's autodiff (each has a `bwd`) but run hand-written,
+//! vectorised loops:
+//!
+//! - [`bias_act`]: `act(z + b)` in one pass; its backward is one fused pass for `dz` and a
+//!   contiguous column sum for `db`.
+//! - [`linear`]: `act(x·W + b)` = candle's matmul + [`bias_act`].
+//! - [`polyak_update`]: `target ← (1 − τ)·target + τ·source` in place (target networks).
+//!
+//! Off the CPU every op falls back to plain candle ops.
+
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, InplaceOp2, Layout, Shape, Tensor, Var,
+};
+
+use crate::ensemble::Activation;
+use crate::simd::{apply_in_place, fast_exp};
+use crate::Result;
+
+/// `act(x · w + b)`: `x [B, in]`, `w [in, out]`, `b [out]`; `act = None` is the identity.
+///
+/// On the CPU this is one op: the matmul writes onto the broadcast bias and the activation
+/// runs in place; its backward computes only the gradients that are needed (candle's own
+/// matmul backward computes both operands' gradients, even for a frozen weight).
+pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+    if x.device().is_cpu() {
+        x.apply_op3(w, b, LinearAct { act })
+    } else {
+        bias_act(&x.matmul(w)?, b, act)
+    }
+}
+
+/// `act(z + b)` with `b [out]` added to every row of `z [B, out]`.
+pub fn bias_act(z: &Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+    if z.device().is_cpu() {
+        z.apply_op2(b, BiasAct { act })
+    } else {
+        let pre = z.broadcast_add(b)?;
+        match act {
+            Some(a) => a.apply(&pre),
+            None => Ok(pre),
+        }
+    }
+}
+
+/// `target ← (1 − tau) · target + tau · source`, in place (`tau = 1` copies).
+pub fn polyak_update(target: &Var, source: &Tensor, tau: f64) -> Result<()> {
+    if target.device().is_cpu() {
+        target
+            .as_tensor()
+            .inplace_op2(source, &Lerp { tau: tau as f32 })
+    } else {
+        let next = ((target.as_tensor() * (1.0 - tau))? + (source * tau)?)?;
+        target.set(&next)
+    }
+}
+
+/// The f32 slice a contiguous CPU tensor occupies.
+pub(crate) fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let data = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{op}: expects a contiguous tensor"),
+    }
+}
+
+/// The f32 data of a CPU storage, for in-place kernels.
+pub(crate) fn f32_mut<'a>(s: &'a mut CpuStorage, op: &str) -> Result<&'a mut [f32]> {
+    match s {
+        CpuStorage::F32(v) => Ok(v.as_mut_slice()),
+        _ => candle_core::bail!("{op}: expects f32 data"),
+    }
+}
+
+fn rows_cols(l: &Layout, op: &str) -> Result<(usize, usize)> {
+    match l.shape().dims() {
+        [rows, cols] => Ok((*rows, *cols)),
+        dims => candle_core::bail!("{op}: expects a [rows, cols] tensor, got {dims:?}"),
+    }
+}
+
+struct LinearAct {
+    act: Option<Activation>,
+}
+
+impl CustomOp3 for LinearAct {
+    fn name(&self) -> &'static str {
+        "linear-act"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, inputs) = rows_cols(l1, self.name())?;
+        let (k, cols) = rows_cols(l2, self.name())?;
+        if k != inputs {
+            candle_core::bail!("linear-act: input width {inputs}, weight rows {k}");
+        }
+        let x = contiguous_f32(s1, l1, self.name())?;
+        let w = contiguous_f32(s2, l2, self.name())?;
+        let b = contiguous_f32(s3, l3, self.name())?;
+        if b.len() != cols {
+            candle_core::bail!("linear-act: bias of {} for {cols} columns", b.len());
+        }
+        let mut out = Vec::with_capacity(rows * cols);
+        for _ in 0..rows {
+            out.extend_from_slice(b);
+        }
+        let threads = candle_core::utils::get_num_threads();
+        let parallelism = if threads > 1 {
+            gemm::Parallelism::Rayon(threads)
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: x [rows, inputs], w [inputs, cols] and out [rows, cols] are row-major,
+        // contiguous and of exactly these sizes (checked above).
+        unsafe {
+            gemm::gemm(
+                rows,
+                cols,
+                inputs,
+                out.as_mut_ptr(),
+                1,
+                cols as isize,
+                true,
+                x.as_ptr(),
+                1,
+                inputs as isize,
+                w.as_ptr(),
+                1,
+                cols as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        if let Some(act) = self.act {
+            apply_in_place(act, &mut out);
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows, cols))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let dz = match self.act {
+            None => grad,
+            Some(Activation::Silu) => {
+                let pre = x.matmul(w)?.broadcast_add(b)?;
+                grad.apply_op2_no_bwd(&pre, &ActGrad(Activation::Silu))?
+            }
+            Some(act) => grad.apply_op2_no_bwd(&res.contiguous()?, &ActGrad(act))?,
+        };
+        // Only what the graph needs: no dx for a network's input, no dw for frozen weights.
+        let dx = if x.track_op() {
+            Some(dz.matmul(&w.t()?)?)
+        } else {
+            None
+        };
+        let dw = if w.track_op() {
+            Some(x.t()?.matmul(&dz)?)
+        } else {
+            None
+        };
+        let db = if b.track_op() {
+            Some(dz.apply_op1_no_bwd(&ColumnSum)?.reshape(b.shape())?)
+        } else {
+            None
+        };
+        Ok((dx, dw, db))
+    }
+}
+
+struct BiasAct {
+    act: Option<Activation>,
+}
+
+impl CustomOp2 for BiasAct {
+    fn name(&self) -> &'static str {
+        "bias-act"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (_, cols) = rows_cols(l1, self.name())?;
+        let z = contiguous_f32(s1, l1, self.name())?;
+        let b = contiguous_f32(s2, l2, self.name())?;
+        if b.len() != cols {
+            candle_core::bail!("bias-act: bias of {} for {cols} columns", b.len());
+        }
+        let mut out = z.to_vec();
+        for row in out.chunks_exact_mut(cols) {
+            for (o, bi) in row.iter_mut().zip(b) {
+                *o += bi;
+            }
+        }
+        if let Some(act) = self.act {
+            apply_in_place(act, &mut out);
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        z: &Tensor,
+        b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let dz = match self.act {
+            None => grad,
+            Some(Activation::Silu) => {
+                // SiLU's derivative needs the pre-activation, not the output.
+                let pre = z.broadcast_add(b)?;
+                grad.apply_op2_no_bwd(&pre, &ActGrad(Activation::Silu))?
+            }
+            Some(act) => grad.apply_op2_no_bwd(&res.contiguous()?, &ActGrad(act))?,
+        };
+        let db = dz.apply_op1_no_bwd(&ColumnSum)?.reshape(b.shape())?;
+        Ok((Some(dz), Some(db)))
+    }
+}
+
+/// `grad ⊙ act'(·)`: from the output `y` for tanh (1 − y²) and ReLU (y > 0), from the
+/// pre-activation for SiLU.
+struct ActGrad(Activation);
+
+impl CustomOp2 for ActGrad {
+    fn name(&self) -> &'static str {
+        "act-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = contiguous_f32(s1, l1, self.name())?;
+        let y = contiguous_f32(s2, l2, self.name())?;
+        let out: Vec<f32> = match self.0 {
+            Activation::Tanh => g.iter().zip(y).map(|(g, y)| g * (1.0 - y * y)).collect(),
+            Activation::Relu => g
+                .iter()
+                .zip(y)
+                .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
+                .collect(),
+            Activation::Silu => g
+                .iter()
+                .zip(y)
+                .map(|(g, x)| {
+                    let s = 1.0 / (1.0 + fast_exp(-x));
+                    g * s * (1.0 + x * (1.0 - s))
+                })
+                .collect(),
+        };
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// `[rows, cols] → [cols]`, summing each column (rows are walked contiguously).
+struct ColumnSum;
+
+impl CustomOp1 for ColumnSum {
+    fn name(&self) -> &'static str {
+        "column-sum"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (_, cols) = rows_cols(l, self.name())?;
+        let x = contiguous_f32(s, l, self.name())?;
+        let mut out = vec![0.0f32; cols];
+        for row in x.chunks_exact(cols) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from(cols)))
+    }
+}
+
+struct Lerp {
+    tau: f32,
+}
+
+impl InplaceOp2 for Lerp {
+    fn name(&self) -> &'static str {
+        "polyak"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
+        let src = contiguous_f32(s2, l2, self.name())?;
+        let Some((start, end)) = l1.contiguous_offsets() else {
+            candle_core::bail!("polyak: the target must be contiguous");
+        };
+        let dst = &mut f32_mut(s1, "polyak")?[start..end];
+        if dst.len() != src.len() {
+            candle_core::bail!("polyak: {} target values, {} source", dst.len(), src.len());
+        }
+        if self.tau == 1.0 {
+            // A hard update is an exact copy (the lerp below rounds).
+            dst.copy_from_slice(src);
+        } else {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d += self.tau * (s - *d);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn reference(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Tensor {
+        let pre = x.matmul(w).unwrap().broadcast_add(b).unwrap();
+        match act {
+            Some(a) => a.apply(&pre).unwrap(),
+            None => pre,
+        }
+    }
+
+    #[test]
+    fn linear_matches_candle_values_and_gradients() {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (7, 5), &dev).unwrap()).unwrap();
+        for act in [
+            None,
+            Some(Activation::Tanh),
+            Some(Activation::Relu),
+            Some(Activation::Silu),
+        ] {
+            let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (5, 3), &dev).unwrap()).unwrap();
+            let b = Var::from_tensor(&Tensor::randn(0f32, 1.0, 3, &dev).unwrap()).unwrap();
+            let target = Tensor::randn(0f32, 1.0, (7, 3), &dev).unwrap();
+            let loss = |y: Tensor| (y - &target).unwrap().sqr().unwrap().sum_all().unwrap();
+            let fused = linear(x.as_tensor(), w.as_tensor(), b.as_tensor(), act).unwrap();
+            let plain = reference(x.as_tensor(), w.as_tensor(), b.as_tensor(), act);
+            let diff = (&fused - &plain).unwrap().abs().unwrap().max_all().unwrap();
+            assert!(diff.to_scalar::<f32>().unwrap() < 1e-5, "{act:?} forward");
+            let g1 = loss(fused).backward().unwrap();
+            let g2 = loss(plain).backward().unwrap();
+            for v in [&x, &w, &b] {
+                let d = (g1.get(v).unwrap() - g2.get(v).unwrap())
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(d < 1e-4, "{act:?} gradient differs by {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn frozen_weights_get_no_gradient_but_the_input_does() {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (4, 3), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (3, 2), &dev).unwrap()).unwrap();
+        let b =
+            Var::from_tensor(&Tensor::zeros(2, candle_core::DType::F32, &dev).unwrap()).unwrap();
+        let y = linear(
+            x.as_tensor(),
+            &w.as_tensor().detach(),
+            &b.as_tensor().detach(),
+            Some(Activation::Relu),
+        )
+        .unwrap();
+        let grads = y.sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&x).is_some());
+        assert!(grads.get(&w).is_none() && grads.get(&b).is_none());
+    }
+
+    #[test]
+    fn polyak_moves_target_toward_source() {
+        let dev = Device::Cpu;
+        let target = Var::new(&[0.0f32, 10.0], &dev).unwrap();
+        let source = Tensor::new(&[1.0f32, 0.0], &dev).unwrap();
+        polyak_update(&target, &source, 0.1).unwrap();
+        let v = target.as_tensor().to_vec1::<f32>().unwrap();
+        assert!(
+            (v[0] - 0.1).abs() < 1e-6 && (v[1] - 9.0).abs() < 1e-6,
+            "{v:?}"
+        );
+        polyak_update(&target, &source, 1.0).unwrap();
+        assert_eq!(target.as_tensor().to_vec1::<f32>().unwrap(), vec![1.0, 0.0]);
+    }
+}
