@@ -35,11 +35,14 @@ const EXAMPLES: &str = "\
 Examples:
   reverie envs
   reverie train q-learning --env FrozenLake-v1
+  reverie train ppo --env CartPole-v1
+  reverie eval runs/ppo/CartPole-v1/<run>
   reverie train q-learning --env FrozenLake-v1 --set env.options.map_name=8x8 \\
       --set env.options.is_slippery=false --steps 50000 --seed 3
   reverie plot runs/q-learning/FrozenLake-v1/* --out frozen_lake
   reverie env-check CartPole-v1
-  reverie bench envs";
+  reverie bench envs
+  reverie bench model-free";
 
 /// Model-based reinforcement learning: native Gymnasium-exact environments, agents that
 /// learn world models, and the tools to measure them.
@@ -107,6 +110,29 @@ Examples:
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Evaluate a trained run: reload its checkpoint and run the deterministic policy.
+    #[command(after_help = "\
+Reads RUN/config.toml and RUN/checkpoints/latest.bin (or --checkpoint FILE), runs N episodes
+with the deterministic policy (greedy / mean action) and prints the mean ± std return. With the
+default seed it reproduces the final evaluation printed at the end of training.
+
+Examples:
+  reverie eval runs/ppo/CartPole-v1/20261124-120000-s0
+  reverie eval RUN --episodes 100 --seed 7
+  reverie eval RUN --checkpoint RUN/checkpoints/step-000050000.bin")]
+    Eval {
+        /// Run directory written by `reverie train`.
+        run: PathBuf,
+        /// Episodes to run.
+        #[arg(long, default_value_t = 10)]
+        episodes: u32,
+        /// Seed of the first episode (default: the run's evaluation seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Checkpoint file (default: RUN/checkpoints/latest.bin).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
     },
     /// Plot learning curves of one or more runs (mean and ±1 std band per algo × env).
     #[command(
@@ -194,6 +220,12 @@ Examples:
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// DQN, PPO and SAC: fused training ops versus candle's, and whole rl-zoo runs timed.
+    ModelFree {
+        /// SAC steps to time (rl-zoo's budget is 20000).
+        #[arg(long, default_value_t = 20_000)]
+        sac_steps: u64,
+    },
     /// Environment steps per second: single env, VecEnv, and the dynamic API.
     Envs {
         /// Seconds per measurement.
@@ -340,6 +372,25 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("run directory: {}", summary.run_dir.display());
             Ok(())
         }
+        Command::Eval {
+            run,
+            episodes,
+            seed,
+            checkpoint,
+        } => {
+            let report = reverie_run::eval::eval_run(&run, checkpoint.as_deref(), episodes, seed)?;
+            println!(
+                "{} on {} ({}): {} episodes from seed {}: {:.3} ± {:.3}",
+                report.algo,
+                report.env,
+                report.checkpoint.display(),
+                report.episodes,
+                report.seed,
+                report.mean,
+                report.std
+            );
+            Ok(())
+        }
         Command::Plot { runs, metric, out } => {
             let mut curves: Vec<Curve> = Vec::new();
             for path in &runs {
@@ -421,6 +472,15 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let rows = reverie_run::bench::bench_envs(seconds, num_envs);
             print!("{}", reverie_run::bench::format_table(&rows));
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::ModelFree { sac_steps },
+        } => {
+            print!(
+                "{}",
+                reverie_run::bench_model_free::bench_model_free(sac_steps)?
+            );
             Ok(())
         }
         Command::Bench {

@@ -1,9 +1,9 @@
 //! Fused candle ops for small networks, where candle's generic kernels lose to per-op costs.
 //!
-//! Measured on 2 cores (`cargo run --release -p reverie-nn --example op_cost`): candle's
-//! `tanh` over a 256×64 activation took 204 µs (a libm call per element) and the bias
-//! gradient (a `sum_keepdim(0)` over rows) 49 µs, against 15 µs for the 256×64×64 matmul
-//! itself. These ops keep candle's autodiff (each has a `bwd`) but run hand-written,
+//! Measured on 2 cores: candle's `tanh` over a 256×64 activation took 204 µs (a libm call
+//! per element) and the bias gradient (a `sum_keepdim(0)` over rows) 49 µs, against 15 µs
+//! for the 256×64×64 matmul itself (`reverie bench model-free` compares whole training
+//! steps). These ops keep candle's autodiff (each has a `bwd`) but run hand-written,
 //! vectorised loops:
 //!
 //! - [`bias_act`]: `act(z + b)` in one pass; its backward is one fused pass for `dz` and a

@@ -8,6 +8,14 @@
 /// tensor is created to also size candle's internal pool.
 pub fn set_num_threads(threads: usize) {
     let threads = threads.max(1).to_string();
+    // Agents call this when they are built; leave the environment alone when nothing
+    // changes, so that building agents on several threads (tests) never writes it.
+    let current = |name: &str| std::env::var(name).ok();
+    if current("RAYON_NUM_THREADS").as_deref() == Some(threads.as_str())
+        && current("CANDLE_NUM_THREADS").as_deref() == Some(threads.as_str())
+    {
+        return;
+    }
     // Setting the environment is sound here: it happens at start-up, before candle or any
     // other thread reads it.
     std::env::set_var("RAYON_NUM_THREADS", &threads);

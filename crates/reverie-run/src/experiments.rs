@@ -8,6 +8,7 @@ pub(crate) mod common;
 mod dyna_changing;
 mod dyna_frozen_lake;
 mod dyna_planning;
+mod model_free;
 mod pets;
 mod sweeping;
 
@@ -28,6 +29,12 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("pets-cartpole", "PETS (iCEM and mbrl-lib's CEM) on continuous cart-pole balance: trials and wall-clock to return ≥ 195"),
     ("pets-pendulum", "PETS on Pendulum-v1: episodes until the mean of the last 3 returns ≥ −200"),
     ("pets-swingup", "PETS on cart-pole swing-up: return per trial over 10 trials"),
+    ("dqn-cartpole", "DQN on CartPole-v1 with rl-zoo's settings: evaluation 500 within 50k steps, wall-clock"),
+    ("ppo-cartpole", "PPO on CartPole-v1 with rl-zoo's settings: evaluation 500 within 100k steps, wall-clock"),
+    ("sac-pendulum", "SAC on Pendulum-v1 with rl-zoo's settings: evaluation ≥ −200 within 20k steps, wall-clock"),
+    ("ppo-pendulum", "PPO (Gaussian policy) on Pendulum-v1: evaluation ≥ −250 within 200k steps"),
+    ("ppo-clip", "PPO on CartPole-v1 with clip ε = 0.2 versus ε = 100 (the clamp never bites), same seeds"),
+    ("ppo-kl-stop", "PPO with the approximate-KL early stop: at which epoch it stops, early versus late in training"),
 ];
 
 /// Options shared by all experiments.
@@ -52,6 +59,12 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "pets-cartpole" => |o| pets::run("cartpole", o),
         "pets-pendulum" => |o| pets::run("pendulum", o),
         "pets-swingup" => |o| pets::run("swingup", o),
+        "dqn-cartpole" => |o| model_free::run_threshold("dqn-cartpole", o),
+        "ppo-cartpole" => |o| model_free::run_threshold("ppo-cartpole", o),
+        "sac-pendulum" => |o| model_free::run_threshold("sac-pendulum", o),
+        "ppo-pendulum" => |o| model_free::run_threshold("ppo-pendulum", o),
+        "ppo-clip" => model_free::run_clip,
+        "ppo-kl-stop" => model_free::run_kl_stop,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

@@ -2,12 +2,14 @@
 //!
 //! Everything between the library and the `reverie` command line: layered TOML
 //! configuration ([`config`]), the algorithm table ([`algos`]), run directories
-//! ([`run_dir`]), the training loop ([`train`]), learning-curve plots ([`plot`]), the
+//! ([`run_dir`]), the training loop ([`train`]), reloading a run to evaluate it ([`eval`]), learning-curve plots ([`plot`]), the
 //! experiments that reproduce published results ([`experiments`]) and benchmarks ([`bench`]).
 
 pub mod algos;
 pub mod bench;
+pub mod bench_model_free;
 pub mod config;
+pub mod eval;
 pub mod experiments;
 pub mod model_eval;
 pub mod plot;

@@ -91,19 +91,23 @@ pub fn evaluate(
     Ok((mean, var.sqrt()))
 }
 
+/// A deterministic policy reloaded from a checkpoint.
+pub type Policy = Box<dyn FnMut(&Observation) -> Action>;
+
+/// One deterministic action of a vectorised agent for one observation.
+fn act_one(agent: &mut dyn VecAgent, obs: &Observation, actions: &mut Vec<Action>) -> Action {
+    let row: &[f32] = match obs {
+        Observation::Vector(v) => v,
+        Observation::Discrete(s) => &[*s as f32],
+    };
+    agent.act_batch(row, false, actions);
+    actions[0].clone()
+}
+
 /// The deterministic policy of a vectorised agent, one observation at a time.
 pub fn vec_policy(agent: &mut dyn VecAgent) -> impl FnMut(&Observation) -> Action + '_ {
     let mut actions = Vec::with_capacity(1);
-    let mut row = Vec::new();
-    move |obs: &Observation| {
-        row.clear();
-        match obs {
-            Observation::Vector(v) => row.extend_from_slice(v),
-            Observation::Discrete(s) => row.push(*s as f32),
-        }
-        agent.act_batch(&row, false, &mut actions);
-        actions[0].clone()
-    }
+    move |obs: &Observation| act_one(agent, obs, &mut actions)
 }
 
 fn check_finite(obs: &Observation, step: u64) -> anyhow::Result<()> {
@@ -138,10 +142,7 @@ impl Learner {
 
 /// Builds the agent of `config` for these spaces and loads `checkpoint` into it, returning
 /// its deterministic policy (for `reverie eval`).
-pub fn load_policy(
-    config: &TrainConfig,
-    checkpoint: &[u8],
-) -> anyhow::Result<Box<dyn FnMut(&Observation) -> Action>> {
+pub fn load_policy(config: &TrainConfig, checkpoint: &[u8]) -> anyhow::Result<Policy> {
     let options = env_options(&config.env.options)?;
     let env = make_with(&config.env.id, &options)?;
     let (obs_space, act_space) = (
@@ -163,12 +164,7 @@ pub fn load_policy(
             .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
         let mut actions = Vec::new();
         Ok(Box::new(move |obs: &Observation| {
-            let row: Vec<f32> = match obs {
-                Observation::Vector(v) => v.clone(),
-                Observation::Discrete(s) => vec![*s as f32],
-            };
-            agent.act_batch(&row, false, &mut actions);
-            actions[0].clone()
+            act_one(agent.as_mut(), obs, &mut actions)
         }))
     } else {
         let mut agent = build_agent(

@@ -294,12 +294,12 @@ pub fn gae(
     let steps = rewards.len() / num_envs;
     let mut advantages = vec![0.0f32; rewards.len()];
     let (gamma, lambda) = (gamma as f32, lambda as f32);
-    for env in 0..num_envs {
+    for (env, last_value) in last_values.iter().enumerate().take(num_envs) {
         let mut running = 0.0f32;
         for t in (0..steps).rev() {
             let i = t * num_envs + env;
             let next_value = if t + 1 == steps {
-                last_values[env]
+                *last_value
             } else {
                 values[i + num_envs]
             };

@@ -1,0 +1,77 @@
+//! `reverie eval <run dir>`: reload a run's agent from a checkpoint and measure its
+//! deterministic policy over N episodes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use reverie_core::SeedStreams;
+use reverie_envs::make_with;
+
+use crate::config::{env_options, TrainConfig};
+use crate::run_dir::RunDir;
+use crate::train::{evaluate, load_policy};
+
+/// What an evaluation measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// Algorithm of the run.
+    pub algo: String,
+    /// Env id.
+    pub env: String,
+    /// The checkpoint evaluated.
+    pub checkpoint: PathBuf,
+    /// Episodes run.
+    pub episodes: u32,
+    /// Seed of the first episode (episode k uses seed + k).
+    pub seed: u64,
+    /// Mean return.
+    pub mean: f64,
+    /// Standard deviation of the returns.
+    pub std: f64,
+}
+
+/// Evaluates `checkpoint` (default: `RUN/checkpoints/latest.bin`) of the run in `run` over
+/// `episodes` episodes, starting from `seed` (default: the run's own evaluation seed, so the
+/// final evaluation of training is reproduced exactly).
+pub fn eval_run(
+    run: &Path,
+    checkpoint: Option<&Path>,
+    episodes: u32,
+    seed: Option<u64>,
+) -> anyhow::Result<EvalReport> {
+    if episodes == 0 {
+        anyhow::bail!("--episodes must be at least 1");
+    }
+    let run = RunDir::open(run)?;
+    let text = std::fs::read_to_string(run.path().join("config.toml"))
+        .with_context(|| format!("{} has no readable config.toml", run.path().display()))?;
+    let config: TrainConfig = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}/config.toml: {e}", run.path().display()))?;
+    let checkpoint = checkpoint
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| run.path().join("checkpoints").join("latest.bin"));
+    let bytes = std::fs::read(&checkpoint)
+        .with_context(|| format!("cannot read checkpoint {}", checkpoint.display()))?;
+    let mut policy = load_policy(&config, &bytes)
+        .with_context(|| format!("checkpoint {}", checkpoint.display()))?;
+    let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
+    let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
+    let (mean, std) = evaluate(
+        &mut env,
+        &mut policy,
+        episodes,
+        config.eval_max_episode_steps,
+        seed,
+    )?;
+    Ok(EvalReport {
+        algo: config.algo,
+        env: config.env.id,
+        checkpoint,
+        episodes,
+        seed,
+        mean,
+        std,
+    })
+}
