@@ -477,6 +477,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::ModelFree { sac_steps },
         } => {
+            // Before the first tensor: candle sizes its thread pool once (see reverie_nn::threads).
+            reverie_nn::threads::set_num_threads(1);
             print!(
                 "{}",
                 reverie_run::bench_model_free::bench_model_free(sac_steps)?

@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 
 use reverie_core::metrics::MetricsLogger;
 use reverie_core::{
-    Action, Agent, AutoresetMode, BoxedEnv, DynEnv, Observation, SeedStreams, Transition, VecAgent,
-    VecEnv, VecTransition,
+    Action, Agent, AutoresetMode, BoxedEnv, DynEnv, Observation, SeedStreams, Space, Transition,
+    VecAgent, VecEnv, VecTransition,
 };
 use reverie_envs::make_with;
 
@@ -149,37 +149,49 @@ pub fn load_policy(config: &TrainConfig, checkpoint: &[u8]) -> anyhow::Result<Po
         DynEnv::observation_space(env.as_ref()),
         DynEnv::action_space(env.as_ref()),
     );
-    let streams = SeedStreams::new(config.seed);
-    if is_vec_algorithm(&config.algo) {
-        let mut agent = build_vec_agent(
+    let built = build(config, &obs_space, &act_space)?;
+    let load_error = |e: String| anyhow::anyhow!("cannot load the checkpoint: {e}");
+    Ok(match built {
+        Built::Vector(mut agent) => {
+            agent.load(checkpoint).map_err(load_error)?;
+            let mut actions = Vec::new();
+            Box::new(move |obs: &Observation| act_one(agent.as_mut(), obs, &mut actions))
+        }
+        Built::Single(mut agent) => {
+            agent.load(checkpoint).map_err(load_error)?;
+            Box::new(move |obs: &Observation| agent.act(obs, false))
+        }
+    })
+}
+
+/// An agent of either kind, as built from a configuration.
+enum Built {
+    Single(Box<dyn Agent>),
+    Vector(Box<dyn VecAgent>),
+}
+
+/// Builds the agent of `config` for these spaces, with the run's agent seed stream.
+fn build(config: &TrainConfig, obs_space: &Space, act_space: &Space) -> anyhow::Result<Built> {
+    let rng = SeedStreams::new(config.seed).rng("agent");
+    Ok(if is_vec_algorithm(&config.algo) {
+        Built::Vector(build_vec_agent(
             &config.algo,
             &config.agent,
-            &obs_space,
-            &act_space,
+            obs_space,
+            act_space,
             config.total_steps,
-            streams.rng("agent"),
-        )?;
-        agent
-            .load(checkpoint)
-            .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
-        let mut actions = Vec::new();
-        Ok(Box::new(move |obs: &Observation| {
-            act_one(agent.as_mut(), obs, &mut actions)
-        }))
+            rng,
+        )?)
     } else {
-        let mut agent = build_agent(
+        Built::Single(build_agent(
             &config.algo,
             &config.env.id,
             &config.agent,
-            &obs_space,
-            &act_space,
-            streams.rng("agent"),
-        )?;
-        agent
-            .load(checkpoint)
-            .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
-        Ok(Box::new(move |obs: &Observation| agent.act(obs, false)))
-    }
+            obs_space,
+            act_space,
+            rng,
+        )?)
+    })
 }
 
 /// Trains `config.algo` on `config.env`, writing everything into a new run directory.
@@ -202,30 +214,15 @@ pub fn train(
     if config.total_steps == 0 {
         anyhow::bail!("total_steps must be > 0");
     }
-    let mut learner = if is_vec_algorithm(&config.algo) {
-        let agent = build_vec_agent(
-            &config.algo,
-            &config.agent,
-            &obs_space,
-            &act_space,
-            config.total_steps,
-            streams.rng("agent"),
-        )?;
-        let mut envs = vec![env];
-        for _ in 1..agent.num_envs() {
-            envs.push(make_with(&config.env.id, &options)?);
+    let mut learner = match build(config, &obs_space, &act_space)? {
+        Built::Vector(agent) => {
+            let mut envs = vec![env];
+            for _ in 1..agent.num_envs() {
+                envs.push(make_with(&config.env.id, &options)?);
+            }
+            Learner::Vector(agent, VecEnv::new(envs, AutoresetMode::SameStep))
         }
-        Learner::Vector(agent, VecEnv::new(envs, AutoresetMode::SameStep))
-    } else {
-        let agent = build_agent(
-            &config.algo,
-            &config.env.id,
-            &config.agent,
-            &obs_space,
-            &act_space,
-            streams.rng("agent"),
-        )?;
-        Learner::Single(agent, env)
+        Built::Single(agent) => Learner::Single(agent, env),
     };
 
     let run = match location {

@@ -13,7 +13,7 @@ use reverie_core::{
 use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, meta, rows, ActionKind};
+use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};
 use crate::error::require;
 use crate::AgentError;
 
@@ -138,13 +138,7 @@ impl DqnConfig {
             self.max_grad_norm,
             "> 0",
         )?;
-        require(
-            !self.hidden.is_empty() && self.hidden.iter().all(|h| *h > 0),
-            "hidden",
-            format!("{:?}", self.hidden),
-            "one or more positive widths",
-        )?;
-        require(self.threads >= 1, "threads", self.threads, ">= 1")
+        require_network(&self.hidden, self.threads)
     }
 
     /// Builds the agent for `Discrete` actions; `total_steps` sets the ε schedule.
@@ -256,12 +250,11 @@ impl Dqn {
         let b = self.batch.len();
         let obs = rows(&self.batch.obs, self.obs_dim, &self.device)?;
         let next_obs = rows(&self.batch.next_obs, self.obs_dim, &self.device)?;
-        let next_q = self.target.forward(&next_obs)?.detach();
+        let next_q = self.target.forward_frozen(&next_obs)?;
         let next_value = if c.double_dqn {
             let pick = self
                 .q
-                .forward(&next_obs)?
-                .detach()
+                .forward_frozen(&next_obs)?
                 .argmax_keepdim(D::Minus1)?;
             next_q.gather(&pick, 1)?.squeeze(1)?
         } else {

@@ -16,7 +16,9 @@ use reverie_core::{Action, Rng, Space, VecAgent, VecTransition};
 use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, meta, rows, ActionKind, RunningMeanStd};
+use super::common::{
+    box_obs_dim, load_nets, meta, require_network, rows, ActionKind, RunningMeanStd,
+};
 use crate::error::require;
 use crate::AgentError;
 
@@ -150,13 +152,7 @@ impl PpoConfig {
             format!("{:?}", self.target_kl),
             "> 0 or absent",
         )?;
-        require(
-            !self.hidden.is_empty() && self.hidden.iter().all(|h| *h > 0),
-            "hidden",
-            format!("{:?}", self.hidden),
-            "one or more positive widths",
-        )?;
-        require(self.threads >= 1, "threads", self.threads, ">= 1")
+        require_network(&self.hidden, self.threads)
     }
 
     /// Builds the agent; `total_steps` is the run's budget, over which the learning rate

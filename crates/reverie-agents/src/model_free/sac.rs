@@ -13,7 +13,7 @@ use reverie_core::{
 use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, meta, rows, ActionKind};
+use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};
 use crate::error::require;
 use crate::AgentError;
 
@@ -117,13 +117,7 @@ impl SacConfig {
             self.init_ent_coef,
             "> 0",
         )?;
-        require(
-            !self.hidden.is_empty() && self.hidden.iter().all(|h| *h > 0),
-            "hidden",
-            format!("{:?}", self.hidden),
-            "one or more positive widths",
-        )?;
-        require(self.threads >= 1, "threads", self.threads, ">= 1")
+        require_network(&self.hidden, self.threads)
     }
 
     /// Builds the agent for bounded Box actions.
