@@ -11,15 +11,18 @@
 //! | [`Dqn`] | `model_free/dqn.rs` | Box obs, Discrete actions |
 //! | [`Sac`] | `model_free/sac.rs` | Box obs, Box actions |
 //! | [`Ppo`] | `model_free/ppo.rs` | Box obs; Discrete or Box actions |
+//! | [`Mbpo`] | `imagination/mbpo.rs` | Box obs, Box actions |
 //! | [`PrioritizedSweeping`] | `tabular/prioritized_sweeping.rs` | Discrete |
 
 pub mod error;
+pub mod imagination;
 pub mod model_free;
 pub mod planning;
 pub mod random;
 pub mod tabular;
 
 pub use error::AgentError;
+pub use imagination::{Mbpo, MbpoConfig};
 pub use model_free::{Dqn, DqnConfig, Ppo, PpoConfig, Sac, SacConfig};
 pub use planning::{MpcAgent, MpcAgentConfig};
 pub use random::RandomAgent;

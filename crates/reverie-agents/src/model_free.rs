@@ -3,7 +3,7 @@
 //! envs, train with candle on the fused [`reverie_nn::ops`], and act through
 //! [`reverie_nn::FastMlp`] snapshots.
 
-pub mod common;
+pub(crate) mod common;
 pub mod dqn;
 pub mod ppo;
 pub mod sac;

@@ -1,8 +1,8 @@
 //! The algorithms `reverie train` knows, and how each is built from its `[agent]` table.
 
 use reverie_agents::{
-    DqnConfig, DynaQConfig, MpcAgentConfig, PpoConfig, PrioritizedSweepingConfig, QLearningConfig,
-    RandomAgent, SacConfig,
+    DqnConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, PpoConfig, PrioritizedSweepingConfig,
+    QLearningConfig, RandomAgent, SacConfig,
 };
 use reverie_core::{Agent, Rng, Space, VecAgent};
 use toml::Table;
@@ -45,13 +45,17 @@ pub const ALGORITHMS: &[(&str, &str)] = &[
         "PPO: parallel rollouts, GAE, clipped surrogate, KL early stop (Box obs; Discrete or Box actions)",
     ),
     (
+        "mbpo",
+        "MBPO: SAC on short branched rollouts of a probabilistic ensemble, mixed with real data (Box obs and actions)",
+    ),
+    (
         "sac",
         "SAC: twin Q, tanh-squashed Gaussian policy, automatic entropy tuning (Box obs and actions)",
     ),
 ];
 
 /// The algorithms that act in N parallel envs through [`VecAgent`].
-pub const VEC_ALGORITHMS: &[&str] = &["dqn", "ppo", "sac"];
+pub const VEC_ALGORITHMS: &[&str] = &["dqn", "ppo", "sac", "mbpo"];
 
 /// Whether `algo` is trained by the vectorised loop.
 pub fn is_vec_algorithm(algo: &str) -> bool {
@@ -62,6 +66,7 @@ pub fn is_vec_algorithm(algo: &str) -> bool {
 /// budget (schedules anneal over it).
 pub fn build_vec_agent(
     algo: &str,
+    env_id: &str,
     agent: &Table,
     observation_space: &Space,
     action_space: &Space,
@@ -81,6 +86,10 @@ pub fn build_vec_agent(
         "sac" => {
             let config: SacConfig = from_table(agent.clone(), &section)?;
             Box::new(config.init(observation_space, action_space, rng)?)
+        }
+        "mbpo" => {
+            let config: MbpoConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(env_id, observation_space, action_space, rng)?)
         }
         _ => anyhow::bail!("{algo} is not a vectorised algorithm"),
     })

@@ -110,6 +110,8 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("ppo", "Pendulum-v1"),
     ("sac", "default"),
     ("sac", "Pendulum-v1"),
+    ("mbpo", "default"),
+    ("mbpo", "Pendulum-v1"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

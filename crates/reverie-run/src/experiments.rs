@@ -33,6 +33,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("ppo-cartpole", "PPO on CartPole-v1 with rl-zoo's settings: evaluation 500 within 100k steps, wall-clock"),
     ("sac-pendulum", "SAC on Pendulum-v1 with rl-zoo's settings: evaluation ≥ −200 within 20k steps, wall-clock"),
     ("ppo-pendulum", "PPO (Gaussian policy) on Pendulum-v1: evaluation ≥ −250 within 200k steps"),
+    ("mbpo-vs-sac", "MBPO vs SAC on Pendulum-v1: real steps to an evaluation ≥ −200, same seeds"),
     ("ppo-clip", "PPO on CartPole-v1 with clip ε = 0.2 versus ε = 100 (the clamp never bites), same seeds"),
     ("ppo-kl-stop", "PPO with the approximate-KL early stop: at which epoch it stops, early versus late in training"),
 ];
@@ -64,6 +65,7 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "sac-pendulum" => |o| model_free::run_threshold("sac-pendulum", o),
         "ppo-pendulum" => |o| model_free::run_threshold("ppo-pendulum", o),
         "ppo-clip" => model_free::run_clip,
+        "mbpo-vs-sac" => model_free::run_mbpo_vs_sac,
         "ppo-kl-stop" => model_free::run_kl_stop,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",

@@ -176,6 +176,7 @@ fn build(config: &TrainConfig, obs_space: &Space, act_space: &Space) -> anyhow::
     Ok(if is_vec_algorithm(&config.algo) {
         Built::Vector(build_vec_agent(
             &config.algo,
+            &config.env.id,
             &config.agent,
             obs_space,
             act_space,

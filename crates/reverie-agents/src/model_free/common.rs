@@ -61,14 +61,6 @@ impl ActionKind {
             ),
         }
     }
-
-    /// The stored row of an env action.
-    pub fn to_row(&self, action: &Action, out: &mut [f32]) {
-        match action {
-            Action::Discrete(a) => out[0] = *a as f32,
-            Action::Vector(v) => out.copy_from_slice(v),
-        }
-    }
 }
 
 /// Length of a flattened Box observation; other observation spaces are refused.

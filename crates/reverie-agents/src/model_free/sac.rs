@@ -314,16 +314,26 @@ impl Sac {
         }
     }
 
-    /// One SAC update; returns `(critic loss, actor loss, α)`.
+    /// One SAC update on a minibatch from the agent's own replay buffer.
     fn train_step(&mut self) -> candle_core::Result<(f64, f64, f64)> {
         let indices = self
             .buffer
             .sample_indices(self.config.batch_size, &mut self.rng);
-        self.buffer.gather(&indices, &mut self.batch);
-        let b = self.batch.len();
-        let obs = rows(&self.batch.obs, self.obs_dim, &self.device)?;
-        let next_obs = rows(&self.batch.next_obs, self.obs_dim, &self.device)?;
-        let act = rows(&self.batch.actions, self.act_dim, &self.device)?;
+        let mut batch = std::mem::take(&mut self.batch);
+        self.buffer.gather(&indices, &mut batch);
+        let result = self.update(&batch);
+        self.batch = batch;
+        result
+    }
+
+    /// One SAC update (temperature, critics, actor, targets) on `batch`, whose actions are
+    /// in [−1, 1]; returns `(critic loss, actor loss, α)`. MBPO calls this with minibatches
+    /// mixing real and imagined transitions.
+    pub fn update(&mut self, batch: &Batch) -> candle_core::Result<(f64, f64, f64)> {
+        let b = batch.len();
+        let obs = rows(&batch.obs, self.obs_dim, &self.device)?;
+        let next_obs = rows(&batch.next_obs, self.obs_dim, &self.device)?;
+        let act = rows(&batch.actions, self.act_dim, &self.device)?;
 
         let (a_pi, logp_pi) = self.sample(&obs, false)?;
         if self.config.ent_coef.is_none() {
@@ -346,13 +356,12 @@ impl Sac {
             || self.q2_target.forward_frozen(&x_next),
         );
         let q_next = (t1?.minimum(&t2?)?.squeeze(1)? - (logp_next * alpha)?)?;
-        let live: Vec<f32> = self
-            .batch
+        let live: Vec<f32> = batch
             .terminated
             .iter()
             .map(|t| if *t { 0.0 } else { self.config.gamma as f32 })
             .collect();
-        let y = (Tensor::from_slice(&self.batch.rewards, b, &self.device)?
+        let y = (Tensor::from_slice(&batch.rewards, b, &self.device)?
             + (q_next * Tensor::from_vec(live, b, &self.device)?)?)?;
 
         // The twin critics' losses are independent: back-propagate them concurrently.
@@ -389,6 +398,44 @@ impl Sac {
             actor_loss.to_scalar::<f32>()? as f64,
             alpha,
         ))
+    }
+
+    /// Exploring actions in [−1, 1] for rows of observations `[rows * obs_dim]`, appended
+    /// to `out` (the policy used inside imagined rollouts).
+    pub fn sample_actions(&mut self, obs: &[f32], out: &mut Vec<f32>) {
+        let mut head = vec![0.0f32; 2 * self.act_dim];
+        for row in obs.chunks_exact(self.obs_dim) {
+            self.fast_actor.forward(row, &mut head);
+            let (mean, log_std) = head.split_at(self.act_dim);
+            for (m, s) in mean.iter().zip(log_std) {
+                let u = m + s.clamp(-20.0, 2.0).exp() * self.rng.normal() as f32;
+                out.push(u.tanh());
+            }
+        }
+    }
+
+    /// Refreshes the acting copy of the actor after updates made through [`Sac::update`].
+    pub fn refresh_policy(&mut self) -> candle_core::Result<()> {
+        self.fast_actor = self.actor.fast()?;
+        Ok(())
+    }
+
+    /// Maps actions in [−1, 1] to the env's bounds, in place.
+    pub fn scale_to_env(&self, actions: &mut [f32]) {
+        for row in actions.chunks_exact_mut(self.act_dim) {
+            for (a, (l, h)) in row.iter_mut().zip(self.low.iter().zip(&self.high)) {
+                *a = l + (*a + 1.0) * 0.5 * (h - l);
+            }
+        }
+    }
+
+    /// Maps env-bounded actions to [−1, 1], in place.
+    pub fn scale_from_env(&self, actions: &mut [f32]) {
+        for row in actions.chunks_exact_mut(self.act_dim) {
+            for (a, (l, h)) in row.iter_mut().zip(self.low.iter().zip(&self.high)) {
+                *a = 2.0 * (*a - l) / (h - l) - 1.0;
+            }
+        }
     }
 
     fn to_env(&self, a: &[f32]) -> Action {

@@ -96,7 +96,7 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
                 "CartPoleContinuous-v0"
             } else if matches!(*algo, "dqn" | "ppo") {
                 "CartPole-v1"
-            } else if *algo == "sac" {
+            } else if matches!(*algo, "sac" | "mbpo") {
                 "Pendulum-v1"
             } else {
                 "GridWorld-v0"
@@ -109,6 +109,7 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
         let built = if crate::algos::is_vec_algorithm(algo) {
             crate::algos::build_vec_agent(
                 algo,
+                env,
                 &config.agent,
                 &made.observation_space(),
                 &made.action_space(),

@@ -195,6 +195,100 @@ fn threshold_experiment(
     ))
 }
 
+/// `reverie experiment mbpo-vs-sac`: real environment steps each needs to reach −200 on
+/// Pendulum-v1, over the same seeds.
+pub fn run_mbpo_vs_sac(options: &ExperimentOptions) -> anyhow::Result<String> {
+    let seeds = options.seeds.unwrap_or(5);
+    let threshold = -200.0;
+    let specs = [
+        Spec::new(
+            "MBPO Pendulum-v1",
+            "mbpo",
+            "Pendulum-v1",
+            &["total_steps=2500", "eval_every=250"],
+        ),
+        Spec::new(
+            "SAC Pendulum-v1",
+            "sac",
+            "Pendulum-v1",
+            &["total_steps=10000", "eval_every=500"],
+        ),
+    ];
+    let mut per_seed = Table::new(&[
+        "configuration",
+        "seed",
+        "first_real_step_at_threshold",
+        "seconds_to_threshold",
+        "final_eval",
+        "wall_s",
+    ]);
+    let mut summary = Table::new(&[
+        "configuration",
+        "seeds",
+        "seeds_reaching_threshold",
+        "median_real_steps_to_threshold",
+        "median_seconds_to_threshold",
+        "final_eval_mean",
+        "wall_s_mean",
+    ]);
+    let (mut curves, mut medians) = (Vec::new(), Vec::new());
+    for spec in &specs {
+        let (mut steps, mut secs, mut finals, mut walls, mut runs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for seed in 0..seeds as u64 {
+            let (summary_run, dir) = spec.train(seed, &options.out)?;
+            let evals = metric_with_time(&dir, "eval/episodic_return")?;
+            let first = evals.iter().find(|(_, v, _)| *v >= threshold);
+            per_seed.push(vec![
+                spec.label.into(),
+                seed.to_string(),
+                first.map_or("-".into(), |f| f.0.to_string()),
+                first.map_or("-".into(), |f| fmt(f.2, 1)),
+                fmt(summary_run.final_eval_return_mean, 1),
+                fmt(summary_run.wall_time_s, 1),
+            ]);
+            if let Some(f) = first {
+                steps.push(f.0 as f64);
+                secs.push(f.2);
+            }
+            finals.push(summary_run.final_eval_return_mean);
+            walls.push(summary_run.wall_time_s);
+            runs.push(evals.iter().map(|(s, v, _)| (*s as f64, *v)).collect());
+        }
+        let reached = steps.len();
+        let median_steps = median(&mut steps);
+        medians.push(median_steps);
+        summary.push(vec![
+            spec.label.into(),
+            seeds.to_string(),
+            reached.to_string(),
+            fmt(median_steps, 0),
+            fmt(median(&mut secs), 1),
+            fmt(mean_ci95(&finals).0, 1),
+            fmt(mean_ci95(&walls).0, 1),
+        ]);
+        curves.push(Curve::raw(spec.label, runs));
+    }
+    summary.write_csv(&options.out.join("summary.csv"))?;
+    per_seed.write_csv(&options.out.join("seeds.csv"))?;
+    plot_curves(
+        &curves,
+        &format!("MBPO vs SAC on Pendulum-v1 ({seeds} seeds, mean ± std)"),
+        "real environment steps",
+        "deterministic evaluation return",
+        &options.out.join("mbpo_vs_sac"),
+    )?;
+    Ok(format!(
+        "MBPO vs SAC on Pendulum-v1, threshold: evaluation ≥ {threshold}, {seeds} seeds\n\n{}\n{}\n\
+ratio of median real steps to the threshold, SAC / MBPO: {}\n\
+(against SAC's rl-zoo budget of 20k steps: {}×; the seeds claim 10–20×)\n",
+        per_seed.to_text(),
+        summary.to_text(),
+        fmt(medians[1] / medians[0], 1),
+        fmt(20_000.0 / medians[0], 1),
+    ))
+}
+
 /// `reverie experiment <name>` for the threshold experiments.
 pub fn run_threshold(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
     let (spec, threshold, published) = match name {

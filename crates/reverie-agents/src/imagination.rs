@@ -1,0 +1,6 @@
+//! Agents that learn from imagined experience: a model-free learner trained on a mixture of
+//! real transitions and short rollouts of a learned ensemble model.
+
+pub mod mbpo;
+
+pub use mbpo::{Mbpo, MbpoConfig};
