@@ -23,8 +23,8 @@ use reverie_core::{
     Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
 };
 use reverie_models::{
-    known_functions, train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig,
-    Propagation, TrainerConfig,
+    known_functions, train, EnsembleModel, EnsembleModelConfig, FastDynamics, ModelEnv,
+    ModelEnvConfig, ModelStep, Propagation, StepOutputs, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -281,16 +281,26 @@ impl Mbpo {
         } else {
             Default::default()
         };
-        let mut env = ModelEnv::new(
-            &self.model,
-            ModelEnvConfig {
-                propagation: Propagation::RandomMember,
-                sample: true,
-                max_disagreement: self.config.max_disagreement,
-            },
-            known,
-            self.rng.fork(),
-        );
+        // With a disagreement threshold every member must see every row (ModelEnv);
+        // otherwise each row goes through its own random elite only (FastDynamics), the
+        // same TS1 sample at 1/E of the work.
+        let mut judged = self.config.max_disagreement.map(|m| {
+            ModelEnv::new(
+                &self.model,
+                ModelEnvConfig {
+                    propagation: Propagation::RandomMember,
+                    sample: true,
+                    max_disagreement: Some(m),
+                },
+                known.clone(),
+                self.rng.fork(),
+            )
+        });
+        let mut fast = match judged {
+            Some(_) => None,
+            None => Some(FastDynamics::new(&self.model, 2)?),
+        };
+        let elites = self.model.elites().to_vec();
         let (d, a) = (self.obs_dim, self.act_dim);
         let (mut stored, mut stopped) = (0, 0);
         let mut actions = Vec::new();
@@ -302,7 +312,48 @@ impl Mbpo {
             self.sac.sample_actions(&obs, &mut actions);
             let mut env_actions = actions.clone();
             self.sac.scale_to_env(&mut env_actions);
-            let step = env.step(&obs, &env_actions)?;
+            let step = match (&mut judged, &mut fast) {
+                (Some(env), _) => env.step(&obs, &env_actions)?,
+                (None, Some(fast)) => {
+                    let rows = obs.len() / d;
+                    let members: Vec<usize> = (0..rows)
+                        .map(|_| elites[self.rng.index(elites.len())])
+                        .collect();
+                    let mut step = ModelStep {
+                        next_obs: vec![0.0; rows * d],
+                        rewards: vec![0.0; rows],
+                        terminated: vec![false; rows],
+                        truncated: vec![false; rows],
+                        disagreement: Vec::new(),
+                    };
+                    let mut termination = fast.has_termination_head().then(|| vec![0.0; rows]);
+                    fast.step(
+                        &obs,
+                        &env_actions,
+                        &members,
+                        Some(&mut self.rng),
+                        StepOutputs {
+                            next_obs: &mut step.next_obs,
+                            reward: &mut step.rewards,
+                            termination_prob: termination.as_deref_mut(),
+                        },
+                    );
+                    for i in 0..rows {
+                        let (o, act) = (&obs[i * d..(i + 1) * d], &env_actions[i * a..(i + 1) * a]);
+                        let next = &step.next_obs[i * d..(i + 1) * d];
+                        if let Some(f) = known.reward {
+                            step.rewards[i] = f(o, act, next);
+                        }
+                        step.terminated[i] = match (known.termination, &termination) {
+                            (Some(f), _) => f(o, act, next),
+                            (None, Some(p)) => p[i] > 0.5,
+                            (None, None) => false,
+                        };
+                    }
+                    step
+                }
+                (None, None) => unreachable!("one of the two is built"),
+            };
             let mut continuing = Vec::with_capacity(obs.len());
             for i in 0..obs.len() / d {
                 if step.truncated[i] {
