@@ -292,7 +292,7 @@ impl Mbpo {
                     sample: true,
                     max_disagreement: Some(m),
                 },
-                known.clone(),
+                known,
                 self.rng.fork(),
             )
         });
