@@ -369,6 +369,12 @@ fn run(command: Command) -> anyhow::Result<()> {
                 "final greedy evaluation over {} episodes: {:.3} ± {:.3}",
                 config.eval_episodes, summary.final_eval_return_mean, summary.final_eval_return_std
             );
+            if summary.best_eval_step != summary.total_steps {
+                println!(
+                    "best evaluation: {:.3} at step {} (checkpoints/best.bin)",
+                    summary.best_eval_return_mean, summary.best_eval_step
+                );
+            }
             println!("run directory: {}", summary.run_dir.display());
             Ok(())
         }

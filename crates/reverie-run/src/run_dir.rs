@@ -124,6 +124,13 @@ impl RunDir {
         Ok(file)
     }
 
+    /// Saves a checkpoint as `checkpoints/<name>` (e.g. `best.bin`), atomically.
+    pub fn save_named_checkpoint(&self, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+        let file = self.path.join("checkpoints").join(name);
+        write_atomic(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(file)
+    }
+
     /// Removes the run directory (used when a run fails before it produced anything).
     pub fn discard(self) {
         let _ = fs::remove_dir_all(&self.path);

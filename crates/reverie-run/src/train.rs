@@ -49,6 +49,11 @@ pub struct TrainSummary {
     pub final_eval_return_std: f64,
     /// Mean return of the last 100 training episodes.
     pub last_100_train_return_mean: f64,
+    /// The best evaluation of the run (intermediate or final); its parameters are in
+    /// `checkpoints/best.bin`.
+    pub best_eval_return_mean: f64,
+    /// The step of that evaluation (the first one on ties).
+    pub best_eval_step: u64,
     /// Wall-clock seconds of the whole run.
     pub wall_time_s: f64,
     /// Environment steps per second of training.
@@ -348,6 +353,16 @@ fn run_loop(
     let mut monitor = Monitor::new(run, config.total_steps, progress);
     let eval_seed = streams.seed("eval");
     let start = Instant::now();
+    // The best evaluation so far `(mean, step)`; its parameters are kept as
+    // `checkpoints/best.bin` (rl-zoo's EvalCallback), since agents such as DQN oscillate.
+    let mut best: Option<(f64, u64)> = None;
+    let mut keep_best = |mean: f64, step: u64, learner: &Learner| -> anyhow::Result<()> {
+        if best.is_none_or(|(b, _)| mean > b) {
+            best = Some((mean, step));
+            run.save_named_checkpoint("best.bin", &learner.save())?;
+        }
+        Ok(())
+    };
     let result: anyhow::Result<()> = (|| {
         let mut step = 0u64;
         let mut collector = Collector::start(learner, streams.seed("env"));
@@ -366,6 +381,7 @@ fn run_loop(
                     eval_seed,
                 )?;
                 monitor.logger.log(step, "eval/episodic_return", mean)?;
+                keep_best(mean, step, learner)?;
             }
             if crossed(before, step, config.checkpoint_every) {
                 run.save_checkpoint(step, &learner.save())?;
@@ -389,6 +405,8 @@ fn run_loop(
         .logger
         .log(config.total_steps, "eval/episodic_return", eval_mean)?;
     monitor.logger.flush().context("cannot write metrics")?;
+    keep_best(eval_mean, config.total_steps, learner)?;
+    let (best_mean, best_step) = best.expect("the final evaluation set it");
     run.save_checkpoint(config.total_steps, &learner.save())?;
     plot_run(run.path(), &config.algo, &config.env.id)?;
 
@@ -402,6 +420,8 @@ fn run_loop(
         final_eval_return_mean: eval_mean,
         final_eval_return_std: eval_std,
         last_100_train_return_mean: monitor.recent_mean(),
+        best_eval_return_mean: best_mean,
+        best_eval_step: best_step,
         wall_time_s: wall,
         sps: config.total_steps as f64 / wall,
         run_dir: run.path().to_path_buf(),

@@ -64,6 +64,11 @@ fn dqn_learns_cartpole_within_50k_steps() {
         .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap())
         .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(best, 500.0, "no evaluation reached 500: {summary:?}");
+    // DQN oscillates; the best evaluation's parameters are kept and reload at 500.
+    assert_eq!(summary.best_eval_return_mean, 500.0);
+    let best_checkpoint = dir.join("checkpoints").join("best.bin");
+    let report = eval_run(&dir, Some(&best_checkpoint), 10, None).unwrap();
+    assert_eq!(report.mean, 500.0);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
