@@ -188,6 +188,7 @@ impl MbpoConfig {
             }),
             steps_done: 0,
             timings: [0.0; 3],
+            last_disagreement: None,
             rng,
         })
     }
@@ -198,6 +199,17 @@ pub fn rollout_length(schedule: [f64; 4], epoch: f64) -> usize {
     let [a, b, lo, hi] = schedule;
     let t = ((epoch - a) / (b - a)).clamp(0.0, 1.0);
     (lo + t * (hi - lo)).floor() as usize
+}
+
+/// `(mean, median, 90th percentile)` of `values` (None when empty).
+fn quantiles(values: &mut [f32]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize] as f64;
+    let mean = values.iter().map(|v| *v as f64).sum::<f64>() / values.len() as f64;
+    Some((mean, at(0.5), at(0.9)))
 }
 
 /// How many of `batch_size` rows come from real data at `real_ratio` (the rest imagined).
@@ -223,6 +235,8 @@ pub struct Mbpo {
     steps_done: u64,
     /// Seconds spent in model training, rollouts and SAC updates.
     timings: [f64; 3],
+    /// Disagreement summary of the last refill (see [`Mbpo::last_disagreement`]).
+    last_disagreement: Option<(f64, f64, f64)>,
     rng: Rng,
 }
 
@@ -271,6 +285,8 @@ impl Mbpo {
 
     /// Rolls `starts` real states forward `k` steps in the model under the current policy
     /// and stores the imagined transitions; returns `(stored, stopped by disagreement)`.
+    /// With a disagreement threshold, the disagreement of every imagined step is also
+    /// summarised in [`Mbpo::last_disagreement`].
     pub fn imagine(&mut self, starts: usize, k: usize) -> candle_core::Result<(usize, usize)> {
         let indices = self.real.sample_indices(starts, &mut self.rng);
         let mut batch = Batch::default();
@@ -303,6 +319,7 @@ impl Mbpo {
         let elites = self.model.elites().to_vec();
         let (d, a) = (self.obs_dim, self.act_dim);
         let (mut stored, mut stopped) = (0, 0);
+        let mut disagreements: Vec<f32> = Vec::new();
         let mut actions = Vec::new();
         for _ in 0..k {
             if obs.is_empty() {
@@ -354,6 +371,7 @@ impl Mbpo {
                 }
                 (None, None) => unreachable!("one of the two is built"),
             };
+            disagreements.extend_from_slice(&step.disagreement);
             let mut continuing = Vec::with_capacity(obs.len());
             for i in 0..obs.len() / d {
                 if step.truncated[i] {
@@ -381,7 +399,15 @@ impl Mbpo {
             }
             obs = continuing;
         }
+        self.last_disagreement = quantiles(&mut disagreements);
         Ok((stored, stopped))
+    }
+
+    /// `(mean, median, 90th percentile)` of the ensemble disagreement over the imagined
+    /// steps of the last refill (None without a disagreement threshold, whose fast path
+    /// does not compute it): the scale to set `max_disagreement` against.
+    pub fn last_disagreement(&self) -> Option<(f64, f64, f64)> {
+        self.last_disagreement
     }
 
     /// A SAC minibatch: `real_rows` real transitions (actions rescaled to [−1, 1]) then
@@ -441,6 +467,11 @@ impl Mbpo {
         let starts = self.config.rollouts_per_step * self.config.freq_train_model as usize;
         match self.imagine(starts, k) {
             Ok((stored, stopped)) => {
+                if let Some((mean, median, p90)) = self.last_disagreement {
+                    metrics.push(("model/disagreement_mean", mean));
+                    metrics.push(("model/disagreement_median", median));
+                    metrics.push(("model/disagreement_p90", p90));
+                }
                 metrics.push(("charts/rollout_length", k as f64));
                 metrics.push(("model/imagined_stored", stored as f64));
                 metrics.push(("model/rollouts_stopped_by_disagreement", stopped as f64));

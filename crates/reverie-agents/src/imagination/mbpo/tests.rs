@@ -82,6 +82,8 @@ fn disagreement_stops_rollouts_and_nothing_uncertain_is_stored() {
     let (stored, stopped) = mbpo.imagine(40, 3).unwrap();
     assert_eq!((stored, stopped), (0, 40));
     assert!(mbpo.imagined().is_empty());
+    let (mean, median, p90) = mbpo.last_disagreement().unwrap();
+    assert!(mean > 0.0 && median > 0.0 && p90 >= median);
 
     let mut open = pendulum_mbpo(small());
     fill_real(&mut open, 20, -1.0, 0.5);
@@ -90,6 +92,8 @@ fn disagreement_stops_rollouts_and_nothing_uncertain_is_stored() {
     let (stored, stopped) = open.imagine(40, 3).unwrap();
     assert_eq!((stored, stopped), (120, 0));
     assert_eq!(open.imagined().len(), 120);
+    // The fast path computes no disagreement.
+    assert_eq!(open.last_disagreement(), None);
 }
 
 #[test]
