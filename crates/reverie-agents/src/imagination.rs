@@ -2,5 +2,7 @@
 //! real transitions and short rollouts of a learned ensemble model.
 
 pub mod mbpo;
+pub mod neural_dyna;
 
 pub use mbpo::{Mbpo, MbpoConfig};
+pub use neural_dyna::{NeuralDyna, NeuralDynaConfig};

@@ -12,6 +12,7 @@
 //! | [`Sac`] | `model_free/sac.rs` | Box obs, Box actions |
 //! | [`Ppo`] | `model_free/ppo.rs` | Box obs; Discrete or Box actions |
 //! | [`Mbpo`] | `imagination/mbpo.rs` | Box obs, Box actions |
+//! | [`NeuralDyna`] | `imagination/neural_dyna.rs` | Box obs, Discrete actions |
 //! | [`PrioritizedSweeping`] | `tabular/prioritized_sweeping.rs` | Discrete |
 
 pub mod error;
@@ -22,7 +23,7 @@ pub mod random;
 pub mod tabular;
 
 pub use error::AgentError;
-pub use imagination::{Mbpo, MbpoConfig};
+pub use imagination::{Mbpo, MbpoConfig, NeuralDyna, NeuralDynaConfig};
 pub use model_free::{Dqn, DqnConfig, Ppo, PpoConfig, Sac, SacConfig};
 pub use planning::{MpcAgent, MpcAgentConfig};
 pub use random::RandomAgent;

@@ -1,8 +1,8 @@
 //! The algorithms `reverie train` knows, and how each is built from its `[agent]` table.
 
 use reverie_agents::{
-    DqnConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, PpoConfig, PrioritizedSweepingConfig,
-    QLearningConfig, RandomAgent, SacConfig,
+    DqnConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, PpoConfig,
+    PrioritizedSweepingConfig, QLearningConfig, RandomAgent, SacConfig,
 };
 use reverie_core::{Agent, Rng, Space, VecAgent};
 use toml::Table;
@@ -49,13 +49,17 @@ pub const ALGORITHMS: &[(&str, &str)] = &[
         "MBPO: SAC on short branched rollouts of a probabilistic ensemble, mixed with real data (Box obs and actions)",
     ),
     (
+        "neural-dyna",
+        "neural Dyna: DQN whose Q-network also learns from imagined rollouts of a learned ensemble (Box obs, Discrete actions)",
+    ),
+    (
         "sac",
         "SAC: twin Q, tanh-squashed Gaussian policy, automatic entropy tuning (Box obs and actions)",
     ),
 ];
 
 /// The algorithms that act in N parallel envs through [`VecAgent`].
-pub const VEC_ALGORITHMS: &[&str] = &["dqn", "ppo", "sac", "mbpo"];
+pub const VEC_ALGORITHMS: &[&str] = &["dqn", "ppo", "sac", "mbpo", "neural-dyna"];
 
 /// Whether `algo` is trained by the vectorised loop.
 pub fn is_vec_algorithm(algo: &str) -> bool {
@@ -90,6 +94,10 @@ pub fn build_vec_agent(
         "mbpo" => {
             let config: MbpoConfig = from_table(agent.clone(), &section)?;
             Box::new(config.init(env_id, observation_space, action_space, rng)?)
+        }
+        "neural-dyna" => {
+            let config: NeuralDynaConfig = from_table(agent.clone(), &section)?;
+            Box::new(config.init(env_id, observation_space, action_space, total_steps, rng)?)
         }
         _ => anyhow::bail!("{algo} is not a vectorised algorithm"),
     })

@@ -112,6 +112,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("sac", "Pendulum-v1"),
     ("mbpo", "default"),
     ("mbpo", "Pendulum-v1"),
+    ("neural-dyna", "default"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -34,6 +34,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("sac-pendulum", "SAC on Pendulum-v1 with rl-zoo's settings: evaluation ≥ −200 within 20k steps, wall-clock"),
     ("ppo-pendulum", "PPO (Gaussian policy) on Pendulum-v1: evaluation ≥ −250 within 200k steps"),
     ("mbpo-vs-sac", "MBPO vs SAC on Pendulum-v1: real steps to an evaluation ≥ −200, same seeds"),
+    ("dyna-neural", "DQN vs neural Dyna (planning 5, 10) on CartPole-v1: real steps to an evaluation of 500"),
     ("ppo-clip", "PPO on CartPole-v1 with clip ε = 0.2 versus ε = 100 (the clamp never bites), same seeds"),
     ("ppo-kl-stop", "PPO with the approximate-KL early stop: at which epoch it stops, early versus late in training"),
 ];
@@ -66,6 +67,7 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "ppo-pendulum" => |o| model_free::run_threshold("ppo-pendulum", o),
         "ppo-clip" => model_free::run_clip,
         "mbpo-vs-sac" => model_free::run_mbpo_vs_sac,
+        "dyna-neural" => model_free::run_dyna_neural,
         "ppo-kl-stop" => model_free::run_kl_stop,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",

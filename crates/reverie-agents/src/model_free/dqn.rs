@@ -236,20 +236,66 @@ impl Dqn {
         }
     }
 
+    /// The real transitions seen so far (actions as indices).
+    pub fn replay(&self) -> &ReplayBuffer {
+        &self.buffer
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DqnConfig {
+        &self.config
+    }
+
+    /// Number of discrete actions.
+    pub fn action_count(&self) -> usize {
+        self.actions
+    }
+
+    /// ε-greedy actions at the current ε for rows of observations (imagined rollouts).
+    pub fn explore_rows(&mut self, obs: &[f32], out: &mut Vec<usize>) {
+        let eps = self.epsilon();
+        for row in obs.chunks_exact(self.obs_dim) {
+            let a = if self.rng.uniform() < eps {
+                self.rng.index(self.actions)
+            } else {
+                self.greedy(row)
+            };
+            out.push(a);
+        }
+    }
+
+    /// Refreshes the acting copy of the Q-network after updates made through
+    /// [`Dqn::update`].
+    pub fn refresh_policy(&mut self) -> candle_core::Result<()> {
+        self.fast_q = self.q.fast()?;
+        Ok(())
+    }
+
     fn greedy(&mut self, row: &[f32]) -> usize {
         let mut q = vec![0.0f32; self.actions];
         self.fast_q.forward(row, &mut q);
         argmax(&q)
     }
 
-    /// One Adam step on a sampled minibatch; returns `(loss, mean Q(s, a))`.
+    /// One Adam step on a minibatch from the agent's own replay buffer.
     fn train_step(&mut self) -> candle_core::Result<(f64, f64)> {
+        let indices = self
+            .buffer
+            .sample_indices(self.config.batch_size, &mut self.rng);
+        let mut batch = std::mem::take(&mut self.batch);
+        self.buffer.gather(&indices, &mut batch);
+        let result = self.update(&batch);
+        self.batch = batch;
+        result
+    }
+
+    /// One Adam step on the Huber TD loss of `batch` (actions stored as indices); returns
+    /// `(loss, mean Q(s, a))`. Neural Dyna calls this with imagined minibatches.
+    pub fn update(&mut self, batch: &Batch) -> candle_core::Result<(f64, f64)> {
         let c = &self.config;
-        let indices = self.buffer.sample_indices(c.batch_size, &mut self.rng);
-        self.buffer.gather(&indices, &mut self.batch);
-        let b = self.batch.len();
-        let obs = rows(&self.batch.obs, self.obs_dim, &self.device)?;
-        let next_obs = rows(&self.batch.next_obs, self.obs_dim, &self.device)?;
+        let b = batch.len();
+        let obs = rows(&batch.obs, self.obs_dim, &self.device)?;
+        let next_obs = rows(&batch.next_obs, self.obs_dim, &self.device)?;
         let next_q = self.target.forward_frozen(&next_obs)?;
         let next_value = if c.double_dqn {
             let pick = self
@@ -260,15 +306,14 @@ impl Dqn {
         } else {
             next_q.max(D::Minus1)?
         };
-        let live: Vec<f32> = self
-            .batch
+        let live: Vec<f32> = batch
             .terminated
             .iter()
             .map(|t| if *t { 0.0 } else { c.gamma as f32 })
             .collect();
-        let target = (Tensor::from_slice(&self.batch.rewards, b, &self.device)?
+        let target = (Tensor::from_slice(&batch.rewards, b, &self.device)?
             + (next_value * Tensor::from_vec(live, b, &self.device)?)?)?;
-        let index: Vec<u32> = self.batch.actions.iter().map(|a| *a as u32).collect();
+        let index: Vec<u32> = batch.actions.iter().map(|a| *a as u32).collect();
         let index = Tensor::from_vec(index, (b, 1), &self.device)?;
         let q_taken = self.q.forward(&obs)?.gather(&index, 1)?.squeeze(1)?;
         let loss = huber(&(&q_taken - target)?)?;

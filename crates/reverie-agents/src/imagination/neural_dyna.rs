@@ -1,0 +1,456 @@
+//! Neural Dyna: DQN plus a learned ensemble model whose imagined transitions also train the
+//! Q-network (Sutton's Dyna with function approximation).
+//!
+//! The DQN learns from real data on its own schedule (every `train_freq` env steps,
+//! `gradient_steps` updates). Every `model_train_every` real steps the ensemble is retrained
+//! on the newest `model_data_window` real transitions (actions one-hot). After each of DQN's
+//! training phases, `rollouts_per_phase` states are drawn from the replay buffer and rolled
+//! `horizon` steps through the model (a random elite per step) under the ε-greedy policy;
+//! the imagined transitions go to their own buffer, and `planning_steps × gradient_steps`
+//! extra updates are made on imagined minibatches. `planning_steps = 0` is plain DQN. With
+//! `max_disagreement` a rollout stops where the elites disagree (the transition is dropped).
+
+use candle_core::Device;
+use reverie_core::{
+    Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
+};
+use reverie_models::{
+    known_functions, train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig,
+    Propagation, TrainerConfig,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::require;
+use crate::model_free::{Dqn, DqnConfig};
+use crate::AgentError;
+
+/// Neural Dyna hyperparameters (the DQN part defaults to rl-zoo's CartPole-v1 tuning).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NeuralDynaConfig {
+    /// Imagined updates per real update (0: plain DQN).
+    pub planning_steps: usize,
+    /// Length of each imagined rollout.
+    pub horizon: usize,
+    /// Imagined rollouts started after each DQN training phase.
+    pub rollouts_per_phase: usize,
+    /// Capacity of the imagined-transition buffer.
+    pub imagined_capacity: usize,
+    /// Retrain the model every this many real steps (after DQN's `learning_starts`).
+    pub model_train_every: u64,
+    /// The model trains on at most this many of the newest real transitions.
+    pub model_data_window: usize,
+    /// Stop a rollout where the elites' disagreement exceeds this (none if absent).
+    pub max_disagreement: Option<f32>,
+    /// Use the env's known reward and termination functions (else the learned heads).
+    pub known_functions: bool,
+    /// The ensemble (deterministic by default: CartPole is deterministic).
+    pub model: EnsembleModelConfig,
+    /// How the ensemble is trained.
+    pub trainer: TrainerConfig,
+    /// The DQN learner.
+    pub dqn: DqnConfig,
+}
+
+impl Default for NeuralDynaConfig {
+    fn default() -> Self {
+        Self {
+            planning_steps: 5,
+            horizon: 1,
+            rollouts_per_phase: 4096,
+            imagined_capacity: 50_000,
+            model_train_every: 5000,
+            model_data_window: 10_000,
+            max_disagreement: None,
+            known_functions: true,
+            model: EnsembleModelConfig {
+                ensemble_size: 5,
+                elites: 5,
+                hidden_sizes: vec![200, 200],
+                probabilistic: false,
+                ..EnsembleModelConfig::default()
+            },
+            trainer: TrainerConfig {
+                max_epochs: 5,
+                ..TrainerConfig::default()
+            },
+            dqn: DqnConfig::default(),
+        }
+    }
+}
+
+impl NeuralDynaConfig {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        require(self.horizon >= 1, "horizon", self.horizon, ">= 1")?;
+        require(
+            self.rollouts_per_phase >= 1,
+            "rollouts_per_phase",
+            self.rollouts_per_phase,
+            ">= 1",
+        )?;
+        require(
+            self.imagined_capacity >= 1,
+            "imagined_capacity",
+            self.imagined_capacity,
+            ">= 1",
+        )?;
+        require(
+            self.model_train_every >= 1,
+            "model_train_every",
+            self.model_train_every,
+            ">= 1",
+        )?;
+        require(
+            self.model_data_window >= 2,
+            "model_data_window",
+            self.model_data_window,
+            ">= 2",
+        )?;
+        require(
+            self.max_disagreement.is_none_or(|m| m >= 0.0),
+            "max_disagreement",
+            format!("{:?}", self.max_disagreement),
+            ">= 0 or absent",
+        )?;
+        self.model
+            .validate()
+            .map_err(|e| AgentError::Backend(format!("[agent.model]: {e}")))?;
+        self.dqn.validate()
+    }
+
+    /// Builds the agent for `Discrete` actions; `total_steps` sets DQN's ε schedule.
+    pub fn init(
+        &self,
+        env_id: &str,
+        observation_space: &Space,
+        action_space: &Space,
+        total_steps: u64,
+        mut rng: Rng,
+    ) -> Result<NeuralDyna, AgentError> {
+        self.validate()?;
+        let dqn = self
+            .dqn
+            .init(observation_space, action_space, total_steps, rng.fork())?;
+        let obs_dim = observation_space.flat_dim();
+        let model = EnsembleModel::new(
+            self.model.clone(),
+            obs_dim,
+            dqn.action_count(),
+            &mut rng.fork(),
+            &Device::Cpu,
+        )
+        .map_err(|e| AgentError::Backend(e.to_string()))?;
+        Ok(NeuralDyna {
+            imagined: ReplayBuffer::new(ReplayBufferConfig {
+                capacity: self.imagined_capacity,
+                obs_dim,
+                action_dim: 1,
+            }),
+            config: self.clone(),
+            env_id: env_id.to_string(),
+            obs_dim,
+            dqn,
+            model,
+            model_ready: false,
+            steps_done: 0,
+            rng,
+        })
+    }
+}
+
+/// DQN with Dyna-style planning in a learned model; see the module docs.
+#[derive(Debug)]
+pub struct NeuralDyna {
+    config: NeuralDynaConfig,
+    env_id: String,
+    obs_dim: usize,
+    dqn: Dqn,
+    model: EnsembleModel,
+    model_ready: bool,
+    imagined: ReplayBuffer,
+    steps_done: u64,
+    rng: Rng,
+}
+
+/// `batch` with its index actions replaced by one-hot rows of width `n` (model inputs).
+pub fn one_hot_actions(batch: &mut Batch, n: usize) {
+    let indices = std::mem::take(&mut batch.actions);
+    batch.actions = indices
+        .iter()
+        .flat_map(|a| (0..n).map(move |k| (k == *a as usize) as u8 as f32))
+        .collect();
+}
+
+impl NeuralDyna {
+    /// The imagined-transition buffer.
+    pub fn imagined(&self) -> &ReplayBuffer {
+        &self.imagined
+    }
+
+    /// Retrains the model on the newest real transitions.
+    fn train_model(&mut self, metrics: &mut Vec<(&'static str, f64)>) {
+        let replay = self.dqn.replay();
+        let all = replay.all();
+        let keep = all.len().min(self.config.model_data_window);
+        let start = all.len() - keep;
+        let d = self.obs_dim;
+        let mut data = Batch {
+            obs: all.obs[start * d..].to_vec(),
+            actions: all.actions[start..].to_vec(),
+            rewards: all.rewards[start..].to_vec(),
+            next_obs: all.next_obs[start * d..].to_vec(),
+            terminated: all.terminated[start..].to_vec(),
+            truncated: all.truncated[start..].to_vec(),
+        };
+        one_hot_actions(&mut data, self.dqn.action_count());
+        let mut train_rng = self.rng.fork();
+        match train(&mut self.model, &data, &self.config.trainer, &mut train_rng) {
+            Ok(report) => {
+                let mse = report
+                    .elites
+                    .iter()
+                    .map(|&e| report.member_val_mse[e])
+                    .sum::<f64>()
+                    / report.elites.len().max(1) as f64;
+                metrics.push(("model/val_mse_elites", mse));
+                self.model_ready = true;
+            }
+            Err(_) => metrics.push(("model/train_failed", 1.0)),
+        }
+    }
+
+    /// Rolls `starts` replayed states forward `horizon` steps under the ε-greedy policy;
+    /// returns `(stored, stopped by disagreement)`.
+    pub fn imagine(&mut self, starts: usize) -> candle_core::Result<(usize, usize)> {
+        let indices = self.dqn.replay().sample_indices(starts, &mut self.rng);
+        let mut batch = Batch::default();
+        self.dqn.replay().gather(&indices, &mut batch);
+        let mut obs = batch.obs;
+        let known = if self.config.known_functions {
+            known_functions(&self.env_id)
+        } else {
+            Default::default()
+        };
+        let mut env = ModelEnv::new(
+            &self.model,
+            ModelEnvConfig {
+                propagation: Propagation::RandomMember,
+                sample: self.config.model.probabilistic,
+                max_disagreement: self.config.max_disagreement,
+            },
+            known,
+            self.rng.fork(),
+        );
+        let (d, n) = (self.obs_dim, self.dqn.action_count());
+        let (mut stored, mut stopped) = (0, 0);
+        let mut actions = Vec::new();
+        for _ in 0..self.config.horizon {
+            if obs.is_empty() {
+                break;
+            }
+            actions.clear();
+            self.dqn.explore_rows(&obs, &mut actions);
+            let one_hot: Vec<f32> = actions
+                .iter()
+                .flat_map(|a| (0..n).map(move |k| (k == *a) as u8 as f32))
+                .collect();
+            let step = env.step(&obs, &one_hot)?;
+            let mut continuing = Vec::with_capacity(obs.len());
+            for i in 0..obs.len() / d {
+                if step.truncated[i] {
+                    stopped += 1;
+                    continue;
+                }
+                let next = &step.next_obs[i * d..(i + 1) * d];
+                if self
+                    .imagined
+                    .push(
+                        &obs[i * d..(i + 1) * d],
+                        &[actions[i] as f32],
+                        step.rewards[i],
+                        next,
+                        step.terminated[i],
+                        false,
+                    )
+                    .is_ok()
+                {
+                    stored += 1;
+                    if !step.terminated[i] {
+                        continuing.extend_from_slice(next);
+                    }
+                }
+            }
+            obs = continuing;
+        }
+        Ok((stored, stopped))
+    }
+
+    /// Imagined rollouts, then `planning_steps × gradient_steps` updates on imagined data.
+    fn plan(&mut self, metrics: &mut Vec<(&'static str, f64)>) {
+        match self.imagine(self.config.rollouts_per_phase) {
+            Ok((stored, stopped)) => {
+                metrics.push(("model/imagined_stored", stored as f64));
+                metrics.push(("model/rollouts_stopped_by_disagreement", stopped as f64));
+            }
+            Err(_) => metrics.push(("model/rollout_failed", 1.0)),
+        }
+        if self.imagined.is_empty() {
+            return;
+        }
+        let updates = self.config.planning_steps * self.dqn.config().gradient_steps;
+        let batch_size = self.dqn.config().batch_size;
+        let (mut loss, mut done) = (0.0, 0);
+        let mut batch = Batch::default();
+        for _ in 0..updates {
+            let indices = self.imagined.sample_indices(batch_size, &mut self.rng);
+            self.imagined.gather(&indices, &mut batch);
+            if let Ok((l, _)) = self.dqn.update(&batch) {
+                loss += l;
+                done += 1;
+            }
+        }
+        if done > 0 {
+            metrics.push(("losses/imagined_td_loss", loss / done as f64));
+        }
+        self.dqn.refresh_policy().expect("CPU weights copy");
+    }
+}
+
+impl VecAgent for NeuralDyna {
+    fn num_envs(&self) -> usize {
+        self.dqn.num_envs()
+    }
+
+    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
+        self.dqn.act_batch(obs, explore, actions);
+    }
+
+    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
+        let mut metrics = self.dqn.observe_batch(step);
+        let n = step.actions.len() as u64;
+        let before = self.steps_done;
+        self.steps_done += n;
+        let starts = self.dqn.config().learning_starts;
+        let every = self.config.model_train_every;
+        // Plain DQN (planning 0) needs no model.
+        if self.config.planning_steps > 0
+            && self.steps_done > starts
+            && (before.saturating_sub(starts) / every != (self.steps_done - starts) / every
+                || !self.model_ready)
+            && self.dqn.replay().len() >= 2
+        {
+            self.train_model(&mut metrics);
+        }
+        let trained_now = metrics.iter().any(|(name, _)| *name == "losses/td_loss");
+        if trained_now && self.model_ready && self.config.planning_steps > 0 {
+            self.plan(&mut metrics);
+        }
+        metrics
+    }
+
+    fn save(&self) -> Vec<u8> {
+        self.dqn.save()
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.dqn.load(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cartpole_dyna(config: NeuralDynaConfig) -> NeuralDyna {
+        let obs = Space::boxed(vec![-4.8, -1e9, -0.42, -1e9], vec![4.8, 1e9, 0.42, 1e9]);
+        config
+            .init(
+                "CartPole-v1",
+                &obs,
+                &Space::discrete(2),
+                10_000,
+                Rng::seed_from_u64(0),
+            )
+            .unwrap()
+    }
+
+    fn small() -> NeuralDynaConfig {
+        NeuralDynaConfig {
+            model: EnsembleModelConfig {
+                ensemble_size: 2,
+                elites: 2,
+                hidden_sizes: vec![8],
+                probabilistic: false,
+                ..EnsembleModelConfig::default()
+            },
+            dqn: DqnConfig {
+                hidden: vec![8],
+                ..DqnConfig::default()
+            },
+            ..NeuralDynaConfig::default()
+        }
+    }
+
+    #[test]
+    fn one_hot_encoding_of_index_actions() {
+        let mut batch = Batch {
+            actions: vec![1.0, 0.0, 2.0],
+            ..Batch::default()
+        };
+        one_hot_actions(&mut batch, 3);
+        assert_eq!(batch.actions, vec![0., 1., 0., 1., 0., 0., 0., 0., 1.]);
+    }
+
+    #[test]
+    fn imagined_rollouts_follow_the_horizon_and_known_termination() {
+        let mut dyna = cartpole_dyna(NeuralDynaConfig {
+            horizon: 3,
+            ..small()
+        });
+        // Real states well inside the limits, and one already past the angle limit.
+        for i in 0..20 {
+            let o = [0.01 * i as f32, 0.0, 0.0, 0.0];
+            let a = [Action::Discrete(0)];
+            dyna.dqn.observe_batch(&VecTransition {
+                obs: &o,
+                actions: &a,
+                rewards: &[1.0],
+                next_obs: &o,
+                terminated: &[false],
+                truncated: &[false],
+            });
+        }
+        let (stored, stopped) = dyna.imagine(10).unwrap();
+        assert_eq!(stopped, 0);
+        // Each rollout stores 1 to 3 transitions (fewer when the known termination fires).
+        assert!((10..=30).contains(&stored), "{stored}");
+        let all = dyna.imagined().all();
+        assert!(
+            all.rewards.iter().all(|r| *r == 1.0),
+            "CartPole's known reward"
+        );
+        assert!(all.actions.iter().all(|a| *a == 0.0 || *a == 1.0));
+    }
+
+    #[test]
+    fn disagreement_threshold_zero_stores_nothing() {
+        let mut dyna = cartpole_dyna(NeuralDynaConfig {
+            max_disagreement: Some(0.0),
+            ..small()
+        });
+        let o = [0.0f32, 0.0, 0.0, 0.0];
+        for _ in 0..5 {
+            dyna.dqn.observe_batch(&VecTransition {
+                obs: &o,
+                actions: &[Action::Discrete(1)],
+                rewards: &[1.0],
+                next_obs: &o,
+                terminated: &[false],
+                truncated: &[false],
+            });
+        }
+        let (stored, stopped) = dyna.imagine(8).unwrap();
+        assert_eq!((stored, stopped), (0, 8));
+    }
+}
