@@ -28,6 +28,7 @@ use reverie_models::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::store_imagined_step;
 use crate::error::require;
 use crate::model_free::common::box_obs_dim;
 use crate::model_free::{Sac, SacConfig};
@@ -318,7 +319,7 @@ impl Mbpo {
         };
         let elites = self.model.elites().to_vec();
         let (d, a) = (self.obs_dim, self.act_dim);
-        let (mut stored, mut stopped) = (0, 0);
+        let mut counts = (0, 0);
         let mut disagreements: Vec<f32> = Vec::new();
         let mut actions = Vec::new();
         for _ in 0..k {
@@ -372,35 +373,10 @@ impl Mbpo {
                 (None, None) => unreachable!("one of the two is built"),
             };
             disagreements.extend_from_slice(&step.disagreement);
-            let mut continuing = Vec::with_capacity(obs.len());
-            for i in 0..obs.len() / d {
-                if step.truncated[i] {
-                    stopped += 1;
-                    continue;
-                }
-                let next = &step.next_obs[i * d..(i + 1) * d];
-                if self
-                    .imagined
-                    .push(
-                        &obs[i * d..(i + 1) * d],
-                        &actions[i * a..(i + 1) * a],
-                        step.rewards[i],
-                        next,
-                        step.terminated[i],
-                        false,
-                    )
-                    .is_ok()
-                {
-                    stored += 1;
-                    if !step.terminated[i] {
-                        continuing.extend_from_slice(next);
-                    }
-                }
-            }
-            obs = continuing;
+            obs = store_imagined_step(&mut self.imagined, &obs, &actions, &step, &mut counts);
         }
         self.last_disagreement = quantiles(&mut disagreements);
-        Ok((stored, stopped))
+        Ok(counts)
     }
 
     /// `(mean, median, 90th percentile)` of the ensemble disagreement over the imagined

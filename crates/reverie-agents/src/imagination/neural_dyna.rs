@@ -20,6 +20,7 @@ use reverie_models::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::store_imagined_step;
 use crate::error::require;
 use crate::model_free::{Dqn, DqnConfig};
 use crate::AgentError;
@@ -242,8 +243,8 @@ impl NeuralDyna {
             known,
             self.rng.fork(),
         );
-        let (d, n) = (self.obs_dim, self.dqn.action_count());
-        let (mut stored, mut stopped) = (0, 0);
+        let n = self.dqn.action_count();
+        let mut counts = (0, 0);
         let mut actions = Vec::new();
         for _ in 0..self.config.horizon {
             if obs.is_empty() {
@@ -256,34 +257,10 @@ impl NeuralDyna {
                 .flat_map(|a| (0..n).map(move |k| (k == *a) as u8 as f32))
                 .collect();
             let step = env.step(&obs, &one_hot)?;
-            let mut continuing = Vec::with_capacity(obs.len());
-            for i in 0..obs.len() / d {
-                if step.truncated[i] {
-                    stopped += 1;
-                    continue;
-                }
-                let next = &step.next_obs[i * d..(i + 1) * d];
-                if self
-                    .imagined
-                    .push(
-                        &obs[i * d..(i + 1) * d],
-                        &[actions[i] as f32],
-                        step.rewards[i],
-                        next,
-                        step.terminated[i],
-                        false,
-                    )
-                    .is_ok()
-                {
-                    stored += 1;
-                    if !step.terminated[i] {
-                        continuing.extend_from_slice(next);
-                    }
-                }
-            }
-            obs = continuing;
+            let index_rows: Vec<f32> = actions.iter().map(|a| *a as f32).collect();
+            obs = store_imagined_step(&mut self.imagined, &obs, &index_rows, &step, &mut counts);
         }
-        Ok((stored, stopped))
+        Ok(counts)
     }
 
     /// Imagined rollouts, then `planning_steps × gradient_steps` updates on imagined data.
