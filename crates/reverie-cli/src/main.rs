@@ -157,6 +157,7 @@ per-run CSVs, PNG + SVG plots and report.txt (the table printed here).
 Examples:
   reverie experiment dyna-planning --out results/dyna-planning
   reverie experiment dyna-changing --seeds 5 --out /tmp/changing
+  reverie experiment rollout-length --seeds 3 --jobs 2 --out results/rollout-length
   reverie experiment --list")]
     Experiment {
         /// Experiment name.
@@ -168,6 +169,10 @@ Examples:
         /// Repetitions (seeds) per configuration; default: the experiment's own.
         #[arg(long)]
         seeds: Option<usize>,
+        /// Seeds trained at once by the experiments that train full runs (each run uses
+        /// one core; wall-clock figures are measured under this load).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
         /// List the experiments.
         #[arg(long)]
         list: bool,
@@ -453,6 +458,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             name,
             out,
             seeds,
+            jobs,
             list,
         } => {
             if list {
@@ -467,6 +473,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 &reverie_run::experiments::ExperimentOptions {
                     out: out.clone(),
                     seeds,
+                    jobs,
                 },
             )?;
             print!("{report}");

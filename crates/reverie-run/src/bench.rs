@@ -199,6 +199,7 @@ pub fn bench_tabular(seconds: f64) -> anyhow::Result<String> {
         &crate::experiments::ExperimentOptions {
             out: out.clone(),
             seeds: None,
+            jobs: 1,
         },
     )?;
     let experiment = start.elapsed().as_secs_f64();

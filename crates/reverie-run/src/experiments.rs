@@ -8,8 +8,10 @@ pub(crate) mod common;
 mod dyna_changing;
 mod dyna_frozen_lake;
 mod dyna_planning;
+mod imagination;
 mod model_free;
 mod pets;
+mod runs;
 mod sweeping;
 
 use std::path::PathBuf;
@@ -33,8 +35,9 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("ppo-cartpole", "PPO on CartPole-v1 with rl-zoo's settings: evaluation 500 within 100k steps, wall-clock"),
     ("sac-pendulum", "SAC on Pendulum-v1 with rl-zoo's settings: evaluation ≥ −200 within 20k steps, wall-clock"),
     ("ppo-pendulum", "PPO (Gaussian policy) on Pendulum-v1: evaluation ≥ −250 within 200k steps"),
-    ("mbpo-vs-sac", "MBPO vs SAC on Pendulum-v1: real steps to an evaluation ≥ −200, same seeds"),
-    ("dyna-neural", "DQN vs neural Dyna (planning 5, 10) on CartPole-v1: real steps to an evaluation of 500"),
+    ("mbpo-vs-sac", "MBPO vs SAC on Pendulum-v1 (≥ −200) and the cart-pole swing-up (≥ 100): real steps to the threshold"),
+    ("dyna-neural", "DQN vs neural Dyna (planning 5, 10) and DQN with as many updates on CartPole-v1: real steps to 500"),
+    ("rollout-length", "MBPO with rollout lengths 1, 5, 15, 50 and disagreement-stopped 50 on Pendulum-v1: returns and model disagreement"),
     ("ppo-clip", "PPO on CartPole-v1 with clip ε = 0.2 versus ε = 100 (the clamp never bites), same seeds"),
     ("ppo-kl-stop", "PPO with the approximate-KL early stop: at which epoch it stops, early versus late in training"),
 ];
@@ -46,12 +49,17 @@ pub struct ExperimentOptions {
     pub out: PathBuf,
     /// Repetitions / seeds per configuration (`None`: the experiment's default).
     pub seeds: Option<usize>,
+    /// Seeds trained concurrently by experiments made of full training runs (at least 1).
+    pub jobs: usize,
 }
 
 /// Runs experiment `name`; returns the report printed to the terminal.
 pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
     if let Some(0) = options.seeds {
         anyhow::bail!("--seeds must be at least 1");
+    }
+    if options.jobs == 0 {
+        anyhow::bail!("--jobs must be at least 1");
     }
     let runner: fn(&ExperimentOptions) -> anyhow::Result<String> = match name {
         "dyna-planning" => dyna_planning::run,
@@ -66,8 +74,9 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "sac-pendulum" => |o| model_free::run_threshold("sac-pendulum", o),
         "ppo-pendulum" => |o| model_free::run_threshold("ppo-pendulum", o),
         "ppo-clip" => model_free::run_clip,
-        "mbpo-vs-sac" => model_free::run_mbpo_vs_sac,
-        "dyna-neural" => model_free::run_dyna_neural,
+        "mbpo-vs-sac" => imagination::run_mbpo_vs_sac,
+        "dyna-neural" => imagination::run_dyna_neural,
+        "rollout-length" => imagination::run_rollout_length,
         "ppo-kl-stop" => model_free::run_kl_stop,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",

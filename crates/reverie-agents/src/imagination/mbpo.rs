@@ -55,7 +55,8 @@ pub struct MbpoConfig {
     pub real_ratio: f64,
     /// SAC updates per real step once the model exists.
     pub sac_updates_per_step: usize,
-    /// Stop a rollout where the elites' disagreement exceeds this (none if absent).
+    /// Stop a rollout where the elites' disagreement exceeds this (none if absent; `inf`
+    /// stops nothing but measures the disagreement, logged per refill).
     pub max_disagreement: Option<f32>,
     /// Use the env's known reward and termination functions (else the learned heads).
     pub known_functions: bool,
@@ -190,6 +191,7 @@ impl MbpoConfig {
             steps_done: 0,
             timings: [0.0; 3],
             last_disagreement: None,
+            disagreement_by_depth: Vec::new(),
             rng,
         })
     }
@@ -238,6 +240,8 @@ pub struct Mbpo {
     timings: [f64; 3],
     /// Disagreement summary of the last refill (see [`Mbpo::last_disagreement`]).
     last_disagreement: Option<(f64, f64, f64)>,
+    /// Mean disagreement per rollout depth of the last refill.
+    disagreement_by_depth: Vec<f64>,
     rng: Rng,
 }
 
@@ -321,6 +325,7 @@ impl Mbpo {
         let (d, a) = (self.obs_dim, self.act_dim);
         let mut counts = (0, 0);
         let mut disagreements: Vec<f32> = Vec::new();
+        let mut depth_means: Vec<f64> = Vec::new();
         let mut actions = Vec::new();
         for _ in 0..k {
             if obs.is_empty() {
@@ -372,10 +377,15 @@ impl Mbpo {
                 }
                 (None, None) => unreachable!("one of the two is built"),
             };
+            if !step.disagreement.is_empty() {
+                let sum: f64 = step.disagreement.iter().map(|v| *v as f64).sum();
+                depth_means.push(sum / step.disagreement.len() as f64);
+            }
             disagreements.extend_from_slice(&step.disagreement);
             obs = store_imagined_step(&mut self.imagined, &obs, &actions, &step, &mut counts);
         }
         self.last_disagreement = quantiles(&mut disagreements);
+        self.disagreement_by_depth = depth_means;
         Ok(counts)
     }
 
@@ -384,6 +394,12 @@ impl Mbpo {
     /// does not compute it): the scale to set `max_disagreement` against.
     pub fn last_disagreement(&self) -> Option<(f64, f64, f64)> {
         self.last_disagreement
+    }
+
+    /// Mean disagreement at each rollout depth of the last refill (empty without a
+    /// threshold): how fast imagined states leave the data the model was trained on.
+    pub fn disagreement_by_depth(&self) -> &[f64] {
+        &self.disagreement_by_depth
     }
 
     /// A SAC minibatch: `real_rows` real transitions (actions rescaled to [−1, 1]) then
@@ -447,6 +463,13 @@ impl Mbpo {
                     metrics.push(("model/disagreement_mean", mean));
                     metrics.push(("model/disagreement_median", median));
                     metrics.push(("model/disagreement_p90", p90));
+                }
+                if let (Some(first), Some(last)) = (
+                    self.disagreement_by_depth.first(),
+                    self.disagreement_by_depth.last(),
+                ) {
+                    metrics.push(("model/disagreement_first_step_mean", *first));
+                    metrics.push(("model/disagreement_last_step_mean", *last));
                 }
                 metrics.push(("charts/rollout_length", k as f64));
                 metrics.push(("model/imagined_stored", stored as f64));

@@ -33,6 +33,10 @@ pub struct NeuralDynaConfig {
     pub planning_steps: usize,
     /// Length of each imagined rollout.
     pub horizon: usize,
+    /// Branch every start state into every action at the first imagined step (then follow
+    /// the ε-greedy policy). Without it the first action is ε-greedy too, so imagination
+    /// mostly updates the greedy action's value and leaves the others stale.
+    pub branch_all_actions: bool,
     /// Imagined rollouts started after each DQN training phase.
     pub rollouts_per_phase: usize,
     /// Capacity of the imagined-transition buffer.
@@ -58,6 +62,7 @@ impl Default for NeuralDynaConfig {
         Self {
             planning_steps: 5,
             horizon: 1,
+            branch_all_actions: false,
             rollouts_per_phase: 4096,
             imagined_capacity: 50_000,
             model_train_every: 5000,
@@ -244,14 +249,27 @@ impl NeuralDyna {
             self.rng.fork(),
         );
         let n = self.dqn.action_count();
+        let d = self.obs_dim;
         let mut counts = (0, 0);
         let mut actions = Vec::new();
-        for _ in 0..self.config.horizon {
+        for depth in 0..self.config.horizon {
             if obs.is_empty() {
                 break;
             }
             actions.clear();
-            self.dqn.explore_rows(&obs, &mut actions);
+            if depth == 0 && self.config.branch_all_actions {
+                // Each start state once per action: counterfactual actions the replay
+                // buffer has not got for that state.
+                let starts = std::mem::take(&mut obs);
+                for row in starts.chunks_exact(d) {
+                    for a in 0..n {
+                        obs.extend_from_slice(row);
+                        actions.push(a);
+                    }
+                }
+            } else {
+                self.dqn.explore_rows(&obs, &mut actions);
+            }
             let one_hot: Vec<f32> = actions
                 .iter()
                 .flat_map(|a| (0..n).map(move |k| (k == *a) as u8 as f32))
@@ -408,6 +426,35 @@ mod tests {
             "CartPole's known reward"
         );
         assert!(all.actions.iter().all(|a| *a == 0.0 || *a == 1.0));
+    }
+
+    #[test]
+    fn branching_imagines_every_action_from_every_start_state() {
+        let mut dyna = cartpole_dyna(NeuralDynaConfig {
+            branch_all_actions: true,
+            ..small()
+        });
+        for i in 0..20 {
+            let o = [0.01 * i as f32, 0.0, 0.0, 0.0];
+            dyna.dqn.observe_batch(&VecTransition {
+                obs: &o,
+                actions: &[Action::Discrete(0)],
+                rewards: &[1.0],
+                next_obs: &o,
+                terminated: &[false],
+                truncated: &[false],
+            });
+        }
+        // Horizon 1: 10 start states × 2 actions, although every real action was 0.
+        assert_eq!(dyna.imagine(10).unwrap(), (20, 0));
+        let all = dyna.imagined().all();
+        for pair in 0..10 {
+            assert_eq!(all.actions[2 * pair..2 * pair + 2], [0.0, 1.0]);
+            assert_eq!(
+                all.obs[8 * pair..8 * pair + 4],
+                all.obs[8 * pair + 4..8 * pair + 8]
+            );
+        }
     }
 
     #[test]

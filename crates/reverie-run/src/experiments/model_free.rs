@@ -4,76 +4,10 @@
 //! Every run is an ordinary `reverie train` run directory under `DIR/runs/`, so any of them
 //! can be re-evaluated with `reverie eval` or plotted with `reverie plot`.
 
-use std::path::{Path, PathBuf};
-
 use super::common::{fmt, mean_ci95, Table};
+use super::runs::{median, metric_with_time, Spec};
 use super::ExperimentOptions;
-use crate::config::{resolve, ConfigRequest};
 use crate::plot::{plot_curves, read_metric, Curve};
-use crate::train::{train, RunLocation, TrainSummary};
-
-/// One algorithm × env configuration trained over seeds.
-struct Spec {
-    label: &'static str,
-    algo: &'static str,
-    env: &'static str,
-    overrides: Vec<String>,
-}
-
-impl Spec {
-    fn new(label: &'static str, algo: &'static str, env: &'static str, overrides: &[&str]) -> Self {
-        Self {
-            label,
-            algo,
-            env,
-            overrides: overrides.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    /// Trains seed `seed` into `DIR/runs/<label>/seed-<seed>` (replacing an earlier run).
-    fn train(&self, seed: u64, out: &Path) -> anyhow::Result<(TrainSummary, PathBuf)> {
-        let dir = out
-            .join("runs")
-            .join(
-                self.label
-                    .replace([' ', '=', '/', ','], "_")
-                    .replace(['(', ')'], ""),
-            )
-            .join(format!("seed-{seed}"));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
-        let config = resolve(&ConfigRequest {
-            algo: self.algo.into(),
-            env: self.env.into(),
-            file: None,
-            overrides: self.overrides.clone(),
-            seed: Some(seed),
-            steps: None,
-        })?;
-        let summary = train(&config, &RunLocation::At(dir.clone()), false)?;
-        Ok((summary, dir))
-    }
-}
-
-/// `(step, value, seconds since the run started)` rows of one metric of a run.
-fn metric_with_time(run: &Path, name: &str) -> anyhow::Result<Vec<(u64, f64, f64)>> {
-    let text = std::fs::read_to_string(run.join("metrics.csv"))?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            (cells.len() >= 4 && cells[1] == name).then(|| {
-                (
-                    cells[0].parse().unwrap_or(0),
-                    cells[2].parse().unwrap_or(f64::NAN),
-                    cells[3].parse().unwrap_or(f64::NAN),
-                )
-            })
-        })
-        .collect())
-}
 
 /// The outcome of one seed against a threshold on the evaluation return.
 struct Reached {
@@ -82,19 +16,6 @@ struct Reached {
     first: Option<(u64, f64)>,
     wall: f64,
     sps: f64,
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// Trains `spec` over `seeds` and reports, per seed and overall, when the deterministic
@@ -116,8 +37,7 @@ fn threshold_experiment(
         "sps",
     ]);
     let (mut outcomes, mut eval_curves, mut train_curves) = (Vec::new(), Vec::new(), Vec::new());
-    for seed in 0..seeds as u64 {
-        let (summary, dir) = spec.train(seed, &options.out)?;
+    for (seed, (summary, dir)) in spec.train_seeds(seeds, options)?.into_iter().enumerate() {
         let evals = metric_with_time(&dir, "eval/episodic_return")?;
         let first = evals
             .iter()
@@ -196,205 +116,6 @@ fn threshold_experiment(
         per_seed.to_text(),
         summary.to_text(),
         options.out.join("runs").display()
-    ))
-}
-
-/// `reverie experiment mbpo-vs-sac`: real environment steps each needs to reach −200 on
-/// Pendulum-v1, over the same seeds.
-pub fn run_mbpo_vs_sac(options: &ExperimentOptions) -> anyhow::Result<String> {
-    let seeds = options.seeds.unwrap_or(5);
-    let threshold = -200.0;
-    let specs = [
-        Spec::new(
-            "MBPO Pendulum-v1",
-            "mbpo",
-            "Pendulum-v1",
-            &["total_steps=2500", "eval_every=250"],
-        ),
-        Spec::new(
-            "SAC Pendulum-v1",
-            "sac",
-            "Pendulum-v1",
-            &["total_steps=10000", "eval_every=500"],
-        ),
-    ];
-    let mut per_seed = Table::new(&[
-        "configuration",
-        "seed",
-        "first_real_step_at_threshold",
-        "seconds_to_threshold",
-        "final_eval",
-        "wall_s",
-    ]);
-    let mut summary = Table::new(&[
-        "configuration",
-        "seeds",
-        "seeds_reaching_threshold",
-        "median_real_steps_to_threshold",
-        "median_seconds_to_threshold",
-        "final_eval_mean",
-        "wall_s_mean",
-    ]);
-    let (mut curves, mut medians) = (Vec::new(), Vec::new());
-    for spec in &specs {
-        let (mut steps, mut secs, mut finals, mut walls, mut runs) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for seed in 0..seeds as u64 {
-            let (summary_run, dir) = spec.train(seed, &options.out)?;
-            let evals = metric_with_time(&dir, "eval/episodic_return")?;
-            let first = evals.iter().find(|(_, v, _)| *v >= threshold);
-            per_seed.push(vec![
-                spec.label.into(),
-                seed.to_string(),
-                first.map_or("-".into(), |f| f.0.to_string()),
-                first.map_or("-".into(), |f| fmt(f.2, 1)),
-                fmt(summary_run.final_eval_return_mean, 1),
-                fmt(summary_run.wall_time_s, 1),
-            ]);
-            if let Some(f) = first {
-                steps.push(f.0 as f64);
-                secs.push(f.2);
-            }
-            finals.push(summary_run.final_eval_return_mean);
-            walls.push(summary_run.wall_time_s);
-            runs.push(evals.iter().map(|(s, v, _)| (*s as f64, *v)).collect());
-        }
-        let reached = steps.len();
-        let median_steps = median(&mut steps);
-        medians.push(median_steps);
-        summary.push(vec![
-            spec.label.into(),
-            seeds.to_string(),
-            reached.to_string(),
-            fmt(median_steps, 0),
-            fmt(median(&mut secs), 1),
-            fmt(mean_ci95(&finals).0, 1),
-            fmt(mean_ci95(&walls).0, 1),
-        ]);
-        curves.push(Curve::raw(spec.label, runs));
-    }
-    summary.write_csv(&options.out.join("summary.csv"))?;
-    per_seed.write_csv(&options.out.join("seeds.csv"))?;
-    plot_curves(
-        &curves,
-        &format!("MBPO vs SAC on Pendulum-v1 ({seeds} seeds, mean ± std)"),
-        "real environment steps",
-        "deterministic evaluation return",
-        &options.out.join("mbpo_vs_sac"),
-    )?;
-    Ok(format!(
-        "MBPO vs SAC on Pendulum-v1, threshold: evaluation ≥ {threshold}, {seeds} seeds\n\n{}\n{}\n\
-ratio of median real steps to the threshold, SAC / MBPO: {}\n\
-(against SAC's rl-zoo budget of 20k steps: {}×; the seeds claim 10–20×)\n",
-        per_seed.to_text(),
-        summary.to_text(),
-        fmt(medians[1] / medians[0], 1),
-        fmt(20_000.0 / medians[0], 1),
-    ))
-}
-
-/// `reverie experiment dyna-neural`: DQN versus neural Dyna with 5 and 10 planning steps on
-/// CartPole-v1: real steps until an evaluation first reaches 500, same seeds.
-pub fn run_dyna_neural(options: &ExperimentOptions) -> anyhow::Result<String> {
-    let seeds = options.seeds.unwrap_or(5);
-    let threshold = 500.0;
-    let specs = [
-        Spec::new(
-            "planning 0 (DQN)",
-            "neural-dyna",
-            "CartPole-v1",
-            &["agent.planning_steps=0", "eval_every=2500"],
-        ),
-        Spec::new(
-            "planning 5",
-            "neural-dyna",
-            "CartPole-v1",
-            &["agent.planning_steps=5", "eval_every=2500"],
-        ),
-        Spec::new(
-            "planning 10",
-            "neural-dyna",
-            "CartPole-v1",
-            &["agent.planning_steps=10", "eval_every=2500"],
-        ),
-    ];
-    let mut per_seed = Table::new(&[
-        "configuration",
-        "seed",
-        "first_real_step_at_500",
-        "final_eval",
-        "best_eval",
-        "wall_s",
-    ]);
-    let mut summary = Table::new(&[
-        "configuration",
-        "seeds",
-        "seeds_reaching_500",
-        "median_real_steps_to_500",
-        "seeds_final_eval_500",
-        "wall_s_mean",
-    ]);
-    let mut firsts: Vec<Vec<Option<u64>>> = Vec::new();
-    let mut curves = Vec::new();
-    for spec in &specs {
-        let (mut steps, mut seed_firsts, mut finals, mut walls, mut runs) =
-            (Vec::new(), Vec::new(), 0, Vec::new(), Vec::new());
-        for seed in 0..seeds as u64 {
-            let (summary_run, dir) = spec.train(seed, &options.out)?;
-            let evals = metric_with_time(&dir, "eval/episodic_return")?;
-            let first = evals.iter().find(|(_, v, _)| *v >= threshold).map(|f| f.0);
-            per_seed.push(vec![
-                spec.label.into(),
-                seed.to_string(),
-                first.map_or("-".into(), |f| f.to_string()),
-                fmt(summary_run.final_eval_return_mean, 1),
-                fmt(summary_run.best_eval_return_mean, 1),
-                fmt(summary_run.wall_time_s, 1),
-            ]);
-            steps.extend(first.map(|f| f as f64));
-            seed_firsts.push(first);
-            finals += (summary_run.final_eval_return_mean >= threshold) as usize;
-            walls.push(summary_run.wall_time_s);
-            runs.push(evals.iter().map(|(s, v, _)| (*s as f64, *v)).collect());
-        }
-        summary.push(vec![
-            spec.label.into(),
-            seeds.to_string(),
-            steps.len().to_string(),
-            fmt(median(&mut steps), 0),
-            finals.to_string(),
-            fmt(mean_ci95(&walls).0, 1),
-        ]);
-        firsts.push(seed_firsts);
-        curves.push(Curve::raw(spec.label, runs));
-    }
-    summary.write_csv(&options.out.join("summary.csv"))?;
-    per_seed.write_csv(&options.out.join("seeds.csv"))?;
-    plot_curves(
-        &curves,
-        &format!("DQN vs neural Dyna on CartPole-v1 ({seeds} seeds, mean ± std)"),
-        "real environment steps",
-        "deterministic evaluation return",
-        &options.out.join("dyna_neural"),
-    )?;
-    // Seeds on which each Dyna configuration reached 500 strictly earlier than DQN (a seed
-    // where DQN never reached it counts when Dyna did).
-    let earlier = |k: usize| {
-        (0..seeds)
-            .filter(|&s| match (firsts[k][s], firsts[0][s]) {
-                (Some(d), Some(q)) => d < q,
-                (Some(_), None) => true,
-                _ => false,
-            })
-            .count()
-    };
-    Ok(format!(
-        "DQN (rl-zoo CartPole-v1) vs neural Dyna, {seeds} seeds, evaluation every 2,500 steps\n\n{}\n{}\n\
-seeds where neural Dyna reached 500 in fewer real steps than DQN: planning 5: {}/{seeds}, planning 10: {}/{seeds}\n",
-        per_seed.to_text(),
-        summary.to_text(),
-        earlier(1),
-        earlier(2),
     ))
 }
 
@@ -518,8 +239,8 @@ pub fn run_clip(options: &ExperimentOptions) -> anyhow::Result<String> {
         let (mut finals, mut peaks, mut evals, mut runs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut solve_steps = Vec::new();
-        for seed in 0..seeds as u64 {
-            let (summary_run, dir) = spec.train(seed, &options.out)?;
+        for (seed, (summary_run, dir)) in spec.train_seeds(seeds, options)?.into_iter().enumerate()
+        {
             let episodes = read_metric(&dir, "charts/episodic_return")?;
             let curve = per_rollout(&episodes, rollout, total);
             let tail: Vec<f64> = curve.iter().rev().take(20).map(|p| p.1).collect();
@@ -591,8 +312,7 @@ pub fn run_kl_stop(options: &ExperimentOptions) -> anyhow::Result<String> {
     // (stops, updates, epochs run) per phase, over all seeds.
     let mut counts = vec![(0u64, 0u64, 0.0f64); phases as usize];
     let (mut epoch_runs, mut evals) = (Vec::new(), Vec::new());
-    for seed in 0..seeds as u64 {
-        let (summary_run, dir) = spec.train(seed, &options.out)?;
+    for (summary_run, dir) in spec.train_seeds(seeds, options)? {
         let epochs = read_metric(&dir, "charts/epochs_run")?;
         let stops = read_metric(&dir, "charts/kl_stopped")?;
         for ((step, e), (_, stopped)) in epochs.iter().zip(&stops) {

@@ -94,6 +94,19 @@ fn disagreement_stops_rollouts_and_nothing_uncertain_is_stored() {
     assert_eq!(open.imagined().len(), 120);
     // The fast path computes no disagreement.
     assert_eq!(open.last_disagreement(), None);
+    assert!(open.disagreement_by_depth().is_empty());
+
+    // An infinite threshold stops nothing but measures the disagreement at every depth.
+    let mut measured = pendulum_mbpo(MbpoConfig {
+        max_disagreement: Some(f32::INFINITY),
+        ..small()
+    });
+    fill_real(&mut measured, 20, -1.0, 0.5);
+    measured.resize_imagined(3);
+    assert_eq!(measured.imagine(40, 3).unwrap(), (120, 0));
+    let depths = measured.disagreement_by_depth();
+    assert_eq!(depths.len(), 3);
+    assert!(depths.iter().all(|d| d.is_finite() && *d > 0.0));
 }
 
 #[test]

@@ -1,0 +1,157 @@
+//! Experiments made of ordinary `reverie train` runs: one configuration trained over
+//! seeds, optionally several seeds at once, and the metrics read back from the run
+//! directories.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::ExperimentOptions;
+use crate::config::{resolve, ConfigRequest};
+use crate::train::{train, RunLocation, TrainSummary};
+
+/// One algorithm × env configuration trained over seeds.
+pub(super) struct Spec {
+    pub(super) label: &'static str,
+    algo: &'static str,
+    env: &'static str,
+    overrides: Vec<String>,
+}
+
+impl Spec {
+    pub(super) fn new(
+        label: &'static str,
+        algo: &'static str,
+        env: &'static str,
+        overrides: &[&str],
+    ) -> Self {
+        Self {
+            label,
+            algo,
+            env,
+            overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Trains seed `seed` into `DIR/runs/<label>/seed-<seed>` (replacing an earlier run).
+    pub(super) fn train(&self, seed: u64, out: &Path) -> anyhow::Result<(TrainSummary, PathBuf)> {
+        let dir = out
+            .join("runs")
+            .join(
+                self.label
+                    .replace([' ', '=', '/', ','], "_")
+                    .replace(['(', ')'], ""),
+            )
+            .join(format!("seed-{seed}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let config = resolve(&ConfigRequest {
+            algo: self.algo.into(),
+            env: self.env.into(),
+            file: None,
+            overrides: self.overrides.clone(),
+            seed: Some(seed),
+            steps: None,
+        })?;
+        let summary = train(&config, &RunLocation::At(dir.clone()), false)?;
+        Ok((summary, dir))
+    }
+
+    /// Trains seeds `0..seeds` into `options.out`, `options.jobs` of them at once (each
+    /// run is single-threaded); the results come back in seed order.
+    pub(super) fn train_seeds(
+        &self,
+        seeds: usize,
+        options: &ExperimentOptions,
+    ) -> anyhow::Result<Vec<(TrainSummary, PathBuf)>> {
+        type TrainedSeed = anyhow::Result<(TrainSummary, PathBuf)>;
+        let jobs = options.jobs.clamp(1, seeds.max(1));
+        if jobs == 1 {
+            return (0..seeds as u64)
+                .map(|seed| self.train(seed, &options.out))
+                .collect();
+        }
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<TrainedSeed>>> =
+            Mutex::new((0..seeds).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| loop {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= seeds {
+                        break;
+                    }
+                    let outcome = self.train(seed as u64, &options.out);
+                    results.lock().expect("no worker panics holding it")[seed] = Some(outcome);
+                });
+            }
+        });
+        results
+            .into_inner()
+            .expect("no worker panics holding it")
+            .into_iter()
+            .map(|r| r.expect("every seed was trained"))
+            .collect()
+    }
+}
+
+/// `(step, value, seconds since the run started)` rows of one metric of a run.
+pub(super) fn metric_with_time(run: &Path, name: &str) -> anyhow::Result<Vec<(u64, f64, f64)>> {
+    let text = std::fs::read_to_string(run.join("metrics.csv"))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells.len() >= 4 && cells[1] == name).then(|| {
+                (
+                    cells[0].parse().unwrap_or(0),
+                    cells[2].parse().unwrap_or(f64::NAN),
+                    cells[3].parse().unwrap_or(f64::NAN),
+                )
+            })
+        })
+        .collect())
+}
+
+/// The median of `values` (NaN when empty); sorts them.
+pub(super) fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_seeds_come_back_in_order_and_match_sequential_ones() {
+        let spec = Spec::new("q", "q-learning", "FrozenLake-v1", &["eval_every=0"]);
+        let root = std::env::temp_dir().join(format!("reverie-seeds-{}", std::process::id()));
+        let run = |jobs: usize| {
+            let options = ExperimentOptions {
+                out: root.join(jobs.to_string()),
+                seeds: None,
+                jobs,
+            };
+            spec.train_seeds(3, &options).unwrap()
+        };
+        let (one, two) = (run(1), run(2));
+        for (seed, ((a, _), (b, dir))) in one.iter().zip(&two).enumerate() {
+            assert_eq!((a.seed, b.seed), (seed as u64, seed as u64));
+            assert_eq!(a.final_eval_return_mean, b.final_eval_return_mean);
+            assert_eq!(a.last_100_train_return_mean, b.last_100_train_return_mean);
+            assert!(dir.ends_with(format!("seed-{seed}")));
+        }
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,58 @@
+//! Learning from imagined experience, through the real training loop with the shipped
+//! presets and seed 0:
+//! - MBPO reaches an evaluation of −200 on Pendulum-v1 within 1,250 real steps (SAC: median
+//!   3,500, see `reverie experiment mbpo-vs-sac`).
+//! - Neural Dyna (planning 5) reaches an evaluation of 500 on CartPole-v1 within 20,000
+//!   real steps (the same DQN without planning first reaches it at 22,500 on this seed, see
+//!   `reverie experiment dyna-neural`).
+
+use reverie_run::{resolve, train, ConfigRequest, RunLocation};
+
+#[test]
+fn mbpo_balances_pendulum_within_1250_real_steps() {
+    let dir = std::env::temp_dir().join(format!("reverie-mbpo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = resolve(&ConfigRequest {
+        algo: "mbpo".into(),
+        env: "Pendulum-v1".into(),
+        overrides: vec!["eval_every=0".into()],
+        seed: Some(0),
+        steps: Some(1250),
+        ..Default::default()
+    })
+    .unwrap();
+    let summary = train(&config, &RunLocation::At(dir.clone()), false).unwrap();
+    assert!(summary.final_eval_return_mean >= -200.0, "{summary:?}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    // The model was trained and imagined transitions were used.
+    assert!(metrics.contains("model/imagined_stored"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn neural_dyna_balances_cartpole_within_20k_real_steps() {
+    let dir = std::env::temp_dir().join(format!("reverie-neural-dyna-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = resolve(&ConfigRequest {
+        algo: "neural-dyna".into(),
+        env: "CartPole-v1".into(),
+        overrides: vec![
+            "eval_every=2500".into(),
+            "agent.planning_steps=5".into(),
+            // ε decays over the first 8,000 steps, as in the experiment's 50k-step runs
+            // (rl-zoo's fraction 0.16 of 50k), so this run is their first 20k steps.
+            "agent.dqn.exploration_fraction=0.4".into(),
+        ],
+        seed: Some(0),
+        steps: Some(20_000),
+        ..Default::default()
+    })
+    .unwrap();
+    let summary = train(&config, &RunLocation::At(dir.clone()), false).unwrap();
+    // The best evaluation, kept as checkpoints/best.bin: DQN-style value learning
+    // oscillates after reaching 500 (see EXPERIMENTS.md).
+    assert!(summary.best_eval_return_mean >= 500.0, "{summary:?}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert!(metrics.contains("losses/imagined_td_loss"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
