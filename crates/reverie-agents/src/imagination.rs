@@ -8,7 +8,27 @@ pub use mbpo::{Mbpo, MbpoConfig};
 pub use neural_dyna::{NeuralDyna, NeuralDynaConfig};
 
 use reverie_core::ReplayBuffer;
-use reverie_models::ModelStep;
+use reverie_models::{EnsembleModelConfig, ModelStep};
+
+use crate::error::require;
+use crate::AgentError;
+
+/// Checks the model settings MBPO and neural Dyna share: the disagreement threshold and
+/// the ensemble's configuration.
+pub(crate) fn validate_model_settings(
+    max_disagreement: Option<f32>,
+    model: &EnsembleModelConfig,
+) -> Result<(), AgentError> {
+    require(
+        max_disagreement.is_none_or(|m| m >= 0.0),
+        "max_disagreement",
+        format!("{max_disagreement:?}"),
+        ">= 0 or absent",
+    )?;
+    model
+        .validate()
+        .map_err(|e| AgentError::Backend(format!("[agent.model]: {e}")))
+}
 
 /// Stores one imagined step of a batch of rollouts in `buffer`: row `i` is
 /// `(obs[i], actions[i], reward, next_obs, terminated)`; rows the step truncated (the

@@ -10,6 +10,8 @@ use reverie_core::Rng;
 use reverie_nn::{FastEnsemble, Normalizer, Result, RowGroup};
 
 use crate::ensemble::EnsembleModel;
+use crate::known::KnownFunctions;
+use crate::model_env::ModelStep;
 
 /// A copy of a trained [`EnsembleModel`]'s weights, normalisers and bounds, for fast
 /// gradient-free prediction. Take a new snapshot after each training round.
@@ -186,6 +188,53 @@ impl FastDynamics {
                 t[i] = 1.0 / (1.0 + (-y[width - 1]).exp());
             }
         }
+    }
+
+    /// One sampled step of every row through its own member (TS1), as a [`ModelStep`]:
+    /// `known` reward and termination replace the learned heads where given, and a learned
+    /// termination fires above probability 0.5. No disagreement is computed (each row sees
+    /// one member) and nothing is truncated.
+    pub fn sample_step(
+        &mut self,
+        obs: &[f32],
+        actions: &[f32],
+        member: &[usize],
+        rng: &mut Rng,
+        known: &KnownFunctions,
+    ) -> ModelStep {
+        let (d, a, rows) = (self.obs_dim, self.act_dim, member.len());
+        let mut step = ModelStep {
+            next_obs: vec![0.0; rows * d],
+            rewards: vec![0.0; rows],
+            terminated: vec![false; rows],
+            truncated: vec![false; rows],
+            disagreement: Vec::new(),
+        };
+        let mut termination = self.has_termination_head().then(|| vec![0.0; rows]);
+        self.step(
+            obs,
+            actions,
+            member,
+            Some(rng),
+            StepOutputs {
+                next_obs: &mut step.next_obs,
+                reward: &mut step.rewards,
+                termination_prob: termination.as_deref_mut(),
+            },
+        );
+        for i in 0..rows {
+            let (o, act) = (&obs[i * d..(i + 1) * d], &actions[i * a..(i + 1) * a]);
+            let next = &step.next_obs[i * d..(i + 1) * d];
+            if let Some(f) = known.reward {
+                step.rewards[i] = f(o, act, next);
+            }
+            step.terminated[i] = match (known.termination, &termination) {
+                (Some(f), _) => f(o, act, next),
+                (None, Some(p)) => p[i] > 0.5,
+                (None, None) => false,
+            };
+        }
+        step
     }
 }
 

@@ -104,6 +104,16 @@ pub fn known_functions(env_id: &str) -> KnownFunctions {
     }
 }
 
+/// The known functions of `env_id` when `enabled` (an agent's `known_functions` setting),
+/// else none, so the model's learned reward and termination heads are used.
+pub fn known_functions_if(enabled: bool, env_id: &str) -> KnownFunctions {
+    if enabled {
+        known_functions(env_id)
+    } else {
+        KnownFunctions::default()
+    }
+}
+
 /// Width of an action as model input: one-hot for `Discrete(n)`, the vector for a box.
 pub fn action_width(space: &Space) -> usize {
     match space {

@@ -25,6 +25,6 @@ pub mod trainer;
 
 pub use ensemble::{EnsembleModel, EnsembleModelConfig, Prediction};
 pub use fast::{FastDynamics, StepOutputs};
-pub use known::{encode_action, known_functions, KnownFunctions};
+pub use known::{encode_action, known_functions, known_functions_if, KnownFunctions};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};

@@ -23,12 +23,12 @@ use reverie_core::{
     Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
 };
 use reverie_models::{
-    known_functions, train, EnsembleModel, EnsembleModelConfig, FastDynamics, ModelEnv,
-    ModelEnvConfig, ModelStep, Propagation, StepOutputs, TrainerConfig,
+    known_functions_if, train, EnsembleModel, EnsembleModelConfig, FastDynamics, ModelEnv,
+    ModelEnvConfig, Propagation, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
-use super::store_imagined_step;
+use super::{store_imagined_step, validate_model_settings};
 use crate::error::require;
 use crate::model_free::common::box_obs_dim;
 use crate::model_free::{Sac, SacConfig};
@@ -137,15 +137,7 @@ impl MbpoConfig {
             self.real_ratio,
             "in [0, 1]",
         )?;
-        require(
-            self.max_disagreement.is_none_or(|m| m >= 0.0),
-            "max_disagreement",
-            format!("{:?}", self.max_disagreement),
-            ">= 0 or absent",
-        )?;
-        self.model
-            .validate()
-            .map_err(|e| AgentError::Backend(format!("[agent.model]: {e}")))?;
+        validate_model_settings(self.max_disagreement, &self.model)?;
         self.sac.validate()
     }
 
@@ -297,11 +289,7 @@ impl Mbpo {
         let mut batch = Batch::default();
         self.real.gather(&indices, &mut batch);
         let mut obs = batch.obs;
-        let known = if self.config.known_functions {
-            known_functions(&self.env_id)
-        } else {
-            Default::default()
-        };
+        let known = known_functions_if(self.config.known_functions, &self.env_id);
         // With a disagreement threshold every member must see every row (ModelEnv);
         // otherwise each row goes through its own random elite only (FastDynamics), the
         // same TS1 sample at 1/E of the work.
@@ -322,7 +310,7 @@ impl Mbpo {
             None => Some(FastDynamics::new(&self.model, 2)?),
         };
         let elites = self.model.elites().to_vec();
-        let (d, a) = (self.obs_dim, self.act_dim);
+        let d = self.obs_dim;
         let mut counts = (0, 0);
         let mut disagreements: Vec<f32> = Vec::new();
         let mut depth_means: Vec<f64> = Vec::new();
@@ -342,38 +330,7 @@ impl Mbpo {
                     let members: Vec<usize> = (0..rows)
                         .map(|_| elites[self.rng.index(elites.len())])
                         .collect();
-                    let mut step = ModelStep {
-                        next_obs: vec![0.0; rows * d],
-                        rewards: vec![0.0; rows],
-                        terminated: vec![false; rows],
-                        truncated: vec![false; rows],
-                        disagreement: Vec::new(),
-                    };
-                    let mut termination = fast.has_termination_head().then(|| vec![0.0; rows]);
-                    fast.step(
-                        &obs,
-                        &env_actions,
-                        &members,
-                        Some(&mut self.rng),
-                        StepOutputs {
-                            next_obs: &mut step.next_obs,
-                            reward: &mut step.rewards,
-                            termination_prob: termination.as_deref_mut(),
-                        },
-                    );
-                    for i in 0..rows {
-                        let (o, act) = (&obs[i * d..(i + 1) * d], &env_actions[i * a..(i + 1) * a]);
-                        let next = &step.next_obs[i * d..(i + 1) * d];
-                        if let Some(f) = known.reward {
-                            step.rewards[i] = f(o, act, next);
-                        }
-                        step.terminated[i] = match (known.termination, &termination) {
-                            (Some(f), _) => f(o, act, next),
-                            (None, Some(p)) => p[i] > 0.5,
-                            (None, None) => false,
-                        };
-                    }
-                    step
+                    fast.sample_step(&obs, &env_actions, &members, &mut self.rng, &known)
                 }
                 (None, None) => unreachable!("one of the two is built"),
             };

@@ -15,12 +15,12 @@ use reverie_core::{
     Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
 };
 use reverie_models::{
-    known_functions, train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig,
+    known_functions_if, train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig,
     Propagation, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
-use super::store_imagined_step;
+use super::{store_imagined_step, validate_model_settings};
 use crate::error::require;
 use crate::model_free::{Dqn, DqnConfig};
 use crate::AgentError;
@@ -113,15 +113,7 @@ impl NeuralDynaConfig {
             self.model_data_window,
             ">= 2",
         )?;
-        require(
-            self.max_disagreement.is_none_or(|m| m >= 0.0),
-            "max_disagreement",
-            format!("{:?}", self.max_disagreement),
-            ">= 0 or absent",
-        )?;
-        self.model
-            .validate()
-            .map_err(|e| AgentError::Backend(format!("[agent.model]: {e}")))?;
+        validate_model_settings(self.max_disagreement, &self.model)?;
         self.dqn.validate()
     }
 
@@ -182,10 +174,14 @@ pub struct NeuralDyna {
 /// `batch` with its index actions replaced by one-hot rows of width `n` (model inputs).
 pub fn one_hot_actions(batch: &mut Batch, n: usize) {
     let indices = std::mem::take(&mut batch.actions);
-    batch.actions = indices
-        .iter()
-        .flat_map(|a| (0..n).map(move |k| (k == *a as usize) as u8 as f32))
-        .collect();
+    batch.actions = one_hot(indices.iter().map(|a| *a as usize), n);
+}
+
+/// One-hot rows of width `n`, one per action index.
+fn one_hot(indices: impl Iterator<Item = usize>, n: usize) -> Vec<f32> {
+    indices
+        .flat_map(|a| (0..n).map(move |k| (k == a) as u8 as f32))
+        .collect()
 }
 
 impl NeuralDyna {
@@ -233,11 +229,7 @@ impl NeuralDyna {
         let mut batch = Batch::default();
         self.dqn.replay().gather(&indices, &mut batch);
         let mut obs = batch.obs;
-        let known = if self.config.known_functions {
-            known_functions(&self.env_id)
-        } else {
-            Default::default()
-        };
+        let known = known_functions_if(self.config.known_functions, &self.env_id);
         let mut env = ModelEnv::new(
             &self.model,
             ModelEnvConfig {
@@ -270,11 +262,7 @@ impl NeuralDyna {
             } else {
                 self.dqn.explore_rows(&obs, &mut actions);
             }
-            let one_hot: Vec<f32> = actions
-                .iter()
-                .flat_map(|a| (0..n).map(move |k| (k == *a) as u8 as f32))
-                .collect();
-            let step = env.step(&obs, &one_hot)?;
+            let step = env.step(&obs, &one_hot(actions.iter().copied(), n))?;
             let index_rows: Vec<f32> = actions.iter().map(|a| *a as f32).collect();
             obs = store_imagined_step(&mut self.imagined, &obs, &index_rows, &step, &mut counts);
         }

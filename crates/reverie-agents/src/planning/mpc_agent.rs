@@ -10,7 +10,7 @@
 
 use reverie_core::{Action, Agent, Batch, Observation, Rng, Space, Transition};
 use reverie_models::{
-    known_functions, train, EnsembleModel, EnsembleModelConfig, FastDynamics, TrainerConfig,
+    known_functions_if, train, EnsembleModel, EnsembleModelConfig, FastDynamics, TrainerConfig,
 };
 use reverie_planning::model_objective::ActionEncoding;
 use reverie_planning::{
@@ -252,11 +252,7 @@ impl MpcAgent {
         match &mut self.planner {
             Planner::Model(objective) => objective.set_dynamics(dynamics),
             Planner::Untrained => {
-                let known = if self.config.known_functions {
-                    known_functions(&self.env_id)
-                } else {
-                    Default::default()
-                };
+                let known = known_functions_if(self.config.known_functions, &self.env_id);
                 let mut objective = ModelObjective::new(
                     dynamics,
                     known,
