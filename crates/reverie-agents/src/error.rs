@@ -23,6 +23,10 @@ pub enum AgentError {
         /// What the env has.
         found: String,
     },
+    /// The env the agent is built for could not be made (for its known functions or an
+    /// oracle simulator).
+    #[error("cannot build the env for the agent: {0}")]
+    Env(String),
     /// The tensor backend failed while building the agent's networks.
     #[error("cannot build the agent's networks: {0}")]
     Backend(String),

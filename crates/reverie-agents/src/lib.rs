@@ -15,6 +15,7 @@
 //! | [`NeuralDyna`] | `imagination/neural_dyna.rs` | Box obs, Discrete actions |
 //! | [`PrioritizedSweeping`] | `tabular/prioritized_sweeping.rs` | Discrete |
 
+pub mod algorithm;
 pub mod error;
 pub mod imagination;
 pub mod model_free;
@@ -22,6 +23,7 @@ pub mod planning;
 pub mod random;
 pub mod tabular;
 
+pub use algorithm::{AgentConfig, Algorithm, RandomConfig};
 pub use error::AgentError;
 pub use imagination::{Mbpo, MbpoConfig, NeuralDyna, NeuralDynaConfig};
 pub use model_free::{Dqn, DqnConfig, Ppo, PpoConfig, Sac, SacConfig};

@@ -3,7 +3,7 @@
 //! model walks GridWorld to its goal.
 
 use reverie_agents::{MpcAgent, MpcAgentConfig};
-use reverie_core::{Agent, BoxedEnv, SeedStreams, Transition};
+use reverie_core::{BoxedEnv, SeedStreams, Transition};
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use reverie_planning::{CategoricalCemConfig, CemConfig, ICemConfig, OptimizerConfig};
 
@@ -20,10 +20,10 @@ fn episode(env: &mut BoxedEnv, agent: &mut MpcAgent, seed: u64) -> f64 {
     let mut obs = env.reset(Some(seed)).0;
     let mut total = 0.0;
     loop {
-        let action = agent.act(&obs, true);
+        let action = agent.act_one(&obs, true);
         let step = env.step(&action).unwrap();
         total += step.reward;
-        agent.observe(&Transition {
+        agent.observe_one(&Transition {
             obs: &obs,
             action: &action,
             reward: step.reward,
@@ -41,7 +41,7 @@ fn episode(env: &mut BoxedEnv, agent: &mut MpcAgent, seed: u64) -> f64 {
 fn agent(config: MpcAgentConfig, env_id: &str, env: &BoxedEnv, seed: u64) -> MpcAgent {
     config
         .init(
-            env_id,
+            &reverie_envs::EnvRecipe::new(env_id),
             &env.observation_space(),
             &env.action_space(),
             SeedStreams::new(seed).rng("agent"),

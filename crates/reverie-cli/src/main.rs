@@ -25,7 +25,7 @@ fn keep_freed_memory() {
 use reverie_core::env_check::check_env;
 use reverie_core::DynEnv;
 use reverie_envs::{make_with, specs};
-use reverie_run::algos::ALGORITHMS;
+use reverie_run::algos::Algorithm;
 use reverie_run::config::{env_options, parse_value, preset_envs, ConfigRequest};
 use reverie_run::plot::{plot_curves, read_metric, Curve};
 use reverie_run::run_dir::RunDir;
@@ -297,7 +297,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Algos => {
-            for (name, summary) in ALGORITHMS {
+            for algorithm in Algorithm::ALL {
+                let (name, summary) = (algorithm.name(), algorithm.summary());
                 let presets = preset_envs(name);
                 println!("{name:<12} {summary}");
                 if !presets.is_empty() {

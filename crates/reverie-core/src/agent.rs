@@ -1,8 +1,97 @@
-//! The [`Agent`] trait the training loop drives.
+//! The one [`Agent`] trait the driver runs, for every algorithm: N ≥ 1 envs, a batch of
+//! observations in, one action per env out, an explicit per-env [`Carry`], a [`Mode`],
+//! metrics out, and save/load.
+//!
+//! The carry is DreamerV3's idea (the policy threads its recurrent state explicitly): an
+//! RSSM state, MuZero's search statistics or an MPC warm start live in it, the driver owns
+//! one per stream of envs (training envs and evaluation envs each have their own, so an
+//! evaluation never disturbs training), and each env's slot is reset where `is_first`.
 
+use std::any::Any;
+
+use crate::obs_batch::ObsBatch;
 use crate::space::{Action, Observation};
 
-/// One real transition, as the training loop hands it to an agent.
+/// How an agent acts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Training: explore (ε-greedy, sampled actions, noisy plans).
+    Explore,
+    /// Evaluation: the deterministic (greedy, mean) policy.
+    Evaluate,
+}
+
+impl Mode {
+    /// Whether the agent should explore.
+    pub fn explores(self) -> bool {
+        matches!(self, Mode::Explore)
+    }
+}
+
+/// Per-env state an agent threads between steps, owned by the driver.
+///
+/// Opaque to the driver: the agent that made it ([`Agent::initial_carry`]) downcasts it to
+/// its own type. Agents without recurrent state use [`Carry::none`].
+#[derive(Debug, Default)]
+pub struct Carry(Option<Box<dyn Any + Send>>);
+
+impl Carry {
+    /// No state.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A carry holding `state`.
+    pub fn new<T: Any + Send>(state: T) -> Self {
+        Self(Some(Box::new(state)))
+    }
+
+    /// The state, if this carry holds a `T`.
+    pub fn get_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.0.as_mut().and_then(|b| b.downcast_mut())
+    }
+
+    /// Whether the carry holds nothing.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// One step of N envs, as the driver hands it to [`Agent::observe`].
+///
+/// `terminated` (do not bootstrap) and `truncated` (time limit: bootstrap from `next_obs`)
+/// are kept apart.
+#[derive(Clone, Copy, Debug)]
+pub struct StepBatch<'a> {
+    /// `[N]` observations the actions were chosen on.
+    pub obs: &'a ObsBatch,
+    /// `[N]` actions taken.
+    pub actions: &'a [Action],
+    /// `[N]` rewards received.
+    pub rewards: &'a [f64],
+    /// `[N]` observations after the step: the true final observation where an episode
+    /// ended (the driver resets those envs itself).
+    pub next_obs: &'a ObsBatch,
+    /// `[N]` `next_obs` is terminal.
+    pub terminated: &'a [bool],
+    /// `[N]` the episode was cut (time limit).
+    pub truncated: &'a [bool],
+}
+
+impl StepBatch<'_> {
+    /// Number of envs.
+    pub fn len(&self) -> usize {
+        self.rewards.len()
+    }
+
+    /// Whether the step has no envs.
+    pub fn is_empty(&self) -> bool {
+        self.rewards.is_empty()
+    }
+}
+
+/// One env's transition, for agents that learn one transition at a time (tabular, MPC).
 #[derive(Clone, Copy, Debug)]
 pub struct Transition<'a> {
     /// Observation the action was chosen in.
@@ -19,61 +108,78 @@ pub struct Transition<'a> {
     pub truncated: bool,
 }
 
-/// A learning agent: chooses actions and learns from the transitions it is shown.
+/// Metrics an agent wants logged, `(name, value)` in CleanRL's naming (`losses/td_loss`,
+/// `charts/epsilon`); the driver averages each name over its logging window.
+pub type Metrics = Vec<(&'static str, f64)>;
+
+/// A learning agent acting in N ≥ 1 envs.
 ///
-/// Metrics an agent wants logged (losses, ε, ...) are returned from [`Agent::observe`] as
-/// `(name, value)` pairs in CleanRL's naming (`losses/td_error`, `charts/epsilon`).
+/// The driver calls, every step: [`Agent::act`] on the current observations, steps the envs,
+/// then [`Agent::observe`] with the transitions (where an env's episode ended, the driver
+/// resets it and flags it `is_first` at the next `act`).
 pub trait Agent {
-    /// Chooses an action for `obs`; `explore` is false for evaluation (greedy policy).
-    fn act(&mut self, obs: &Observation, explore: bool) -> Action;
+    /// How many envs the agent trains on (the driver builds that many).
+    fn num_envs(&self) -> usize {
+        1
+    }
 
-    /// Learns from one real transition; returns metrics to log.
-    fn observe(&mut self, transition: &Transition<'_>) -> Vec<(&'static str, f64)>;
+    /// A fresh carry for `envs` envs (the default: no state).
+    fn initial_carry(&self, envs: usize) -> Carry {
+        let _ = envs;
+        Carry::none()
+    }
 
-    /// Serialises the learned parameters (tables, weights) for a checkpoint.
+    /// Chooses one action per env into `actions` (cleared first). `is_first[i]`: env `i`
+    /// starts an episode with this observation, so its slot of `carry` must be reset.
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        is_first: &[bool],
+        carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    );
+
+    /// Learns from one step of every env; returns metrics to log.
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics;
+
+    /// The agent's parameters as bytes (checkpoint).
     fn save(&self) -> Vec<u8>;
 
-    /// Restores parameters written by [`Agent::save`]; refuses data of the wrong shape.
+    /// Restores parameters saved by [`Agent::save`]; refuses other bytes with the reason.
     fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
 }
 
-/// One step of N sub-envs, as the vectorised training loop hands it to a [`VecAgent`].
-/// Observations are flattened f32 rows, `[num_envs * obs_dim]`.
-#[derive(Clone, Copy, Debug)]
-pub struct VecTransition<'a> {
-    /// Observations the actions were chosen in.
-    pub obs: &'a [f32],
-    /// One action per sub-env.
-    pub actions: &'a [Action],
-    /// Rewards, `[num_envs]`.
-    pub rewards: &'a [f64],
-    /// The true next observations: the final observation where a sub-env's episode ended
-    /// (for bootstrapping on truncation), otherwise the observation it continues from.
-    pub next_obs: &'a [f32],
-    /// `next_obs` is terminal: do not bootstrap from it.
-    pub terminated: &'a [bool],
-    /// The episode was cut (time limit): bootstrap from `next_obs`.
-    pub truncated: &'a [bool],
+/// [`Agent::act`] for agents that act on one env's observation at a time: `act` is called
+/// for each env in order.
+pub fn act_each(
+    obs: &ObsBatch,
+    actions: &mut Vec<Action>,
+    mut act: impl FnMut(&Observation) -> Action,
+) {
+    actions.clear();
+    for i in 0..obs.len() {
+        actions.push(act(&obs.get(i)));
+    }
 }
 
-/// A learning agent that acts in N copies of an env at once (PPO's parallel rollouts,
-/// DQN's and SAC's vectorised collection).
-///
-/// Metrics are returned from [`VecAgent::observe_batch`] as for [`Agent::observe`].
-pub trait VecAgent {
-    /// How many sub-envs the agent collects from (its configured `num_envs`).
-    fn num_envs(&self) -> usize;
-
-    /// Chooses one action per row of `obs` (`[rows * obs_dim]`, any number of rows) into
-    /// `actions`; `explore` is false for evaluation (deterministic policy).
-    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>);
-
-    /// Learns from one step of every sub-env; returns metrics to log.
-    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)>;
-
-    /// Serialises the learned parameters for a checkpoint.
-    fn save(&self) -> Vec<u8>;
-
-    /// Restores parameters written by [`VecAgent::save`]; refuses data of the wrong shape.
-    fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
+/// [`Agent::observe`] for agents that learn from one transition at a time: `observe` is
+/// called for each env in order and the metrics are concatenated.
+pub fn observe_each(
+    step: &StepBatch<'_>,
+    mut observe: impl FnMut(&Transition<'_>) -> Metrics,
+) -> Metrics {
+    let mut metrics = Vec::new();
+    for i in 0..step.len() {
+        let (obs, next_obs) = (step.obs.get(i), step.next_obs.get(i));
+        metrics.extend(observe(&Transition {
+            obs: &obs,
+            action: &step.actions[i],
+            reward: step.rewards[i],
+            next_obs: &next_obs,
+            terminated: step.terminated[i],
+            truncated: step.truncated[i],
+        }));
+    }
+    metrics
 }

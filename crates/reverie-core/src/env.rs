@@ -6,6 +6,9 @@
 //! what the registry (`reverie_envs::make`) returns and what generic tools use.
 
 use crate::error::EnvError;
+use crate::frame::Frame;
+use crate::known::KnownFunctions;
+use crate::obs_batch::ObsBatch;
 use crate::space::{check_discrete, check_vector, Action, Observation, Space};
 
 /// A value in Gymnasium's `info` dict.
@@ -96,6 +99,11 @@ pub trait ObsValue: Clone + std::fmt::Debug {
     fn write_f32(&self, out: &mut [f32]);
     /// The dynamic form.
     fn to_observation(&self) -> Observation;
+    /// Writes the observation as row `i` of `batch` (a batch of this env's observation
+    /// kind: floats here; integer and byte observations override it).
+    fn write_row(&self, batch: &mut ObsBatch, i: usize) {
+        self.write_f32(batch.f32_row_mut(i));
+    }
 }
 
 /// An action type usable by generic code: convertible from and to [`Action`].
@@ -109,6 +117,12 @@ pub trait ActionValue: Clone + std::fmt::Debug + Sized {
 impl ObsValue for i64 {
     fn flat_len(&self) -> usize {
         1
+    }
+    fn write_row(&self, batch: &mut ObsBatch, i: usize) {
+        match batch {
+            ObsBatch::Discrete(v) => v[i] = *self,
+            other => other.f32_row_mut(i)[0] = *self as f32,
+        }
     }
     fn write_f32(&self, out: &mut [f32]) {
         out[0] = *self as f32;
@@ -142,17 +156,38 @@ impl ObsValue for Vec<f32> {
     }
 }
 
-impl ObsValue for Observation {
+impl ObsValue for Vec<u8> {
     fn flat_len(&self) -> usize {
-        match self {
-            Observation::Discrete(_) => 1,
-            Observation::Vector(v) => v.len(),
+        self.len()
+    }
+    fn write_row(&self, batch: &mut ObsBatch, i: usize) {
+        match batch {
+            ObsBatch::U8 { data, dim } => data[i * *dim..(i + 1) * *dim].copy_from_slice(self),
+            other => self.write_f32(other.f32_row_mut(i)),
         }
     }
     fn write_f32(&self, out: &mut [f32]) {
+        for (o, &b) in out.iter_mut().zip(self) {
+            *o = f32::from(b);
+        }
+    }
+    fn to_observation(&self) -> Observation {
+        Observation::Bytes(self.clone())
+    }
+}
+
+impl ObsValue for Observation {
+    fn flat_len(&self) -> usize {
+        Observation::flat_len(self)
+    }
+    fn write_f32(&self, out: &mut [f32]) {
+        Observation::write_f32(self, out)
+    }
+    fn write_row(&self, batch: &mut ObsBatch, i: usize) {
         match self {
-            Observation::Discrete(v) => out[0] = *v as f32,
-            Observation::Vector(v) => out.copy_from_slice(v),
+            Observation::Discrete(s) => s.write_row(batch, i),
+            Observation::Bytes(v) => v.write_row(batch, i),
+            Observation::Vector(v) => v.write_row(batch, i),
         }
     }
     fn to_observation(&self) -> Observation {
@@ -228,6 +263,30 @@ pub trait Env {
     /// Overwrites the simulator state (same layout as [`Env::state`]) and returns the
     /// observation of that state. Episode counters kept by wrappers are not touched.
     fn set_state(&mut self, state: &[f64]) -> Result<Self::Obs, EnvError>;
+
+    /// The size `(width, height)` of the env's natural frame (Gymnasium's `rgb_array` size),
+    /// or `None` when the env does not render.
+    fn render_size(&self) -> Option<(usize, usize)> {
+        None
+    }
+
+    /// The reward and termination functions this env, with its options, computes on
+    /// `(obs, action, next_obs)`, for planners and imagined rollouts. Envs whose reward or
+    /// termination cannot be written on observations return none (the default); a model
+    /// then learns them.
+    fn known_functions(&self) -> KnownFunctions {
+        KnownFunctions::none()
+    }
+
+    /// Draws the current state into `frame`, at the frame's size (the scene is scaled to
+    /// fit, as if drawn at [`Env::render_size`] and resized with area averaging).
+    /// Envs that do not render return [`EnvError::Unsupported`].
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        let _ = frame;
+        Err(EnvError::Unsupported(
+            "this environment does not render frames".into(),
+        ))
+    }
 }
 
 /// Object-safe form of [`Env`] over dynamic [`Observation`] / [`Action`] values.
@@ -245,6 +304,12 @@ pub trait DynEnv: Send {
     fn state(&self) -> Vec<f64>;
     /// See [`Env::set_state`].
     fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError>;
+    /// See [`Env::render_size`].
+    fn render_size(&self) -> Option<(usize, usize)>;
+    /// See [`Env::known_functions`].
+    fn known_functions(&self) -> KnownFunctions;
+    /// See [`Env::render`].
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError>;
 }
 
 impl<E: Env + Send> DynEnv for E {
@@ -275,6 +340,15 @@ impl<E: Env + Send> DynEnv for E {
     fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
         Env::set_state(self, state).map(|o| o.to_observation())
     }
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Env::render_size(self)
+    }
+    fn known_functions(&self) -> KnownFunctions {
+        Env::known_functions(self)
+    }
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        Env::render(self, frame)
+    }
 }
 
 /// A boxed dynamic environment, as returned by the registry.
@@ -300,6 +374,15 @@ impl Env for BoxedEnv {
     }
     fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
         (**self).set_state(state)
+    }
+    fn render_size(&self) -> Option<(usize, usize)> {
+        (**self).render_size()
+    }
+    fn known_functions(&self) -> KnownFunctions {
+        (**self).known_functions()
+    }
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        (**self).render(frame)
     }
 }
 

@@ -111,9 +111,9 @@ pub fn check_env(make: &dyn Fn() -> BoxedEnv, seed: u64) -> EnvCheckReport {
             let mut env = make();
             let (obs, _) = env.reset(Some(seed));
             if obs_space.contains_obs(&obs) {
-                Ok(format!("{obs:?}"))
+                Ok(show(&obs))
             } else {
-                Err(format!("{obs:?} is not in {}", obs_space.describe()))
+                Err(format!("{} is not in {}", show(&obs), obs_space.describe()))
             }
         },
     ));
@@ -141,8 +141,8 @@ pub fn check_env(make: &dyn Fn() -> BoxedEnv, seed: u64) -> EnvCheckReport {
                 steps += 1;
                 if !obs_space.contains_obs(&step.obs) {
                     return Err(format!(
-                        "step {steps}: {:?} is not in {}",
-                        step.obs,
+                        "step {steps}: {} is not in {}",
+                        show(&step.obs),
                         obs_space.describe()
                     ));
                 }
@@ -220,10 +220,29 @@ pub fn check_env(make: &dyn Fn() -> BoxedEnv, seed: u64) -> EnvCheckReport {
             let restored = env.set_state(&state).map_err(|e| e.to_string())?;
             match obs {
                 Some(o) if o == restored => Ok(format!("state {state:?}")),
-                Some(o) => Err(format!("observation {o:?} became {restored:?}")),
+                Some(o) => Err(format!(
+                    "observation {} became {}",
+                    show(&o),
+                    show(&restored)
+                )),
                 None => Err("no step taken".into()),
             }
         },
     ));
     EnvCheckReport { checks }
+}
+
+/// An observation for a message: byte observations (images) are summarised, not listed.
+fn show(obs: &Observation) -> String {
+    match obs {
+        Observation::Bytes(v) => {
+            let sum: u64 = v.iter().map(|&b| u64::from(b)).sum();
+            format!(
+                "{} bytes (mean {:.2})",
+                v.len(),
+                sum as f64 / v.len().max(1) as f64
+            )
+        }
+        other => format!("{other:?}"),
+    }
 }

@@ -14,7 +14,10 @@
 //! - [`rng`]: the seeded [`Rng`] and [`SeedStreams`] (one root seed, independent named streams).
 //! - [`metrics`]: metric records and sinks (CSV + JSONL) used by the run directory.
 //! - [`env_check`]: checks any env against the API contract.
-//! - [`agent`]: the [`Agent`] trait the training loop drives.
+//! - [`agent`]: the one [`Agent`] trait every algorithm implements: N envs, a carry, a mode.
+//! - [`obs_batch`]: [`ObsBatch`], N envs' observations kept as integers, floats or bytes.
+//! - [`frame`]: [`Frame`], the RGB image envs render into.
+//! - [`known`]: [`KnownFunctions`], the reward and termination an env publishes.
 
 pub mod agent;
 pub mod atomic;
@@ -22,17 +25,23 @@ pub mod buffer;
 pub mod env;
 pub mod env_check;
 pub mod error;
+pub mod frame;
+pub mod known;
 pub mod metrics;
+pub mod obs_batch;
 pub mod rng;
 pub mod space;
 pub mod vec_env;
 pub mod wrappers;
 
-pub use agent::{Agent, Transition, VecAgent, VecTransition};
+pub use agent::{act_each, observe_each, Agent, Carry, Metrics, Mode, StepBatch, Transition};
 pub use buffer::{Batch, BufferError, ReplayBuffer, ReplayBufferConfig};
 pub use env::{ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, Step};
 pub use error::EnvError;
+pub use frame::Frame;
+pub use known::KnownFunctions;
+pub use obs_batch::ObsBatch;
 pub use rng::{Rng, SeedStreams};
-pub use space::{Action, BoxSpace, Observation, Space};
+pub use space::{Action, BoxSpace, Dtype, Observation, Space};
 pub use vec_env::{AutoresetMode, VecEnv};
 pub use wrappers::{EpisodeStats, RecordEpisodeStats, TimeLimit};

@@ -11,6 +11,9 @@ pub enum Observation {
     Discrete(i64),
     /// A flattened element of a `Box` space (Gymnasium's float32 array).
     Vector(Vec<f32>),
+    /// A flattened element of a `uint8` `Box` space, e.g. an `[H, W, C]` image: one byte a
+    /// value, converted to f32 only inside a network.
+    Bytes(Vec<u8>),
 }
 
 impl Observation {
@@ -18,23 +21,54 @@ impl Observation {
     pub fn as_discrete(&self) -> Option<i64> {
         match self {
             Observation::Discrete(v) => Some(*v),
-            Observation::Vector(_) => None,
+            _ => None,
         }
     }
 
-    /// The vector values, or `None` for a discrete observation.
+    /// The vector values, or `None` for a discrete or byte observation.
     pub fn as_vector(&self) -> Option<&[f32]> {
         match self {
-            Observation::Discrete(_) => None,
             Observation::Vector(v) => Some(v),
+            _ => None,
         }
     }
 
-    /// Whether every value is finite (discrete observations always are).
+    /// The bytes of a `uint8` observation, or `None` for other kinds.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Observation::Bytes(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Number of scalars when flattened (1 for a discrete observation).
+    pub fn flat_len(&self) -> usize {
+        match self {
+            Observation::Discrete(_) => 1,
+            Observation::Vector(v) => v.len(),
+            Observation::Bytes(v) => v.len(),
+        }
+    }
+
+    /// Writes the observation as f32 values into `out` (`out.len() == self.flat_len()`):
+    /// a discrete value as its number, bytes as 0–255.
+    pub fn write_f32(&self, out: &mut [f32]) {
+        match self {
+            Observation::Discrete(v) => out[0] = *v as f32,
+            Observation::Vector(v) => out.copy_from_slice(v),
+            Observation::Bytes(v) => {
+                for (o, &b) in out.iter_mut().zip(v) {
+                    *o = f32::from(b);
+                }
+            }
+        }
+    }
+
+    /// Whether every value is finite (discrete and byte observations always are).
     pub fn is_finite(&self) -> bool {
         match self {
-            Observation::Discrete(_) => true,
             Observation::Vector(v) => v.iter().all(|x| x.is_finite()),
+            Observation::Discrete(_) | Observation::Bytes(_) => true,
         }
     }
 }
@@ -66,15 +100,47 @@ impl Action {
     }
 }
 
-/// A float32 box `[low, high]` of a given shape (Gymnasium's `Box`).
+/// The element type of a [`BoxSpace`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// 32-bit floats (Gymnasium's default `float32`).
+    #[default]
+    F32,
+    /// Bytes (`uint8`): images and binary channels, stored one byte a value.
+    U8,
+}
+
+impl Dtype {
+    /// NumPy's name, e.g. `float32`.
+    pub fn numpy_name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "float32",
+            Dtype::U8 => "uint8",
+        }
+    }
+
+    /// Bytes per value.
+    pub fn size(self) -> usize {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::U8 => 1,
+        }
+    }
+}
+
+/// A box `[low, high]` of a given shape and dtype (Gymnasium's `Box`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoxSpace {
     /// Lower bounds, flattened (may be `-inf`).
     pub low: Vec<f32>,
     /// Upper bounds, flattened (may be `+inf`).
     pub high: Vec<f32>,
-    /// Shape; the product of its entries equals `low.len()`.
+    /// Shape; the product of its entries equals `low.len()`; images are `[H, W, C]`.
     pub shape: Vec<usize>,
+    /// Element type: observations of a `U8` box are [`Observation::Bytes`].
+    #[serde(default)]
+    pub dtype: Dtype,
 }
 
 impl BoxSpace {
@@ -86,7 +152,23 @@ impl BoxSpace {
             "Box needs low <= high"
         );
         let shape = vec![low.len()];
-        Self { low, high, shape }
+        Self {
+            low,
+            high,
+            shape,
+            dtype: Dtype::F32,
+        }
+    }
+
+    /// A `uint8` image box `[0, 255]` of shape `[height, width, channels]`.
+    pub fn image(height: usize, width: usize, channels: usize) -> Self {
+        let n = height * width * channels;
+        Self {
+            low: vec![0.0; n],
+            high: vec![255.0; n],
+            shape: vec![height, width, channels],
+            dtype: Dtype::U8,
+        }
     }
 
     /// A box with the same bounds on every one of `dim` dimensions.
@@ -155,17 +237,18 @@ impl Space {
             Space::Discrete { n, start: 0 } => format!("Discrete({n})"),
             Space::Discrete { n, start } => format!("Discrete({n}, start={start})"),
             Space::Box(b) => {
-                let shape = b
-                    .shape
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let dims: Vec<String> = b.shape.iter().map(|s| s.to_string()).collect();
+                // Python's tuple syntax: `(4,)` but `(64, 64, 3)`.
+                let shape = match dims.len() {
+                    1 => format!("({},)", dims[0]),
+                    _ => format!("({})", dims.join(", ")),
+                };
+                let dtype = b.dtype.numpy_name();
                 let same = |v: &[f32]| v.iter().all(|x| x.to_bits() == v[0].to_bits());
                 if !b.low.is_empty() && same(&b.low) && same(&b.high) {
-                    format!("Box({}, {}, ({shape},), float32)", b.low[0], b.high[0])
+                    format!("Box({}, {}, {shape}, {dtype})", b.low[0], b.high[0])
                 } else {
-                    format!("Box(({shape},), float32)")
+                    format!("Box({shape}, {dtype})")
                 }
             }
         }
@@ -220,8 +303,17 @@ impl Space {
             (Space::Discrete { n, start }, Observation::Discrete(v)) => {
                 *v >= *start && *v < start + *n as i64
             }
+            (Space::Box(b), Observation::Bytes(v)) => {
+                b.dtype == Dtype::U8
+                    && v.len() == b.dim()
+                    && v.iter()
+                        .zip(&b.low)
+                        .zip(&b.high)
+                        .all(|((&x, l), h)| f32::from(x) >= *l && f32::from(x) <= *h)
+            }
             (Space::Box(b), Observation::Vector(v)) => {
-                v.len() == b.dim()
+                b.dtype == Dtype::F32
+                    && v.len() == b.dim()
                     && v.iter()
                         .zip(&b.low)
                         .zip(&b.high)

@@ -1,5 +1,5 @@
 //! [`VecEnv`]: N copies of an env stepped in one call, results in structure-of-arrays
-//! buffers (`[num_envs * obs_dim]` observations, `[num_envs]` rewards and flags).
+//! buffers (an [`ObsBatch`] of observations, `[num_envs]` rewards and flags).
 //!
 //! ## Auto-reset (Gymnasium 1.x)
 //! - [`AutoresetMode::NextStep`] (Gymnasium's default): when sub-env `i` ends at step `t`
@@ -16,6 +16,7 @@
 
 use crate::env::{Env, ObsValue};
 use crate::error::EnvError;
+use crate::obs_batch::ObsBatch;
 use crate::space::Space;
 
 /// When a finished sub-env is reset (see the module docs).
@@ -34,8 +35,8 @@ pub struct VecEnv<E: Env> {
     envs: Vec<E>,
     mode: AutoresetMode,
     obs_dim: usize,
-    obs: Vec<f32>,
-    final_obs: Vec<f32>,
+    obs: ObsBatch,
+    final_obs: ObsBatch,
     rewards: Vec<f64>,
     terminated: Vec<bool>,
     truncated: Vec<bool>,
@@ -47,14 +48,15 @@ impl<E: Env> VecEnv<E> {
     /// Wraps `envs` (at least one). Call [`VecEnv::reset`] before stepping.
     pub fn new(envs: Vec<E>, mode: AutoresetMode) -> Self {
         assert!(!envs.is_empty(), "VecEnv needs at least one env");
-        let obs_dim = envs[0].observation_space().flat_dim();
+        let space = envs[0].observation_space();
+        let obs_dim = space.flat_dim();
         let n = envs.len();
         Self {
             envs,
             mode,
             obs_dim,
-            obs: vec![0.0; n * obs_dim],
-            final_obs: vec![0.0; n * obs_dim],
+            obs: ObsBatch::zeros(&space, n),
+            final_obs: ObsBatch::zeros(&space, n),
             rewards: vec![0.0; n],
             terminated: vec![false; n],
             truncated: vec![false; n],
@@ -94,12 +96,11 @@ impl<E: Env> VecEnv<E> {
     }
 
     /// Resets every sub-env (`seed + i` for sub-env `i`) and returns the observations
-    /// `[num_envs * obs_dim]`.
-    pub fn reset(&mut self, seed: Option<u64>) -> &[f32] {
-        let d = self.obs_dim;
+    /// (one row per sub-env).
+    pub fn reset(&mut self, seed: Option<u64>) -> &ObsBatch {
         for (i, env) in self.envs.iter_mut().enumerate() {
             let (obs, _) = env.reset(seed.map(|s| s.wrapping_add(i as u64)));
-            obs.write_f32(&mut self.obs[i * d..(i + 1) * d]);
+            obs.write_row(&mut self.obs, i);
         }
         self.rewards.fill(0.0);
         self.terminated.fill(false);
@@ -115,12 +116,10 @@ impl<E: Env> VecEnv<E> {
     #[inline]
     pub fn step(&mut self, actions: &[E::Action]) -> Result<(), EnvError> {
         assert_eq!(actions.len(), self.envs.len(), "one action per sub-env");
-        let d = self.obs_dim;
         for (i, (env, action)) in self.envs.iter_mut().zip(actions).enumerate() {
-            let out = &mut self.obs[i * d..(i + 1) * d];
             if self.pending_reset[i] {
                 let (obs, _) = env.reset(None);
-                obs.write_f32(out);
+                obs.write_row(&mut self.obs, i);
                 self.rewards[i] = 0.0;
                 self.terminated[i] = false;
                 self.truncated[i] = false;
@@ -142,22 +141,22 @@ impl<E: Env> VecEnv<E> {
             self.ended[i] = done;
             match (self.mode, done) {
                 (AutoresetMode::SameStep, true) => {
-                    step.obs.write_f32(&mut self.final_obs[i * d..(i + 1) * d]);
+                    step.obs.write_row(&mut self.final_obs, i);
                     let (obs, _) = env.reset(None);
-                    obs.write_f32(out);
+                    obs.write_row(&mut self.obs, i);
                 }
                 (AutoresetMode::NextStep, true) => {
-                    step.obs.write_f32(out);
+                    step.obs.write_row(&mut self.obs, i);
                     self.pending_reset[i] = true;
                 }
-                (_, false) => step.obs.write_f32(out),
+                (_, false) => step.obs.write_row(&mut self.obs, i),
             }
         }
         Ok(())
     }
 
-    /// Observations after the last call, `[num_envs * obs_dim]`.
-    pub fn observations(&self) -> &[f32] {
+    /// Observations after the last call, one row per sub-env.
+    pub fn observations(&self) -> &ObsBatch {
         &self.obs
     }
 
@@ -182,8 +181,8 @@ impl<E: Env> VecEnv<E> {
     }
 
     /// [`AutoresetMode::SameStep`] only: final observations of the sub-envs that ended in the
-    /// last step, `[num_envs * obs_dim]` (rows of other sub-envs are stale).
-    pub fn final_observations(&self) -> &[f32] {
+    /// last step, one row per sub-env (rows of other sub-envs are stale).
+    pub fn final_observations(&self) -> &ObsBatch {
         &self.final_obs
     }
 }

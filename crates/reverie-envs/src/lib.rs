@@ -11,6 +11,12 @@
 
 pub mod classic;
 pub mod registry;
+pub mod render;
 pub mod toy_text;
+pub mod wrappers;
 
-pub use registry::{make, make_with, spec, specs, EnvOptions, EnvSpec, MakeError, OptionValue};
+pub use registry::{
+    known_functions, make, make_with, spec, specs, EnvOptions, EnvRecipe, EnvSpec, MakeError,
+    OptionValue,
+};
+pub use wrappers::{Pixels, PixelsConfig};

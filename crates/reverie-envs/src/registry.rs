@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use reverie_core::{BoxedEnv, Env, Rng, TimeLimit};
+use reverie_core::{BoxedEnv, Env, KnownFunctions, Rng, TimeLimit};
 
 use crate::classic::{
     Acrobot, CartPole, CartPoleContinuous, CartPoleSwingUp, MountainCar, MountainCarContinuous,
@@ -14,6 +14,7 @@ use crate::toy_text::{
     builtin_map, generate_random_map, CliffWalking, ConfigError, FrozenLake, FrozenLakeConfig,
     GridWorld, Maze, MazeLayout, Taxi, TaxiConfig, DEFAULT_FROZEN_PROB,
 };
+use crate::wrappers::{Pixels, PixelsConfig};
 
 /// A keyword option value for [`make_with`] (Gymnasium's `gym.make(id, **kwargs)`).
 #[derive(Clone, Debug, PartialEq)]
@@ -261,6 +262,65 @@ fn build_cartpole_continuous(_: &EnvOptions, limit: Option<u32>) -> Result<Boxed
 
 fn build_cartpole_swingup(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
     Ok(limited(CartPoleSwingUp::new(), limit))
+}
+
+/// The options of a pixel variant besides its base env's (see [`PixelsConfig`]).
+const PIXEL_OPTIONS: [&str; 5] = [
+    "width",
+    "height",
+    "grayscale",
+    "frame_stack",
+    "action_repeat",
+];
+
+/// A positive integer option no larger than `max`.
+fn bounded_int(
+    options: &EnvOptions,
+    env: &str,
+    key: &str,
+    max: i64,
+) -> Result<Option<usize>, MakeError> {
+    match options.int(env, key)? {
+        Some(v) if !(1..=max).contains(&v) => Err(MakeError::BadOption {
+            env: env.to_string(),
+            key: key.to_string(),
+            reason: format!("expected an integer in 1..={max}, got {v}"),
+        }),
+        v => Ok(v.map(|v| v as usize)),
+    }
+}
+
+/// Builds the pixel variant `id` of `base`: the base env with its own options and time
+/// limit (counted in base steps), observed through [`Pixels`].
+fn build_pixels(
+    id: &str,
+    base: &str,
+    options: &EnvOptions,
+    limit: Option<u32>,
+) -> Result<BoxedEnv, MakeError> {
+    let defaults = PixelsConfig::default();
+    let config = PixelsConfig {
+        width: bounded_int(options, id, "width", 4096)?.unwrap_or(defaults.width),
+        height: bounded_int(options, id, "height", 4096)?.unwrap_or(defaults.height),
+        grayscale: options.bool(id, "grayscale")?.unwrap_or(defaults.grayscale),
+        frame_stack: bounded_int(options, id, "frame_stack", 64)?.unwrap_or(defaults.frame_stack),
+        action_repeat: bounded_int(options, id, "action_repeat", 1000)?
+            .unwrap_or(defaults.action_repeat),
+    };
+    let mut base_options = EnvOptions::new();
+    for (key, value) in options.iter() {
+        if !PIXEL_OPTIONS.contains(&key) && key != "max_episode_steps" {
+            base_options.insert(key, value.clone());
+        }
+    }
+    // The variant's own key list (checked by `make`) holds the base env's keys too.
+    let inner = (spec(base)?.build)(&base_options, limit)?;
+    let pixels = Pixels::new(inner, config).map_err(|e| MakeError::BadOption {
+        env: id.to_string(),
+        key: "width".into(),
+        reason: e.to_string(),
+    })?;
+    Ok(Box::new(pixels))
 }
 
 /// A toy-text constructor's complaint as the registry's error for option `e.option`.
@@ -557,6 +617,34 @@ static SPECS: &[EnvSpec] = &[
         build: build_gridworld,
     },
     EnvSpec {
+        id: "CartPolePixels-v1",
+        max_episode_steps: Some(500),
+        summary: "CartPole-v1 observed as 64x64 RGB frames (uint8 [H, W, C]); width, height, grayscale, frame_stack, action_repeat",
+        options: &["sutton_barto_reward", "width", "height", "grayscale", "frame_stack", "action_repeat"],
+        build: |o, l| build_pixels("CartPolePixels-v1", "CartPole-v1", o, l),
+    },
+    EnvSpec {
+        id: "PendulumPixels-v1",
+        max_episode_steps: Some(200),
+        summary: "Pendulum-v1 observed as 64x64 RGB frames (uint8 [H, W, C]); width, height, grayscale, frame_stack, action_repeat",
+        options: &["g", "width", "height", "grayscale", "frame_stack", "action_repeat"],
+        build: |o, l| build_pixels("PendulumPixels-v1", "Pendulum-v1", o, l),
+    },
+    EnvSpec {
+        id: "CartPoleSwingUpPixels-v0",
+        max_episode_steps: Some(200),
+        summary: "CartPoleSwingUp-v0 observed as 64x64 RGB frames (uint8 [H, W, C]); width, height, grayscale, frame_stack, action_repeat",
+        options: &["width", "height", "grayscale", "frame_stack", "action_repeat"],
+        build: |o, l| build_pixels("CartPoleSwingUpPixels-v0", "CartPoleSwingUp-v0", o, l),
+    },
+    EnvSpec {
+        id: "MountainCarContinuousPixels-v0",
+        max_episode_steps: Some(999),
+        summary: "MountainCarContinuous-v0 observed as 64x64 RGB frames (uint8 [H, W, C]); width, height, grayscale, frame_stack, action_repeat",
+        options: &["goal_velocity", "width", "height", "grayscale", "frame_stack", "action_repeat"],
+        build: |o, l| build_pixels("MountainCarContinuousPixels-v0", "MountainCarContinuous-v0", o, l),
+    },
+    EnvSpec {
         id: "DynaMaze-v0",
         max_episode_steps: None,
         summary: "Sutton & Barto's 6x9 Dyna maze (Fig. 8.2); reward 1 at the goal; `resolution` scales it",
@@ -610,18 +698,77 @@ pub fn make(id: &str) -> Result<BoxedEnv, MakeError> {
 /// Builds the env registered under `id` with keyword `options`
 /// (like `gym.make(id, **options)`).
 pub fn make_with(id: &str, options: &EnvOptions) -> Result<BoxedEnv, MakeError> {
-    let spec = spec(id)?;
-    options.check_keys(spec.id, spec.options)?;
-    let limit = match options.int(spec.id, "max_episode_steps")? {
-        None => spec.max_episode_steps,
-        Some(n) if n > 0 && n <= u32::MAX as i64 => Some(n as u32),
-        Some(n) => {
-            return Err(MakeError::BadOption {
-                env: spec.id.to_string(),
-                key: "max_episode_steps".into(),
-                reason: format!("expected a positive integer, got {n}"),
-            })
+    spec(id)?.make(options)
+}
+
+/// The reward and termination functions of env `id` built with `options` (see
+/// [`EnvSpec::known_functions`]).
+pub fn known_functions(id: &str, options: &EnvOptions) -> Result<KnownFunctions, MakeError> {
+    spec(id)?.known_functions(options)
+}
+
+/// A registered env id with its keyword options: everything needed to build copies of one
+/// configured env (the training env, evaluation envs, an oracle simulator) and to ask it
+/// for its known functions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvRecipe {
+    /// The registered id, e.g. `MountainCar-v0`.
+    pub id: String,
+    /// The keyword options, e.g. `goal_velocity = 0.05`.
+    pub options: EnvOptions,
+}
+
+impl EnvRecipe {
+    /// Env `id` with its default options.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            options: EnvOptions::new(),
         }
-    };
-    (spec.build)(options, limit)
+    }
+
+    /// Env `id` with `options`.
+    pub fn with_options(id: &str, options: EnvOptions) -> Self {
+        Self {
+            id: id.to_string(),
+            options,
+        }
+    }
+
+    /// Builds the env ([`make_with`]).
+    pub fn make(&self) -> Result<BoxedEnv, MakeError> {
+        make_with(&self.id, &self.options)
+    }
+
+    /// The env's known functions with these options ([`EnvSpec::known_functions`]).
+    pub fn known_functions(&self) -> Result<KnownFunctions, MakeError> {
+        known_functions(&self.id, &self.options)
+    }
+}
+
+impl EnvSpec {
+    /// Builds this env with keyword `options` and its time limit.
+    pub fn make(&self, options: &EnvOptions) -> Result<BoxedEnv, MakeError> {
+        options.check_keys(self.id, self.options)?;
+        let limit = match options.int(self.id, "max_episode_steps")? {
+            None => self.max_episode_steps,
+            Some(n) if n > 0 && n <= u32::MAX as i64 => Some(n as u32),
+            Some(n) => {
+                return Err(MakeError::BadOption {
+                    env: self.id.to_string(),
+                    key: "max_episode_steps".into(),
+                    reason: format!("expected a positive integer, got {n}"),
+                })
+            }
+        };
+        (self.build)(options, limit)
+    }
+
+    /// The reward and termination functions of this env with `options`, as the env itself
+    /// publishes them ([`reverie_core::Env::known_functions`]): planners and imagined
+    /// rollouts use the reward and termination the env pays, options included.
+    pub fn known_functions(&self, options: &EnvOptions) -> Result<KnownFunctions, MakeError> {
+        let env = self.make(options)?;
+        Ok(env.as_ref().known_functions())
+    }
 }

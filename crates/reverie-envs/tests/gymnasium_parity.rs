@@ -5,6 +5,10 @@
 //!
 //! The folder is `$REVERIE_CONFORMANCE_DIR`, or `../shared/conformance` beside the
 //! repository. A missing folder or file fails the test: it never passes empty.
+//!
+//! The `wide_*` tests replay the wider reference set committed in `tests/conformance/`
+//! (more seeds, long random runs, extreme and boundary actions, injected start states, env
+//! options), written by `tests/conformance/generate.py` in the same format.
 
 use std::path::{Path, PathBuf};
 
@@ -35,10 +39,16 @@ fn options_from_json(kwargs: &Value) -> EnvOptions {
             Value::Number(n) if n.is_i64() => OptionValue::Int(n.as_i64().unwrap()),
             Value::Number(n) => OptionValue::Float(n.as_f64().unwrap()),
             Value::String(s) => OptionValue::Str(s.clone()),
+            // A list of strings (FrozenLake `desc`) or of numbers (`reward_schedule`, which
+            // the registry takes as a list of number strings).
             Value::Array(items) => OptionValue::StrList(
                 items
                     .iter()
-                    .map(|v| v.as_str().expect("string list").to_string())
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        other => panic!("unsupported list item {other}"),
+                    })
                     .collect(),
             ),
             other => panic!("unsupported make_kwargs value {other}"),
@@ -108,9 +118,19 @@ fn mask_mismatch(info_mask: Option<&InfoValue>, want: &Value) -> Option<String> 
     }
 }
 
-/// Replays one file; panics with the first differences found.
+/// The wider reference set committed beside this test.
+fn wide_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
+}
+
+/// Replays one file of the shared reference set; panics with the first differences found.
 fn replay(file: &str) {
-    let path = conformance_dir().join(file);
+    replay_in(&conformance_dir(), file)
+}
+
+/// Replays `dir/file`; panics with the first difference of every differing episode.
+fn replay_in(dir: &Path, file: &str) {
+    let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "conformance file {} cannot be read ({e}). Set REVERIE_CONFORMANCE_DIR to the folder \
@@ -256,4 +276,49 @@ fn every_reference_file_is_covered() {
         9,
         "expected the 9 Gymnasium reference files, found {files:?}"
     );
+}
+
+macro_rules! wide_parity_tests {
+    ($($name:ident => $file:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                replay_in(&wide_dir(), $file);
+            }
+        )*
+        /// Every file in `tests/conformance/` is replayed by one of the tests above.
+        #[test]
+        fn wide_every_file_is_covered() {
+            let dir = wide_dir();
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{} is missing ({e})", dir.display()))
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".jsonl"))
+                .collect();
+            files.sort();
+            let mut listed = vec![$($file.to_string()),*];
+            listed.sort();
+            assert_eq!(files, listed, "files in {} vs the wide tests", dir.display());
+        }
+    };
+}
+
+wide_parity_tests! {
+    wide_cartpole_v1 => "CartPole-v1.jsonl",
+    wide_cartpole_v1_sutton_barto_reward => "CartPole-v1_sutton_barto_reward.jsonl",
+    wide_pendulum_v1 => "Pendulum-v1.jsonl",
+    wide_pendulum_v1_g9_81 => "Pendulum-v1_g9.81.jsonl",
+    wide_pendulum_v1_g3 => "Pendulum-v1_g3.jsonl",
+    wide_mountain_car_v0 => "MountainCar-v0.jsonl",
+    wide_mountain_car_v0_goal_velocity => "MountainCar-v0_goal_velocity.jsonl",
+    wide_mountain_car_continuous_v0 => "MountainCarContinuous-v0.jsonl",
+    wide_mountain_car_continuous_v0_goal_velocity => "MountainCarContinuous-v0_goal_velocity.jsonl",
+    wide_acrobot_v1 => "Acrobot-v1.jsonl",
+    wide_frozen_lake_v1_4x4 => "FrozenLake-v1_4x4.jsonl",
+    wide_frozen_lake_v1_8x8 => "FrozenLake-v1_8x8.jsonl",
+    wide_frozen_lake_v1_custom_rewards => "FrozenLake-v1_custom_rewards.jsonl",
+    wide_frozen_lake_v1_8x8_certain_slip => "FrozenLake-v1_8x8_certain_slip.jsonl",
+    wide_cliff_walking_v1 => "CliffWalking-v1.jsonl",
+    wide_taxi_v4 => "Taxi-v4.jsonl",
 }

@@ -10,8 +10,8 @@ use reverie_core::Rng;
 use reverie_nn::{FastEnsemble, Normalizer, Result, RowGroup};
 
 use crate::ensemble::EnsembleModel;
-use crate::known::KnownFunctions;
 use crate::model_env::ModelStep;
+use reverie_core::KnownFunctions;
 
 /// A copy of a trained [`EnsembleModel`]'s weights, normalisers and bounds, for fast
 /// gradient-free prediction. Take a new snapshot after each training round.
@@ -225,10 +225,10 @@ impl FastDynamics {
         for i in 0..rows {
             let (o, act) = (&obs[i * d..(i + 1) * d], &actions[i * a..(i + 1) * a]);
             let next = &step.next_obs[i * d..(i + 1) * d];
-            if let Some(f) = known.reward {
+            if let Some(f) = &known.reward {
                 step.rewards[i] = f(o, act, next);
             }
-            step.terminated[i] = match (known.termination, &termination) {
+            step.terminated[i] = match (&known.termination, &termination) {
                 (Some(f), _) => f(o, act, next),
                 (None, Some(p)) => p[i] > 0.5,
                 (None, None) => false,

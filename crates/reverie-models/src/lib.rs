@@ -13,18 +13,19 @@
 //!   disagreement, and optional truncation when disagreement exceeds a threshold.
 //! - [`FastDynamics`]: an allocation-free inference snapshot for planners (each particle
 //!   through its own member only).
-//! - [`known`]: known reward and termination functions of the built-in envs.
+//! - [`encoding`]: actions as model inputs (one-hot or clipped vectors).
 //! - [`diagnostics`]: k-step compounding error and disagreement-vs-error calibration.
 
 pub mod diagnostics;
+pub mod encoding;
 pub mod ensemble;
 pub mod fast;
-pub mod known;
 pub mod model_env;
 pub mod trainer;
 
+pub use encoding::{action_width, encode_action};
 pub use ensemble::{EnsembleModel, EnsembleModelConfig, Prediction};
 pub use fast::{FastDynamics, StepOutputs};
-pub use known::{encode_action, known_functions, known_functions_if, KnownFunctions};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
+pub use reverie_core::KnownFunctions;
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};

@@ -18,7 +18,7 @@ use reverie_nn::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::ensemble::EnsembleModel;
-use crate::known::KnownFunctions;
+use reverie_core::KnownFunctions;
 
 /// How a particle's next state is chosen among the members.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,10 +151,10 @@ impl<'a> ModelEnv<'a> {
                 }
             }
             let (oi, ai) = (&obs[i * o..(i + 1) * o], &actions[i * a..(i + 1) * a]);
-            if let Some(f) = self.known.reward {
+            if let Some(f) = &self.known.reward {
                 reward = f(oi, ai, &next);
             }
-            let terminated = match (self.known.termination, &pred.termination_prob) {
+            let terminated = match (&self.known.termination, &pred.termination_prob) {
                 (Some(f), _) => f(oi, ai, &next),
                 (None, Some(prob)) => {
                     let mean =

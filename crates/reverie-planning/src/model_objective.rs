@@ -310,11 +310,11 @@ impl crate::objective::Objective for ModelObjective {
                     &self.actions[r * ma..(r + 1) * ma],
                     &self.next[r * o..(r + 1) * o],
                 );
-                let reward = match self.known.reward {
+                let reward = match &self.known.reward {
                     Some(f) => f(s, a, s2),
                     None => self.reward[r],
                 };
-                let done = match self.known.termination {
+                let done = match &self.known.termination {
                     Some(f) => f(s, a, s2),
                     None => learned_done && self.termination[r] > 0.5,
                 };

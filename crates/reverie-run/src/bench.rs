@@ -382,7 +382,7 @@ pub fn bench_models() -> anyhow::Result<String> {
 /// arithmetic is the same. Returns the table text.
 pub fn bench_planning(threads: usize) -> anyhow::Result<String> {
     use candle_core::Device;
-    use reverie_models::{known_functions, EnsembleModel, EnsembleModelConfig, FastDynamics};
+    use reverie_models::{EnsembleModel, EnsembleModelConfig, FastDynamics};
     use reverie_planning::model_objective::ActionEncoding;
     use reverie_planning::{
         ActionBounds, CemConfig, ICemConfig, ModelObjective, ModelObjectiveConfig, Mpc,
@@ -428,7 +428,8 @@ pub fn bench_planning(threads: usize) -> anyhow::Result<String> {
         let model = EnsembleModel::new(config, 4, 1, &mut rng, &Device::Cpu)?;
         let mut objective = ModelObjective::new(
             FastDynamics::new(&model, threads)?,
-            known_functions("CartPoleContinuous-v0"),
+            reverie_envs::known_functions("CartPoleContinuous-v0", &Default::default())
+                .expect("registered"),
             ModelObjectiveConfig::default(),
             ActionEncoding::Continuous {
                 low: vec![-1.0],

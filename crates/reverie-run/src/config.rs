@@ -196,7 +196,23 @@ pub fn from_table<T: serde::de::DeserializeOwned>(
     table: Table,
     section: &str,
 ) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+    parse_table(table, section, |de| T::deserialize(de))
+}
+
+/// [`from_table`] with the parsing function given (for types chosen at run time, such as an
+/// algorithm's hyperparameters); errors name the key's path as `from_table`'s do.
+pub fn parse_table<T>(
+    table: Table,
+    section: &str,
+    parse: impl FnOnce(serde_path_to_error::Deserializer<'_, '_, Value>) -> Result<T, toml::de::Error>,
+) -> Result<T, ConfigError> {
+    let mut track = serde_path_to_error::Track::new();
+    let result = parse(serde_path_to_error::Deserializer::new(
+        Value::Table(table),
+        &mut track,
+    ));
+    result.map_err(|e| {
+        let e = serde_path_to_error::Error::new(track.path(), e);
         let path = e.path().to_string();
         let message = e.into_inner().message().trim().to_string();
         ConfigError::Invalid {

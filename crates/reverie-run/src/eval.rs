@@ -10,8 +10,9 @@ use reverie_core::SeedStreams;
 use reverie_envs::make_with;
 
 use crate::config::{env_options, TrainConfig};
+use crate::driver::evaluate;
 use crate::run_dir::RunDir;
-use crate::train::{evaluate, load_policy};
+use crate::train::load_agent;
 
 /// What an evaluation measured.
 #[derive(Clone, Debug, Serialize)]
@@ -54,13 +55,13 @@ pub fn eval_run(
         .unwrap_or_else(|| run.path().join("checkpoints").join("latest.bin"));
     let bytes = std::fs::read(&checkpoint)
         .with_context(|| format!("cannot read checkpoint {}", checkpoint.display()))?;
-    let mut policy = load_policy(&config, &bytes)
+    let mut agent = load_agent(&config, &bytes)
         .with_context(|| format!("checkpoint {}", checkpoint.display()))?;
     let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
     let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
     let (mean, std) = evaluate(
         &mut env,
-        &mut policy,
+        agent.as_mut(),
         episodes,
         config.eval_max_episode_steps,
         seed,

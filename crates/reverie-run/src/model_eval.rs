@@ -13,10 +13,10 @@ use std::time::Instant;
 use candle_core::Device;
 use reverie_core::atomic::write_atomic;
 use reverie_core::{Action, Batch, DynEnv, Rng, SeedStreams, Space};
+use reverie_models::action_width;
 use reverie_models::diagnostics::{
     calibration_bins, compounding_error, disagreement_and_error, spearman, Trajectory,
 };
-use reverie_models::known::action_width;
 use reverie_models::{encode_action, train, EnsembleModel, EnsembleModelConfig, TrainerConfig};
 use reverie_nn::Normalizer;
 

@@ -20,11 +20,12 @@ use std::time::Instant;
 
 use candle_core::Device;
 use reverie_core::{
-    Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
+    Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
+    ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
-    known_functions_if, train, EnsembleModel, EnsembleModelConfig, FastDynamics, ModelEnv,
-    ModelEnvConfig, Propagation, TrainerConfig,
+    train, EnsembleModel, EnsembleModelConfig, FastDynamics, ModelEnv, ModelEnvConfig, Propagation,
+    TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -141,10 +142,11 @@ impl MbpoConfig {
         self.sac.validate()
     }
 
-    /// Builds the agent for bounded Box actions; `env_id` selects known functions.
+    /// Builds the agent for bounded Box actions; `known` are the env's reward and
+    /// termination functions, used in imagined rollouts when `known_functions` is set.
     pub fn init(
         &self,
-        env_id: &str,
+        known: &KnownFunctions,
         observation_space: &Space,
         action_space: &Space,
         mut rng: Rng,
@@ -163,7 +165,7 @@ impl MbpoConfig {
         .map_err(|e| AgentError::Backend(e.to_string()))?;
         Ok(Mbpo {
             config: self.clone(),
-            env_id: env_id.to_string(),
+            known: known.only_if(self.known_functions),
             obs_dim,
             act_dim,
             action_space: action_space.clone(),
@@ -216,7 +218,9 @@ pub fn real_rows(batch_size: usize, real_ratio: f64) -> usize {
 #[derive(Debug)]
 pub struct Mbpo {
     config: MbpoConfig,
-    env_id: String,
+    /// The env's reward and termination functions for imagined steps (none when the
+    /// learned heads are used).
+    known: KnownFunctions,
     obs_dim: usize,
     act_dim: usize,
     action_space: Space,
@@ -289,7 +293,7 @@ impl Mbpo {
         let mut batch = Batch::default();
         self.real.gather(&indices, &mut batch);
         let mut obs = batch.obs;
-        let known = known_functions_if(self.config.known_functions, &self.env_id);
+        let known = self.known.clone();
         // With a disagreement threshold every member must see every row (ModelEnv);
         // otherwise each row goes through its own random elite only (FastDynamics), the
         // same TS1 sample at 1/E of the work.
@@ -301,7 +305,7 @@ impl Mbpo {
                     sample: true,
                     max_disagreement: Some(m),
                 },
-                known,
+                known.clone(),
                 self.rng.fork(),
             )
         });
@@ -440,15 +444,23 @@ impl Mbpo {
     }
 }
 
-impl VecAgent for Mbpo {
+impl Agent for Mbpo {
     fn num_envs(&self) -> usize {
         1
     }
 
-    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
-        if !explore {
-            return self.sac.act_batch(obs, false, actions);
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        is_first: &[bool],
+        carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        if !mode.explores() {
+            return self.sac.act(obs, is_first, carry, mode, actions);
         }
+        let obs = obs.f32_rows();
         actions.clear();
         for row in obs.chunks_exact(self.obs_dim) {
             let action = if !self.model_ready {
@@ -463,13 +475,14 @@ impl VecAgent for Mbpo {
         }
     }
 
-    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        let (obs_rows, next_rows) = (step.obs.f32_rows(), step.next_obs.f32_rows());
         let action = step.actions[0].as_vector().unwrap_or(&[]).to_vec();
         let _ = self.real.push(
-            step.obs,
+            obs_rows,
             &action,
             step.rewards[0] as f32,
-            step.next_obs,
+            next_rows,
             step.terminated[0],
             step.truncated[0],
         );

@@ -12,11 +12,11 @@
 
 use candle_core::Device;
 use reverie_core::{
-    Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
+    Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
+    ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
-    known_functions_if, train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig,
-    Propagation, TrainerConfig,
+    train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig, Propagation, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +120,7 @@ impl NeuralDynaConfig {
     /// Builds the agent for `Discrete` actions; `total_steps` sets DQN's ε schedule.
     pub fn init(
         &self,
-        env_id: &str,
+        known: &KnownFunctions,
         observation_space: &Space,
         action_space: &Space,
         total_steps: u64,
@@ -146,7 +146,7 @@ impl NeuralDynaConfig {
                 action_dim: 1,
             }),
             config: self.clone(),
-            env_id: env_id.to_string(),
+            known: known.only_if(self.known_functions),
             obs_dim,
             dqn,
             model,
@@ -161,7 +161,9 @@ impl NeuralDynaConfig {
 #[derive(Debug)]
 pub struct NeuralDyna {
     config: NeuralDynaConfig,
-    env_id: String,
+    /// The env's reward and termination functions for imagined steps (none when the
+    /// learned heads are used).
+    known: KnownFunctions,
     obs_dim: usize,
     dqn: Dqn,
     model: EnsembleModel,
@@ -229,7 +231,7 @@ impl NeuralDyna {
         let mut batch = Batch::default();
         self.dqn.replay().gather(&indices, &mut batch);
         let mut obs = batch.obs;
-        let known = known_functions_if(self.config.known_functions, &self.env_id);
+        let known = self.known.clone();
         let mut env = ModelEnv::new(
             &self.model,
             ModelEnvConfig {
@@ -300,17 +302,24 @@ impl NeuralDyna {
     }
 }
 
-impl VecAgent for NeuralDyna {
+impl Agent for NeuralDyna {
     fn num_envs(&self) -> usize {
         self.dqn.num_envs()
     }
 
-    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
-        self.dqn.act_batch(obs, explore, actions);
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        is_first: &[bool],
+        carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        self.dqn.act(obs, is_first, carry, mode, actions);
     }
 
-    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
-        let mut metrics = self.dqn.observe_batch(step);
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        let mut metrics = self.dqn.observe(step);
         let n = step.actions.len() as u64;
         let before = self.steps_done;
         self.steps_done += n;
@@ -349,7 +358,7 @@ mod tests {
         let obs = Space::boxed(vec![-4.8, -1e9, -0.42, -1e9], vec![4.8, 1e9, 0.42, 1e9]);
         config
             .init(
-                "CartPole-v1",
+                &reverie_envs::known_functions("CartPole-v1", &Default::default()).unwrap(),
                 &obs,
                 &Space::discrete(2),
                 10_000,
@@ -395,11 +404,11 @@ mod tests {
         for i in 0..20 {
             let o = [0.01 * i as f32, 0.0, 0.0, 0.0];
             let a = [Action::Discrete(0)];
-            dyna.dqn.observe_batch(&VecTransition {
-                obs: &o,
+            dyna.dqn.observe(&StepBatch {
+                obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 actions: &a,
                 rewards: &[1.0],
-                next_obs: &o,
+                next_obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 terminated: &[false],
                 truncated: &[false],
             });
@@ -424,11 +433,11 @@ mod tests {
         });
         for i in 0..20 {
             let o = [0.01 * i as f32, 0.0, 0.0, 0.0];
-            dyna.dqn.observe_batch(&VecTransition {
-                obs: &o,
+            dyna.dqn.observe(&StepBatch {
+                obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 actions: &[Action::Discrete(0)],
                 rewards: &[1.0],
-                next_obs: &o,
+                next_obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 terminated: &[false],
                 truncated: &[false],
             });
@@ -453,11 +462,11 @@ mod tests {
         });
         let o = [0.0f32, 0.0, 0.0, 0.0];
         for _ in 0..5 {
-            dyna.dqn.observe_batch(&VecTransition {
-                obs: &o,
+            dyna.dqn.observe(&StepBatch {
+                obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 actions: &[Action::Discrete(1)],
                 rewards: &[1.0],
-                next_obs: &o,
+                next_obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 terminated: &[false],
                 truncated: &[false],
             });

@@ -8,7 +8,8 @@
 
 use candle_core::{Device, Tensor, D};
 use reverie_core::{
-    Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
+    Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
+    Space, StepBatch,
 };
 use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
 use serde::{Deserialize, Serialize};
@@ -345,12 +346,20 @@ fn argmax(values: &[f32]) -> usize {
         .0
 }
 
-impl VecAgent for Dqn {
+impl Agent for Dqn {
     fn num_envs(&self) -> usize {
         self.config.num_envs
     }
 
-    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        let (obs, explore) = (obs.f32_rows(), mode.explores());
         actions.clear();
         let eps = self.epsilon();
         let warmup = self.steps_done < self.config.learning_starts;
@@ -364,16 +373,17 @@ impl VecAgent for Dqn {
         }
     }
 
-    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        let (obs_rows, next_rows) = (step.obs.f32_rows(), step.next_obs.f32_rows());
         let d = self.obs_dim;
         for (i, action) in step.actions.iter().enumerate() {
             let a = action.as_discrete().unwrap_or(0) as f32;
             // A non-finite observation is refused by the buffer; the loop stops the run on it.
             let _ = self.buffer.push(
-                &step.obs[i * d..(i + 1) * d],
+                &obs_rows[i * d..(i + 1) * d],
                 &[a],
                 step.rewards[i] as f32,
-                &step.next_obs[i * d..(i + 1) * d],
+                &next_rows[i * d..(i + 1) * d],
                 step.terminated[i],
                 step.truncated[i],
             );
@@ -445,11 +455,11 @@ mod tests {
 
     fn step(dqn: &mut Dqn) {
         let obs = [0.1f32, 0.2];
-        dqn.observe_batch(&VecTransition {
-            obs: &obs,
+        dqn.observe(&StepBatch {
+            obs: &ObsBatch::from_f32(obs.to_vec(), obs.len()),
             actions: &[Action::Discrete(1)],
             rewards: &[1.0],
-            next_obs: &obs,
+            next_obs: &ObsBatch::from_f32(obs.to_vec(), obs.len()),
             terminated: &[false],
             truncated: &[false],
         });

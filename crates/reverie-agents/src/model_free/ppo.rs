@@ -12,7 +12,7 @@
 //! its last reward, as SB3 does.
 
 use candle_core::{Device, Tensor, Var, D};
-use reverie_core::{Action, Rng, Space, VecAgent, VecTransition};
+use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
 use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
@@ -596,12 +596,20 @@ pub fn clipped_surrogate(
     unclipped.minimum(&clipped)?.mean_all()?.neg()
 }
 
-impl VecAgent for Ppo {
+impl Agent for Ppo {
     fn num_envs(&self) -> usize {
         self.config.num_envs
     }
 
-    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        let (obs, explore) = (obs.f32_rows(), mode.explores());
         actions.clear();
         let x = self.normalized(obs, explore);
         if explore {
@@ -618,7 +626,8 @@ impl VecAgent for Ppo {
         }
     }
 
-    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        let next_rows = step.next_obs.f32_rows();
         let n = self.config.num_envs;
         assert_eq!(
             self.pending.len(),
@@ -632,10 +641,8 @@ impl VecAgent for Ppo {
         for (i, (stored, logp, value)) in pending.into_iter().enumerate() {
             let mut reward = step.rewards[i] as f32;
             if step.truncated[i] && !step.terminated[i] {
-                let next = self.normalized(
-                    &step.next_obs[i * self.obs_dim..(i + 1) * self.obs_dim],
-                    false,
-                );
+                let next =
+                    self.normalized(&next_rows[i * self.obs_dim..(i + 1) * self.obs_dim], false);
                 reward += gamma * self.value_of(&next);
             }
             self.buffer.actions.extend_from_slice(&stored);
@@ -651,7 +658,7 @@ impl VecAgent for Ppo {
         if self.buffer.len < n * self.config.n_steps {
             return Vec::new();
         }
-        let next = self.normalized(step.next_obs, false);
+        let next = self.normalized(next_rows, false);
         let last_values: Vec<f32> = next
             .chunks_exact(self.obs_dim)
             .map(|row| self.value_of(row))

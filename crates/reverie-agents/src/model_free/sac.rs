@@ -8,7 +8,8 @@
 
 use candle_core::{Device, Tensor, Var};
 use reverie_core::{
-    Action, Batch, ReplayBuffer, ReplayBufferConfig, Rng, Space, VecAgent, VecTransition,
+    Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
+    Space, StepBatch,
 };
 use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
 use serde::{Deserialize, Serialize};
@@ -448,12 +449,20 @@ impl Sac {
     }
 }
 
-impl VecAgent for Sac {
+impl Agent for Sac {
     fn num_envs(&self) -> usize {
         self.config.num_envs
     }
 
-    fn act_batch(&mut self, obs: &[f32], explore: bool, actions: &mut Vec<Action>) {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        let (obs, explore) = (obs.f32_rows(), mode.explores());
         actions.clear();
         if explore {
             self.pending.clear();
@@ -487,7 +496,8 @@ impl VecAgent for Sac {
         }
     }
 
-    fn observe_batch(&mut self, step: &VecTransition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        let (obs_rows, next_rows) = (step.obs.f32_rows(), step.next_obs.f32_rows());
         let (d, k) = (self.obs_dim, self.act_dim);
         assert_eq!(
             self.pending.len(),
@@ -496,10 +506,10 @@ impl VecAgent for Sac {
         );
         for i in 0..self.config.num_envs {
             let _ = self.buffer.push(
-                &step.obs[i * d..(i + 1) * d],
+                &obs_rows[i * d..(i + 1) * d],
                 &self.pending[i * k..(i + 1) * k],
                 step.rewards[i] as f32,
-                &step.next_obs[i * d..(i + 1) * d],
+                &next_rows[i * d..(i + 1) * d],
                 step.terminated[i],
                 step.truncated[i],
             );
@@ -668,13 +678,19 @@ mod tests {
         let mut actions = Vec::new();
         let o = [0.1f32, 0.2, 0.3];
         for _ in 0..3 {
-            sac.act_batch(&o, true, &mut actions);
+            sac.act(
+                &ObsBatch::from_f32(o.to_vec(), 3),
+                &[false],
+                &mut Carry::none(),
+                Mode::Explore,
+                &mut actions,
+            );
             let before = w(&sac.q1_target);
-            sac.observe_batch(&VecTransition {
-                obs: &o,
+            sac.observe(&StepBatch {
+                obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 actions: &actions,
                 rewards: &[1.0],
-                next_obs: &o,
+                next_obs: &ObsBatch::from_f32(o.to_vec(), o.len()),
                 terminated: &[false],
                 truncated: &[false],
             });

@@ -8,10 +8,12 @@
 //! the planner scores sequences in a copy of the real env instead (the ceiling without
 //! model error); nothing is learned then.
 
-use reverie_core::{Action, Agent, Batch, Observation, Rng, Space, Transition};
-use reverie_models::{
-    known_functions_if, train, EnsembleModel, EnsembleModelConfig, FastDynamics, TrainerConfig,
+use reverie_core::{
+    act_each, observe_each, Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch,
+    Observation, Rng, Space, StepBatch, Transition,
 };
+use reverie_envs::EnvRecipe;
+use reverie_models::{train, EnsembleModel, EnsembleModelConfig, FastDynamics, TrainerConfig};
 use reverie_planning::model_objective::ActionEncoding;
 use reverie_planning::{
     ActionBounds, ModelObjective, ModelObjectiveConfig, Mpc, Objective, OptimizerConfig,
@@ -93,6 +95,9 @@ enum Planner {
 pub struct MpcAgent {
     config: MpcAgentConfig,
     env_id: String,
+    /// The env's reward and termination functions for planning (none when the model's
+    /// learned heads are used).
+    known: KnownFunctions,
     observation_space: Space,
     action_space: Space,
     encoding: ActionEncoding,
@@ -115,16 +120,19 @@ fn encode_obs(space: &Space, obs: &Observation, out: &mut Vec<f32>) {
             out.resize(*n as usize, 0.0);
             out[(s - start) as usize] = 1.0;
         }
-        (_, Observation::Vector(v)) => out.extend_from_slice(v),
-        (_, Observation::Discrete(s)) => out.push(*s as f32),
+        (_, obs) => {
+            out.resize(obs.flat_len(), 0.0);
+            obs.write_f32(out);
+        }
     }
 }
 
 impl MpcAgentConfig {
-    /// Builds the agent for `env_id` with these spaces.
+    /// Builds the agent for the env built by `env` (its known functions and, for the
+    /// oracle, a copy of the simulator with the same options) with these spaces.
     pub fn init(
         self,
-        env_id: &str,
+        env: &EnvRecipe,
         observation_space: &Space,
         action_space: &Space,
         rng: Rng,
@@ -177,24 +185,29 @@ impl MpcAgentConfig {
             )?;
         }
         let planner = if self.oracle {
-            let env = reverie_envs::make_with(
-                env_id,
-                &reverie_envs::EnvOptions::new().with(
-                    "max_episode_steps",
-                    reverie_envs::OptionValue::Int(i64::from(u32::MAX)),
-                ),
-            )
-            .map_err(|e| invalid("oracle", e.to_string()))?;
+            // The env's own options (goal velocity, gravity, …), without its time limit.
+            let mut options = env.options.clone();
+            options.insert(
+                "max_episode_steps",
+                reverie_envs::OptionValue::Int(i64::from(u32::MAX)),
+            );
+            let simulator = reverie_envs::make_with(&env.id, &options)
+                .map_err(|e| invalid("oracle", e.to_string()))?;
             Planner::Oracle(Box::new(OracleObjective::new(
-                env,
+                simulator,
                 self.horizon,
                 self.rollouts.discount,
             )))
         } else {
             Planner::Untrained
         };
+        let known = env
+            .known_functions()
+            .map_err(|e| invalid("known_functions", e.to_string()))?
+            .only_if(self.known_functions);
         Ok(MpcAgent {
-            env_id: env_id.to_string(),
+            env_id: env.id.clone(),
+            known,
             observation_space: observation_space.clone(),
             action_space: action_space.clone(),
             encoding,
@@ -252,7 +265,7 @@ impl MpcAgent {
         match &mut self.planner {
             Planner::Model(objective) => objective.set_dynamics(dynamics),
             Planner::Untrained => {
-                let known = known_functions_if(self.config.known_functions, &self.env_id);
+                let known = self.known.clone();
                 let mut objective = ModelObjective::new(
                     dynamics,
                     known,
@@ -294,8 +307,9 @@ impl MpcAgent {
     }
 }
 
-impl Agent for MpcAgent {
-    fn act(&mut self, obs: &Observation, explore: bool) -> Action {
+impl MpcAgent {
+    /// Chooses an action for one env's observation; `explore` is false for evaluation.
+    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         let random_phase = explore && !self.config.oracle && self.steps < self.config.random_steps;
         if random_phase {
             return self.action_space.sample(&mut self.rng);
@@ -324,7 +338,8 @@ impl Agent for MpcAgent {
         self.action_from_plan(&first)
     }
 
-    fn observe(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    /// Learns from one env's transition; returns metrics to log.
+    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         if t.terminated || t.truncated {
             self.mpc.reset();
         }
@@ -360,6 +375,23 @@ impl Agent for MpcAgent {
         } else {
             Vec::new()
         }
+    }
+}
+
+impl Agent for MpcAgent {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
+    }
+
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        observe_each(step, |t| self.observe_one(t))
     }
 
     fn save(&self) -> Vec<u8> {

@@ -10,7 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use reverie_core::{Action, Agent, Observation, Rng, Space, Transition};
+use reverie_core::{
+    act_each, observe_each, Action, Agent, Carry, Metrics, Mode, ObsBatch, Observation, Rng, Space,
+    StepBatch, Transition,
+};
 
 use super::model::{CountModel, DeterministicModel, Outcome};
 use super::q_learning::state_index;
@@ -282,12 +285,14 @@ impl DynaQ {
     }
 }
 
-impl Agent for DynaQ {
-    fn act(&mut self, obs: &Observation, explore: bool) -> Action {
+impl DynaQ {
+    /// Chooses an action for one env's observation; `explore` is false for evaluation.
+    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         Action::Discrete(self.act_index(state_index(obs), explore) as i64)
     }
 
-    fn observe(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    /// Learns from one env's transition; returns metrics to log.
+    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         let a = t.action.as_discrete().expect("discrete action") as usize;
         let td = self.learn(
             state_index(t.obs),
@@ -300,6 +305,23 @@ impl Agent for DynaQ {
             ("losses/td_error", td.abs()),
             ("charts/epsilon", self.epsilon()),
         ]
+    }
+}
+
+impl Agent for DynaQ {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
+    }
+
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        observe_each(step, |t| self.observe_one(t))
     }
 
     fn save(&self) -> Vec<u8> {

@@ -11,7 +11,10 @@ use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
 
-use reverie_core::{Action, Agent, Observation, Rng, Space, Transition};
+use reverie_core::{
+    act_each, observe_each, Action, Agent, Carry, Metrics, Mode, ObsBatch, Observation, Rng, Space,
+    StepBatch, Transition,
+};
 
 use super::model::{DeterministicModel, Outcome};
 use super::q_learning::state_index;
@@ -266,12 +269,14 @@ impl PrioritizedSweeping {
     }
 }
 
-impl Agent for PrioritizedSweeping {
-    fn act(&mut self, obs: &Observation, explore: bool) -> Action {
+impl PrioritizedSweeping {
+    /// Chooses an action for one env's observation; `explore` is false for evaluation.
+    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         Action::Discrete(self.act_index(state_index(obs), explore) as i64)
     }
 
-    fn observe(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    /// Learns from one env's transition; returns metrics to log.
+    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         let a = t.action.as_discrete().expect("discrete action") as usize;
         let td = self.learn(
             state_index(t.obs),
@@ -284,6 +289,23 @@ impl Agent for PrioritizedSweeping {
             ("losses/td_error", td),
             ("charts/queue_length", self.queue.len() as f64),
         ]
+    }
+}
+
+impl Agent for PrioritizedSweeping {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
+    }
+
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        observe_each(step, |t| self.observe_one(t))
     }
 
     fn save(&self) -> Vec<u8> {

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use reverie_core::{Action, Agent, Observation, Rng, Space, Transition};
+use reverie_core::{
+    act_each, observe_each, Action, Agent, Carry, Metrics, Mode, ObsBatch, Observation, Rng, Space,
+    StepBatch, Transition,
+};
 
 use super::{discrete_sizes, QTable};
 use crate::error::{require, AgentError};
@@ -144,8 +147,9 @@ pub(crate) fn state_index(obs: &Observation) -> usize {
         .expect("tabular agents are built only for Discrete observation spaces") as usize
 }
 
-impl Agent for QLearning {
-    fn act(&mut self, obs: &Observation, explore: bool) -> Action {
+impl QLearning {
+    /// Chooses an action for one env's observation; `explore` is false for evaluation.
+    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         let s = state_index(obs);
         let a = if explore && self.rng.bernoulli(self.epsilon()) {
             self.rng.index(self.q.n_actions())
@@ -155,7 +159,8 @@ impl Agent for QLearning {
         Action::Discrete(a as i64)
     }
 
-    fn observe(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    /// Learns from one env's transition; returns metrics to log.
+    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         let a = t.action.as_discrete().expect("discrete action") as usize;
         let td = self.update(
             state_index(t.obs),
@@ -169,6 +174,23 @@ impl Agent for QLearning {
             ("losses/td_error", td.abs()),
             ("charts/epsilon", self.epsilon()),
         ]
+    }
+}
+
+impl Agent for QLearning {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
+    }
+
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        observe_each(step, |t| self.observe_one(t))
     }
 
     fn save(&self) -> Vec<u8> {

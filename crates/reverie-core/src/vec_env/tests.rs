@@ -1,5 +1,6 @@
 use super::*;
 use crate::env::{Info, Step};
+use crate::obs_batch::ObsBatch;
 use crate::wrappers::TimeLimit;
 
 /// Counts steps; observation is the count; terminates at 3.
@@ -50,15 +51,15 @@ fn next_step_mode_returns_final_obs_then_resets() {
         venv.step(&[0, 0]).unwrap();
     }
     venv.step(&[0, 0]).unwrap();
-    assert_eq!(venv.observations(), &[3.0, 3.0]);
+    assert_eq!(venv.observations(), &ObsBatch::Discrete(vec![3, 3]));
     assert_eq!(venv.terminated(), &[true, true]);
     // The step after the end resets: obs 0, reward 0, flags false.
     venv.step(&[0, 0]).unwrap();
-    assert_eq!(venv.observations(), &[0.0, 0.0]);
+    assert_eq!(venv.observations(), &ObsBatch::Discrete(vec![0, 0]));
     assert_eq!(venv.rewards(), &[0.0, 0.0]);
     assert_eq!(venv.terminated(), &[false, false]);
     venv.step(&[0, 0]).unwrap();
-    assert_eq!(venv.observations(), &[1.0, 1.0]);
+    assert_eq!(venv.observations(), &ObsBatch::Discrete(vec![1, 1]));
 }
 
 #[test]
@@ -69,8 +70,11 @@ fn same_step_mode_keeps_final_obs_aside() {
     venv.step(&[0]).unwrap();
     venv.step(&[0]).unwrap();
     assert!(venv.ended()[0] && venv.terminated()[0]);
-    assert_eq!(venv.observations(), &[0.0]);
-    assert_eq!(venv.final_observations(), &[3.0]);
+    assert_eq!(venv.observations(), &ObsBatch::Discrete(vec![0]));
+    assert_eq!(
+        venv.final_observations().get(0),
+        crate::Observation::Discrete(3)
+    );
     assert_eq!(venv.rewards(), &[1.0]);
 }
 
@@ -84,5 +88,5 @@ fn truncation_by_time_limit_is_reported_apart() {
     venv.step(&[0]).unwrap();
     assert!(venv.truncated()[0]);
     assert!(!venv.terminated()[0]);
-    assert_eq!(venv.observations(), &[2.0]);
+    assert_eq!(venv.observations(), &ObsBatch::Discrete(vec![2]));
 }

@@ -1,5 +1,7 @@
 use crate::env::{Env, Info, InfoValue, Step};
 use crate::error::EnvError;
+use crate::frame::Frame;
+use crate::known::KnownFunctions;
 use crate::space::Space;
 
 /// Return and length of one finished episode.
@@ -94,5 +96,14 @@ impl<E: Env> Env for RecordEpisodeStats<E> {
 
     fn set_state(&mut self, state: &[f64]) -> Result<E::Obs, EnvError> {
         self.inner.set_state(state)
+    }
+    fn render_size(&self) -> Option<(usize, usize)> {
+        self.inner.render_size()
+    }
+    fn known_functions(&self) -> KnownFunctions {
+        self.inner.known_functions()
+    }
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        self.inner.render(frame)
     }
 }

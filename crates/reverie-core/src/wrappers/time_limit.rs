@@ -1,5 +1,7 @@
 use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
+use crate::frame::Frame;
+use crate::known::KnownFunctions;
 use crate::space::Space;
 
 /// Gymnasium's `TimeLimit` plus `OrderEnforcing`: truncates an episode after
@@ -84,5 +86,14 @@ impl<E: Env> Env for TimeLimit<E> {
 
     fn set_state(&mut self, state: &[f64]) -> Result<E::Obs, EnvError> {
         self.inner.set_state(state)
+    }
+    fn render_size(&self) -> Option<(usize, usize)> {
+        self.inner.render_size()
+    }
+    fn known_functions(&self) -> KnownFunctions {
+        self.inner.known_functions()
+    }
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        self.inner.render(frame)
     }
 }

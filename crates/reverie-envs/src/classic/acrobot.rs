@@ -1,5 +1,5 @@
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 use std::f64::consts::PI;
 
@@ -188,5 +188,29 @@ impl Env for Acrobot {
             )
         })?;
         Ok(self.obs())
+    }
+
+    /// The tip-above-the-line test on `[cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2]`, where
+    /// −cos θ1 − cos(θ1 + θ2) > 1, and reward −1 until then.
+    fn known_functions(&self) -> KnownFunctions {
+        fn reached(next: &[f32]) -> bool {
+            let cos12 = next[0] * next[2] - next[1] * next[3];
+            -next[0] - cos12 > 1.0
+        }
+        KnownFunctions::new(
+            |_, _, next| if reached(next) { 0.0 } else { -1.0 },
+            |_, _, next| reached(next),
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::ACROBOT_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        let [theta1, theta2, _, _] = self.state;
+        // Both links are 1 m long, as Gymnasium's LINK_LENGTH_1 and LINK_LENGTH_2.
+        crate::render::scenes::acrobot(frame, theta1, theta2, LINK_LENGTH_1, LINK_LENGTH_1);
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 const GRAVITY: f64 = 9.8;
 const MASS_CART: f64 = 1.0;
@@ -13,6 +13,10 @@ const TAU: f64 = 0.02;
 const THETA_THRESHOLD: f64 = 12.0 * 2.0 * std::f64::consts::PI / 360.0;
 /// Half-length of the track (m): the cart leaving it ends the episode in every cart-pole.
 pub(crate) const X_THRESHOLD: f64 = 2.4;
+/// The thresholds as the f32 comparisons on observations use them (computed in f32, as the
+/// known functions always have been, so planning runs stay bit for bit the same).
+pub(crate) const X_THRESHOLD_F32: f32 = 2.4;
+const THETA_THRESHOLD_F32: f32 = 12.0 * 2.0 * std::f32::consts::PI / 360.0;
 
 /// CartPole-v1 (Barto, Sutton & Anderson 1983), as Gymnasium 1.4.0's `CartPoleEnv`.
 ///
@@ -82,6 +86,12 @@ impl CartPole {
     pub(crate) fn out_of_bounds(state: &[f64; 4]) -> bool {
         let [x, _, theta, _] = *state;
         x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD
+    }
+
+    /// [`CartPole::out_of_bounds`] on an f32 observation `[x, x_dot, theta, theta_dot]`, for
+    /// the known termination of the balance tasks.
+    pub(crate) fn observed_out_of_bounds(obs: &[f32]) -> bool {
+        obs[0].abs() > X_THRESHOLD_F32 || obs[2].abs() > THETA_THRESHOLD_F32
     }
 
     /// The observation space shared by the cart-pole balance tasks.
@@ -173,5 +183,36 @@ impl Env for CartPole {
         self.state = state;
         self.steps_beyond_terminated = None;
         Ok(self.obs())
+    }
+
+    /// Reward 1 (or Sutton & Barto's 0, −1 on failing) and the pole-fell or cart-left test,
+    /// on observations.
+    fn known_functions(&self) -> KnownFunctions {
+        let sutton_barto = self.sutton_barto_reward;
+        KnownFunctions::new(
+            move |_, _, next| match (sutton_barto, Self::observed_out_of_bounds(next)) {
+                (false, _) => 1.0,
+                (true, false) => 0.0,
+                (true, true) => -1.0,
+            },
+            |_, _, next| Self::observed_out_of_bounds(next),
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::CARTPOLE_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        let [x, _, theta, _] = self.state;
+        crate::render::scenes::cartpole(
+            frame,
+            x,
+            theta,
+            X_THRESHOLD,
+            LENGTH,
+            crate::render::scenes::CARTPOLE_TRACK_Y,
+        );
+        Ok(())
     }
 }

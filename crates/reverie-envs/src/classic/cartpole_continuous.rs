@@ -1,5 +1,5 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 use super::cartpole::{CartPole, FORCE_MAG};
 
@@ -109,6 +109,32 @@ impl Env for CartPoleContinuous {
         })?;
         self.steps_beyond_terminated = None;
         Ok(self.obs())
+    }
+
+    /// Reward 1 per step and CartPole's failure test, on observations.
+    fn known_functions(&self) -> KnownFunctions {
+        KnownFunctions::new(
+            |_, _, _| 1.0,
+            |_, _, next| CartPole::observed_out_of_bounds(next),
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::CARTPOLE_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        // The same picture as CartPole-v1 (same track, cart and pole).
+        let [x, _, theta, _] = self.state;
+        crate::render::scenes::cartpole(
+            frame,
+            x,
+            theta,
+            super::cartpole::X_THRESHOLD,
+            0.5,
+            crate::render::scenes::CARTPOLE_TRACK_Y,
+        );
+        Ok(())
     }
 }
 

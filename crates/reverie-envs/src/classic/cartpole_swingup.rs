@@ -1,9 +1,9 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 use std::f64::consts::PI;
 
-use super::cartpole::{CartPole, FORCE_MAG, X_THRESHOLD};
+use super::cartpole::{CartPole, FORCE_MAG, X_THRESHOLD, X_THRESHOLD_F32};
 
 const MAX_ACTION: f32 = 1.0;
 /// Length scale of the reward (m): PETS' pole length, used both for the tip position and as
@@ -143,6 +143,32 @@ impl Env for CartPoleSwingUp {
             )
         })?;
         Ok(self.obs())
+    }
+
+    /// The tip-distance reward and the cart-left-the-track test on
+    /// `[x, x_dot, cos theta, sin theta, theta_dot]`.
+    fn known_functions(&self) -> KnownFunctions {
+        KnownFunctions::new(
+            |_, _, next| {
+                let l = REWARD_LENGTH as f32;
+                let dx = next[0] + l * next[3];
+                let dy = l * next[2] - l;
+                (-(dx * dx + dy * dy) / (l * l)).exp()
+            },
+            |_, _, next| next[0].abs() > X_THRESHOLD_F32,
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::CARTPOLE_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        // CartPole's picture (same ±2.4 m track, pole half-length 0.5 m), with the track
+        // raised to mid-height so that the hanging pole (1 m + axle) stays in the frame.
+        let [x, _, theta, _] = self.state;
+        crate::render::scenes::cartpole(frame, x, theta, X_THRESHOLD, 0.5, 200.0);
+        Ok(())
     }
 }
 

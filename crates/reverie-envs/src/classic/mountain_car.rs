@@ -1,5 +1,5 @@
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 pub(crate) const MIN_POSITION: f64 = -1.2;
 pub(crate) const MAX_POSITION: f64 = 0.6;
@@ -122,5 +122,29 @@ impl Env for MountainCar {
             )
         })?;
         Ok(self.obs())
+    }
+
+    /// Reward −1 per step; the goal test with this env's `goal_velocity`, on observations.
+    fn known_functions(&self) -> KnownFunctions {
+        let goal_velocity = self.goal_velocity as f32;
+        KnownFunctions::new(
+            |_, _, _| -1.0,
+            move |_, _, next| next[0] >= GOAL_POSITION as f32 && next[1] >= goal_velocity,
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::MOUNTAIN_CAR_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        crate::render::scenes::mountain_car(
+            frame,
+            self.state[0],
+            MIN_POSITION,
+            MAX_POSITION,
+            GOAL_POSITION,
+        );
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 use super::mountain_car::{
     mountain_car_observation_space, MAX_POSITION, MAX_SPEED, MIN_POSITION, RESET_HIGH, RESET_LOW,
@@ -196,5 +196,39 @@ impl Env for MountainCarContinuous {
         // A loaded state is held as float64, like the reset state.
         self.state_is_f32 = false;
         Ok(self.obs())
+    }
+
+    /// 100 on reaching the goal (with this env's `goal_velocity`) minus 0.1 a² of the raw
+    /// action, and the goal test, on observations.
+    fn known_functions(&self) -> KnownFunctions {
+        let goal_velocity = self.goal_velocity as f32;
+        let reached =
+            move |next: &[f32]| next[0] >= GOAL_POSITION as f32 && next[1] >= goal_velocity;
+        KnownFunctions::new(
+            move |_, action, next| {
+                let goal = if reached(next) {
+                    GOAL_REWARD as f32
+                } else {
+                    0.0
+                };
+                goal - ACTION_COST as f32 * action[0] * action[0]
+            },
+            move |_, _, next| reached(next),
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::MOUNTAIN_CAR_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        crate::render::scenes::mountain_car(
+            frame,
+            self.state[0],
+            MIN_POSITION,
+            MAX_POSITION,
+            GOAL_POSITION,
+        );
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
 
 use std::f64::consts::PI;
 
@@ -32,13 +32,16 @@ const RESET_THETA_DOT: f64 = 1.0;
 ///
 /// Bit-exact to Gymnasium: the clipped torque `u` stays float32, as numpy 2 keeps it, so the
 /// control cost `0.001 u²` and the torque term `3 u` are rounded to f32 before joining the
-/// f64 sums; the f64 squares are libm's `pow(x, 2)`, as numpy's; the angle is normalized
-/// with Python's floor modulo.
+/// f64 sums; the squares are libm's `pow(x, 2)` (f64) and `powf(u, 2)` (f32), as numpy's
+/// scalar `**` is, not exact products; the angle is normalized with Python's floor modulo.
 #[derive(Clone, Debug)]
 pub struct Pendulum {
     state: [f64; 2],
     rng: Rng,
     gravity: f64,
+    /// The clipped torque of the last step (`None` after a reset), drawn as Gymnasium's
+    /// arrow; it plays no part in the dynamics.
+    last_u: Option<f32>,
 }
 
 impl Default for Pendulum {
@@ -59,6 +62,23 @@ fn floor_mod(a: f64, b: f64) -> f64 {
     }
 }
 
+/// numpy's `u**2` on a float32 scalar: libm's `powf(u, 2)`, not the correctly rounded `u * u`.
+///
+/// Why: numpy's scalar power calls `powf`, and glibc's `powf` is accurate to about 0.82 ULP,
+/// not correctly rounded, so near a float32 rounding tie it can land on the other neighbour.
+/// Measured (Gymnasium 1.4.0, numpy 2.4.6, glibc 2.36): seed 5002, step 134, action
+/// `u = 1.9612454f32`; the exact square is 3.8464835880370316, just below the midpoint of its
+/// float32 neighbours, so `u * u` = 3.8464834690093994 but `powf(u, 2)` = 3.8464837074279785
+/// (one float32 ULP up). The control cost `0.001 u²` then becomes 0.0038464840035885572
+/// instead of 0.00384648353792727 (4.7e-10, two float32 ULPs), and the reward was
+/// -2.7365395216635227 here against Gymnasium's -2.736539522129184.
+/// About 0.07% of uniform actions in [-2, 2] are affected. `black_box` keeps LLVM from
+/// folding `powf(u, 2.0)` back into `u * u`.
+#[inline]
+fn py_square_f32(u: f32) -> f32 {
+    u.powf(std::hint::black_box(2.0))
+}
+
 /// Gymnasium's `angle_normalize`: maps an angle into [-π, π).
 #[inline]
 fn angle_normalize(x: f64) -> f64 {
@@ -72,6 +92,7 @@ impl Pendulum {
             state: [0.0; 2],
             rng: Rng::seed_from_u64(0),
             gravity: DEFAULT_GRAVITY,
+            last_u: None,
         }
     }
 
@@ -107,6 +128,7 @@ impl Env for Pendulum {
         if let Some(seed) = seed {
             self.rng = Rng::seed_from_u64(seed);
         }
+        self.last_u = None;
         self.state = [
             self.rng.uniform_range(-RESET_THETA, RESET_THETA),
             self.rng.uniform_range(-RESET_THETA_DOT, RESET_THETA_DOT),
@@ -120,7 +142,7 @@ impl Env for Pendulum {
         let [theta, theta_dot] = self.state;
         // np.clip of a float32 array stays float32.
         let u = action[0].clamp(-MAX_TORQUE, MAX_TORQUE);
-        let control_cost = CONTROL_COST * (u * u);
+        let control_cost = CONTROL_COST * py_square_f32(u);
         let torque = TORQUE_GAIN as f32 * u;
         let costs = py_square(angle_normalize(theta))
             + 0.1 * py_square(theta_dot)
@@ -129,6 +151,7 @@ impl Env for Pendulum {
         let new_theta_dot = (theta_dot + (gravity_gain * theta.sin() + f64::from(torque)) * DT)
             .clamp(-MAX_SPEED, MAX_SPEED);
         let new_theta = theta + new_theta_dot * DT;
+        self.last_u = Some(u);
         self.state = [new_theta, new_theta_dot];
         Ok(Step {
             obs: self.obs(),
@@ -151,5 +174,27 @@ impl Env for Pendulum {
             )
         })?;
         Ok(self.obs())
+    }
+
+    /// Pendulum's cost on the state before the step, θ² + 0.1 θ̇² + 0.001 u² (u clipped to
+    /// the torque limit), written on `[cos θ, sin θ, θ̇]`; it never terminates.
+    fn known_functions(&self) -> KnownFunctions {
+        KnownFunctions::new(
+            |obs, action, _| {
+                let theta = obs[1].atan2(obs[0]);
+                let u = action[0].clamp(-MAX_TORQUE, MAX_TORQUE);
+                -(theta * theta + 0.1 * obs[2] * obs[2] + CONTROL_COST * u * u)
+            },
+            |_, _, _| false,
+        )
+    }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::scenes::PENDULUM_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        crate::render::scenes::pendulum(frame, self.state[0], self.last_u.map(f64::from));
+        Ok(())
     }
 }

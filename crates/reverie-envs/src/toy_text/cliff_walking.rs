@@ -202,6 +202,28 @@ impl Env for CliffWalking {
         self.s = parse_discrete_state(ENV_ID, state, N_STATES)?;
         Ok(self.s as i64)
     }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some((COLS * 64, ROWS * 64))
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        use crate::render::grid;
+        let tile = |r: usize, c: usize| match r * COLS + c {
+            START => grid::START,
+            GOAL => grid::GOAL,
+            _ if is_cliff(r, c) => grid::CLIFF,
+            _ => grid::FREE,
+        };
+        grid::draw_grid(
+            frame,
+            ROWS,
+            COLS,
+            tile,
+            Some((self.s / COLS, self.s % COLS)),
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -432,6 +432,24 @@ impl Env for FrozenLake {
         self.s = parse_discrete_state(ENV_ID, state, self.n_states())?;
         Ok(self.s as i64)
     }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::grid::grid_size(self.nrow, self.ncol, 512))
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        use crate::render::grid;
+        let ncol = self.ncol;
+        let tile = |r: usize, c: usize| match self.tiles[r * ncol + c] {
+            b'S' => grid::START,
+            b'G' => grid::GOAL,
+            b'H' => grid::HOLE,
+            _ => grid::ICE,
+        };
+        let agent = Some((self.s / ncol, self.s % ncol));
+        grid::draw_grid(frame, self.nrow, ncol, tile, agent);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,28 @@ impl Env for GridWorld {
         self.s = s;
         Ok(s as i64)
     }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some((SIZE * 64, SIZE * 64))
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        use crate::render::grid;
+        let tile = |r: usize, c: usize| match r * SIZE + c {
+            START => grid::START,
+            GOAL => grid::GOAL,
+            s if is_obstacle(s) => grid::WALL,
+            _ => grid::FREE,
+        };
+        grid::draw_grid(
+            frame,
+            SIZE,
+            SIZE,
+            tile,
+            Some((self.s / SIZE, self.s % SIZE)),
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -263,6 +263,33 @@ impl Env for Maze {
             )),
         }
     }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::grid::grid_size(
+            self.layout.rows,
+            self.layout.cols,
+            640,
+        ))
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        use crate::render::grid;
+        let l = &self.layout;
+        let tile = |r: usize, c: usize| {
+            if (r, c) == l.goal {
+                grid::GOAL
+            } else if (r, c) == l.start {
+                grid::START
+            } else if self.walls[r * l.cols + c] {
+                grid::WALL
+            } else {
+                grid::FREE
+            }
+        };
+        let agent = Some((self.position / l.cols, self.position % l.cols));
+        grid::draw_grid(frame, l.rows, l.cols, tile, agent);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

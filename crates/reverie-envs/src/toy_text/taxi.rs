@@ -428,6 +428,23 @@ impl Env for Taxi {
         self.s = parse_discrete_state(ENV_ID, state, N_STATES)?;
         Ok(self.s as i64)
     }
+
+    fn render_size(&self) -> Option<(usize, usize)> {
+        Some(crate::render::grid::TAXI_SIZE)
+    }
+
+    fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
+        let (row, col, pass, dest) = Self::decode(self.s);
+        crate::render::grid::taxi(
+            frame,
+            (row, col),
+            (pass < IN_TAXI).then_some(pass),
+            dest,
+            &Self::LOCATIONS,
+            |r, c| !open(r, 2 * c + 2),
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]

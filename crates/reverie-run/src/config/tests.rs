@@ -106,28 +106,16 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
         };
         let config = resolve(&request(algo, env)).unwrap();
         let made = reverie_envs::make(env).unwrap();
-        let built = if crate::algos::is_vec_algorithm(algo) {
-            crate::algos::build_vec_agent(
-                algo,
-                env,
-                &config.agent,
-                &made.observation_space(),
-                &made.action_space(),
-                config.total_steps,
-                reverie_core::Rng::seed_from_u64(0),
-            )
-            .map(|_| ())
-        } else {
-            crate::algos::build_agent(
-                algo,
-                env,
-                &config.agent,
-                &made.observation_space(),
-                &made.action_space(),
-                reverie_core::Rng::seed_from_u64(0),
-            )
-            .map(|_| ())
-        };
+        let built = crate::algos::build_agent(
+            algo,
+            &reverie_envs::EnvRecipe::new(env),
+            &config.agent,
+            &made.observation_space(),
+            &made.action_space(),
+            config.total_steps,
+            reverie_core::Rng::seed_from_u64(0),
+        )
+        .map(|_| ());
         built.unwrap_or_else(|e| panic!("{algo} on {env}: {e:#}"));
     }
 }

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use reverie_agents::{MpcAgent, MpcAgentConfig};
-use reverie_core::{Agent, SeedStreams, Transition};
+use reverie_core::{SeedStreams, Transition};
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use reverie_planning::{CemConfig, ICemConfig, OptimizerConfig};
 
@@ -73,8 +73,9 @@ fn run_seed(setup: &Setup, seed: u64) -> anyhow::Result<Outcome> {
         EnvOptions::new().with("max_episode_steps", OptionValue::Int(setup.episode_steps));
     let mut env = make_with(setup.env_id, &options)?;
     let streams = SeedStreams::new(seed);
+    let recipe = reverie_envs::EnvRecipe::with_options(setup.env_id, options.clone());
     let mut agent: MpcAgent = setup.agent.clone().init(
-        setup.env_id,
+        &recipe,
         &env.observation_space(),
         &env.action_space(),
         streams.rng("agent"),
@@ -94,11 +95,11 @@ fn run_seed(setup: &Setup, seed: u64) -> anyhow::Result<Outcome> {
     // Trial 1: random steps across as many episodes as it takes.
     let mut obs = env.reset(Some(env_seeds.next_u64())).0;
     while steps < random_steps {
-        let action = agent.act(&obs, true);
+        let action = agent.act_one(&obs, true);
         let step = env.step(&action)?;
         steps += 1;
         let end_of_trial = steps == random_steps;
-        agent.observe(&Transition {
+        agent.observe_one(&Transition {
             obs: &obs,
             action: &action,
             reward: step.reward,
@@ -117,13 +118,13 @@ fn run_seed(setup: &Setup, seed: u64) -> anyhow::Result<Outcome> {
         let mut total = 0.0;
         loop {
             let t0 = Instant::now();
-            let action = agent.act(&obs, true);
+            let action = agent.act_one(&obs, true);
             planning_seconds += t0.elapsed().as_secs_f64();
             planned_actions += 1;
             let step = env.step(&action)?;
             steps += 1;
             total += step.reward;
-            agent.observe(&Transition {
+            agent.observe_one(&Transition {
                 obs: &obs,
                 action: &action,
                 reward: step.reward,

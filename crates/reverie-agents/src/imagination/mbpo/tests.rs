@@ -4,7 +4,12 @@ fn pendulum_mbpo(config: MbpoConfig) -> Mbpo {
     let obs = Space::boxed(vec![-1.0, -1.0, -8.0], vec![1.0, 1.0, 8.0]);
     let act = Space::boxed(vec![-2.0], vec![2.0]);
     config
-        .init("Pendulum-v1", &obs, &act, Rng::seed_from_u64(0))
+        .init(
+            &reverie_envs::known_functions("Pendulum-v1", &Default::default()).unwrap(),
+            &obs,
+            &act,
+            Rng::seed_from_u64(0),
+        )
         .unwrap()
 }
 

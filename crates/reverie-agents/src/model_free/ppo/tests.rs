@@ -136,8 +136,21 @@ fn save_and_load_round_trip_and_corrupt_data_is_refused() {
     let (mut a, row) = (a, [0.3f32, 0.1]);
     let mut out_a = Vec::new();
     let mut out_b = Vec::new();
-    a.act_batch(&row, false, &mut out_a);
-    b.act_batch(&row, false, &mut out_b);
+    let batch = ObsBatch::from_f32(row.to_vec(), 2);
+    a.act(
+        &batch,
+        &[false],
+        &mut Carry::none(),
+        Mode::Evaluate,
+        &mut out_a,
+    );
+    b.act(
+        &batch,
+        &[false],
+        &mut Carry::none(),
+        Mode::Evaluate,
+        &mut out_b,
+    );
     assert_eq!(out_a, out_b);
     let mut bad = bytes.clone();
     let mid = bad.len() / 2;

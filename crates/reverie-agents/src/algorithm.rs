@@ -1,0 +1,279 @@
+//! The algorithms reverie trains, as types: [`Algorithm`] names them (the one place their
+//! command-line names and one-line summaries live) and [`AgentConfig`] holds one algorithm's
+//! parsed hyperparameters and builds its [`Agent`].
+
+use reverie_core::{Agent, Rng, Space};
+use reverie_envs::EnvRecipe;
+use serde::Deserialize;
+
+use crate::error::AgentError;
+use crate::{
+    DqnConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, PpoConfig,
+    PrioritizedSweepingConfig, QLearningConfig, RandomAgent, SacConfig,
+};
+
+/// A trainable algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// Uniformly random actions.
+    Random,
+    /// Tabular Q-learning.
+    QLearning,
+    /// Dyna-Q.
+    DynaQ,
+    /// Dyna-Q+ (exploration bonus).
+    DynaQPlus,
+    /// Prioritized sweeping.
+    PrioritizedSweeping,
+    /// PETS (probabilistic ensemble, TS∞, CEM).
+    Pets,
+    /// MPC over a learned model (or the true simulator).
+    Mpc,
+    /// DQN.
+    Dqn,
+    /// PPO.
+    Ppo,
+    /// MBPO.
+    Mbpo,
+    /// Neural Dyna (DQN + imagined rollouts).
+    NeuralDyna,
+    /// SAC.
+    Sac,
+}
+
+impl Algorithm {
+    /// Every algorithm, in the order `reverie algos` lists them.
+    pub const ALL: [Algorithm; 12] = [
+        Algorithm::Random,
+        Algorithm::QLearning,
+        Algorithm::DynaQ,
+        Algorithm::DynaQPlus,
+        Algorithm::PrioritizedSweeping,
+        Algorithm::Pets,
+        Algorithm::Mpc,
+        Algorithm::Dqn,
+        Algorithm::Ppo,
+        Algorithm::Mbpo,
+        Algorithm::NeuralDyna,
+        Algorithm::Sac,
+    ];
+
+    /// The command-line name (also the preset folder), e.g. `q-learning`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Random => "random",
+            Algorithm::QLearning => "q-learning",
+            Algorithm::DynaQ => "dyna-q",
+            Algorithm::DynaQPlus => "dyna-q-plus",
+            Algorithm::PrioritizedSweeping => "prioritized-sweeping",
+            Algorithm::Pets => "pets",
+            Algorithm::Mpc => "mpc",
+            Algorithm::Dqn => "dqn",
+            Algorithm::Ppo => "ppo",
+            Algorithm::Mbpo => "mbpo",
+            Algorithm::NeuralDyna => "neural-dyna",
+            Algorithm::Sac => "sac",
+        }
+    }
+
+    /// One line on what it is and which spaces it needs.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Algorithm::Random => "uniformly random actions: the baseline (any env)",
+            Algorithm::QLearning => {
+                "tabular Q-learning with ε-greedy exploration (Discrete obs and actions)"
+            }
+            Algorithm::DynaQ => {
+                "Dyna-Q: Q-learning + planning from a learned tabular model (deterministic or distribution)"
+            }
+            Algorithm::DynaQPlus => {
+                "Dyna-Q+: Dyna-Q with the exploration bonus κ√τ for changing environments"
+            }
+            Algorithm::PrioritizedSweeping => {
+                "prioritized sweeping: planning ordered by TD-error priority (deterministic envs)"
+            }
+            Algorithm::Pets => {
+                "PETS: probabilistic ensemble + CEM model predictive control with TS∞ particles (Box actions)"
+            }
+            Algorithm::Mpc => {
+                "MPC over a learned deterministic model: random shooting, CEM, iCEM, MPPI or categorical CEM (any actions)"
+            }
+            Algorithm::Dqn => {
+                "DQN: replay, target network, Huber loss, ε schedule, optional Double DQN (Box obs, Discrete actions)"
+            }
+            Algorithm::Ppo => {
+                "PPO: parallel rollouts, GAE, clipped surrogate, KL early stop (Box obs; Discrete or Box actions)"
+            }
+            Algorithm::Mbpo => {
+                "MBPO: SAC on short branched rollouts of a probabilistic ensemble, mixed with real data (Box obs and actions)"
+            }
+            Algorithm::NeuralDyna => {
+                "neural Dyna: DQN whose Q-network also learns from imagined rollouts of a learned ensemble (Box obs, Discrete actions)"
+            }
+            Algorithm::Sac => {
+                "SAC: twin Q, tanh-squashed Gaussian policy, automatic entropy tuning (Box obs and actions)"
+            }
+        }
+    }
+
+    /// The algorithm called `name`, or an error listing the valid names.
+    pub fn from_name(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
+                format!("unknown algorithm '{name}'; known: {}", names.join(", "))
+            })
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The random agent has no hyperparameters: any key is refused.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomConfig {}
+
+/// One algorithm's hyperparameters: the `[agent]` table of a run, typed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentConfig {
+    /// See [`Algorithm::Random`].
+    Random(RandomConfig),
+    /// See [`Algorithm::QLearning`].
+    QLearning(QLearningConfig),
+    /// See [`Algorithm::DynaQ`].
+    DynaQ(DynaQConfig),
+    /// See [`Algorithm::DynaQPlus`]; `kappa` must be positive.
+    DynaQPlus(DynaQConfig),
+    /// See [`Algorithm::PrioritizedSweeping`].
+    PrioritizedSweeping(PrioritizedSweepingConfig),
+    /// See [`Algorithm::Pets`] (the MPC agent with PETS' defaults in its preset).
+    Pets(MpcAgentConfig),
+    /// See [`Algorithm::Mpc`].
+    Mpc(MpcAgentConfig),
+    /// See [`Algorithm::Dqn`].
+    Dqn(DqnConfig),
+    /// See [`Algorithm::Ppo`].
+    Ppo(PpoConfig),
+    /// See [`Algorithm::Mbpo`].
+    Mbpo(MbpoConfig),
+    /// See [`Algorithm::NeuralDyna`].
+    NeuralDyna(NeuralDynaConfig),
+    /// See [`Algorithm::Sac`].
+    Sac(SacConfig),
+}
+
+impl AgentConfig {
+    /// Parses `algorithm`'s hyperparameters from any serde source (a TOML table in the
+    /// CLI); unknown keys are refused by each config.
+    pub fn parse<'de, D: serde::Deserializer<'de>>(
+        algorithm: Algorithm,
+        source: D,
+    ) -> Result<Self, D::Error> {
+        Ok(match algorithm {
+            Algorithm::Random => AgentConfig::Random(Deserialize::deserialize(source)?),
+            Algorithm::QLearning => AgentConfig::QLearning(Deserialize::deserialize(source)?),
+            Algorithm::DynaQ => AgentConfig::DynaQ(Deserialize::deserialize(source)?),
+            Algorithm::DynaQPlus => AgentConfig::DynaQPlus(Deserialize::deserialize(source)?),
+            Algorithm::PrioritizedSweeping => {
+                AgentConfig::PrioritizedSweeping(Deserialize::deserialize(source)?)
+            }
+            Algorithm::Pets => AgentConfig::Pets(Deserialize::deserialize(source)?),
+            Algorithm::Mpc => AgentConfig::Mpc(Deserialize::deserialize(source)?),
+            Algorithm::Dqn => AgentConfig::Dqn(Deserialize::deserialize(source)?),
+            Algorithm::Ppo => AgentConfig::Ppo(Deserialize::deserialize(source)?),
+            Algorithm::Mbpo => AgentConfig::Mbpo(Deserialize::deserialize(source)?),
+            Algorithm::NeuralDyna => AgentConfig::NeuralDyna(Deserialize::deserialize(source)?),
+            Algorithm::Sac => AgentConfig::Sac(Deserialize::deserialize(source)?),
+        })
+    }
+
+    /// The algorithm these hyperparameters are for.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            AgentConfig::Random(_) => Algorithm::Random,
+            AgentConfig::QLearning(_) => Algorithm::QLearning,
+            AgentConfig::DynaQ(_) => Algorithm::DynaQ,
+            AgentConfig::DynaQPlus(_) => Algorithm::DynaQPlus,
+            AgentConfig::PrioritizedSweeping(_) => Algorithm::PrioritizedSweeping,
+            AgentConfig::Pets(_) => Algorithm::Pets,
+            AgentConfig::Mpc(_) => Algorithm::Mpc,
+            AgentConfig::Dqn(_) => Algorithm::Dqn,
+            AgentConfig::Ppo(_) => Algorithm::Ppo,
+            AgentConfig::Mbpo(_) => Algorithm::Mbpo,
+            AgentConfig::NeuralDyna(_) => Algorithm::NeuralDyna,
+            AgentConfig::Sac(_) => Algorithm::Sac,
+        }
+    }
+
+    /// Builds the agent for the env `env` builds (its spaces are passed in; model-based
+    /// agents also take its known functions, the oracle a copy of its simulator);
+    /// `total_steps` is the run's budget (schedules anneal over it).
+    pub fn init(
+        self,
+        env: &EnvRecipe,
+        observation_space: &Space,
+        action_space: &Space,
+        total_steps: u64,
+        rng: Rng,
+    ) -> Result<Box<dyn Agent>, AgentError> {
+        let known = || {
+            env.known_functions()
+                .map_err(|e| AgentError::Env(e.to_string()))
+        };
+        let (obs, act) = (observation_space, action_space);
+        Ok(match self {
+            AgentConfig::Random(_) => Box::new(RandomAgent::new(act.clone(), rng)),
+            AgentConfig::QLearning(c) => Box::new(c.init(obs, act, rng)?),
+            AgentConfig::DynaQ(c) => Box::new(c.init(obs, act, rng)?),
+            AgentConfig::DynaQPlus(c) => {
+                crate::error::require(
+                    c.kappa > 0.0,
+                    "kappa",
+                    c.kappa,
+                    "> 0 for dyna-q-plus (the exploration bonus); use dyna-q for kappa = 0",
+                )?;
+                Box::new(c.init(obs, act, rng)?)
+            }
+            AgentConfig::PrioritizedSweeping(c) => Box::new(c.init(obs, act, rng)?),
+            AgentConfig::Pets(c) | AgentConfig::Mpc(c) => Box::new(c.init(env, obs, act, rng)?),
+            AgentConfig::Dqn(c) => Box::new(c.init(obs, act, total_steps, rng)?),
+            AgentConfig::Ppo(c) => Box::new(c.init(obs, act, total_steps, rng)?),
+            AgentConfig::Sac(c) => Box::new(c.init(obs, act, rng)?),
+            AgentConfig::Mbpo(c) => Box::new(c.init(&known()?, obs, act, rng)?),
+            AgentConfig::NeuralDyna(c) => {
+                Box::new(c.init(&known()?, obs, act, total_steps, rng)?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_list_the_valid_ones() {
+        for algorithm in Algorithm::ALL {
+            assert_eq!(Algorithm::from_name(algorithm.name()), Ok(algorithm));
+        }
+        let err = Algorithm::from_name("dqn2").unwrap_err();
+        assert!(err.contains("neural-dyna"), "{err}");
+    }
+
+    #[test]
+    fn every_algorithm_parses_its_defaults_and_refuses_unknown_keys() {
+        for algorithm in Algorithm::ALL {
+            let empty = serde_json::json!({});
+            let config = AgentConfig::parse(algorithm, empty).unwrap();
+            assert_eq!(config.algorithm(), algorithm);
+            let bad = serde_json::json!({ "no_such_key": 1 });
+            assert!(AgentConfig::parse(algorithm, bad).is_err(), "{algorithm}");
+        }
+    }
+}
