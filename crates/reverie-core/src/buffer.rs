@@ -6,12 +6,18 @@
 //!
 //! Besides uniform sampling it offers contiguous sequences that never cross an episode end
 //! (for latent models) and bootstrap index sets (one resample per ensemble member).
+//!
+//! [`sequence`] holds the DreamerV3-style [`SequenceBuffer`] for latent world models:
+//! observations stored once in their own dtype, one ring per env, windows that may cross
+//! episode boundaries.
 
 mod file;
+pub mod sequence;
 
 use crate::rng::Rng;
 
 pub use file::BufferFileError;
+pub use sequence::{ObsLayout, SequenceBatch, SequenceBuffer, SequenceBufferConfig};
 
 /// Shape and capacity of a [`ReplayBuffer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +48,16 @@ pub enum BufferError {
     NotFinite {
         /// Column name.
         column: &'static str,
+    },
+    /// An observation batch of another kind than the buffer stores; nothing was stored.
+    #[error("{column} holds {got}, the buffer stores {expected}")]
+    Kind {
+        /// Column name.
+        column: &'static str,
+        /// Kind given.
+        got: &'static str,
+        /// Kind stored.
+        expected: &'static str,
     },
     /// Too little data for the request.
     #[error("{0}")]

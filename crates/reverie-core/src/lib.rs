@@ -10,7 +10,8 @@
 //!   twin [`DynEnv`], and settable simulator state for planning with true dynamics.
 //! - [`wrappers`]: [`TimeLimit`] (Gymnasium's `max_episode_steps`) and episode statistics.
 //! - [`vec_env`]: [`VecEnv`], N copies stepped in one call into structure-of-arrays buffers.
-//! - [`buffer`]: the columnar [`ReplayBuffer`].
+//! - [`buffer`]: the columnar [`ReplayBuffer`], and the DreamerV3-style [`SequenceBuffer`]
+//!   for latent world models.
 //! - [`rng`]: the seeded [`Rng`] and [`SeedStreams`] (one root seed, independent named streams).
 //! - [`metrics`]: metric records and sinks (CSV + JSONL) used by the run directory.
 //! - [`env_check`]: checks any env against the API contract.
@@ -35,7 +36,10 @@ pub mod vec_env;
 pub mod wrappers;
 
 pub use agent::{act_each, observe_each, Agent, Carry, Metrics, Mode, StepBatch, Transition};
-pub use buffer::{Batch, BufferError, ReplayBuffer, ReplayBufferConfig};
+pub use buffer::{
+    Batch, BufferError, ObsLayout, ReplayBuffer, ReplayBufferConfig, SequenceBatch, SequenceBuffer,
+    SequenceBufferConfig,
+};
 pub use env::{ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, Step};
 pub use error::EnvError;
 pub use frame::Frame;
