@@ -23,11 +23,12 @@
 //! ```
 //!
 //! The env pictures are in [`scenes`] (classic control) and [`grid`] (toy text); the envs'
-//! [`reverie_core::Env::render`] call them.
+//! [`reverie_core::Env::render`] call them. [`video`] writes animated GIFs of an episode.
 
 pub mod grid;
 mod raster;
 pub mod scenes;
+pub mod video;
 
 use reverie_core::Frame;
 
