@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// candle allocates a fresh buffer for every tensor op; the system allocator returns large
@@ -25,9 +26,9 @@ fn keep_freed_memory() {
 use reverie_core::env_check::check_env;
 use reverie_core::DynEnv;
 use reverie_envs::{make_with, specs};
+use reverie_lab::plot::{plot_curves, plot_run, read_metric, Curve};
 use reverie_run::algos::Algorithm;
 use reverie_run::config::{env_options, parse_value, preset_envs, ConfigRequest};
-use reverie_run::plot::{plot_curves, read_metric, Curve};
 use reverie_run::run_dir::RunDir;
 use reverie_run::{resolve, train, RunLocation};
 
@@ -367,15 +368,23 @@ fn run(command: Command) -> anyhow::Result<()> {
                 None => RunLocation::Under(out),
             };
             let summary = train(&config, &location, !quiet)?;
+            plot_run(&summary.run_dir, &summary.algo, &summary.env)
+                .with_context(|| format!("run directory: {}", summary.run_dir.display()))?;
             println!(
                 "{} on {}: {} steps, {} episodes, {:.0} steps/s",
                 summary.algo, summary.env, summary.total_steps, summary.episodes, summary.sps
             );
-            println!(
-                "final greedy evaluation over {} episodes: {:.3} ± {:.3}",
-                config.eval_episodes, summary.final_eval_return_mean, summary.final_eval_return_std
-            );
-            if summary.best_eval_step != summary.total_steps {
+            if config.eval_episodes == 0 {
+                println!("no greedy evaluation (eval_episodes = 0)");
+            } else {
+                println!(
+                    "final greedy evaluation over {} episodes: {:.3} ± {:.3}",
+                    config.eval_episodes,
+                    summary.final_eval_return_mean,
+                    summary.final_eval_return_std
+                );
+            }
+            if config.eval_episodes > 0 && summary.best_eval_step != summary.total_steps {
                 println!(
                     "best evaluation: {:.3} at step {} (checkpoints/best.bin)",
                     summary.best_eval_return_mean, summary.best_eval_step
@@ -441,7 +450,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 anyhow::bail!("need --members >= 1, --horizon >= 1 and --steps >= 100");
             }
             let report =
-                reverie_run::model_eval::run(&reverie_run::model_eval::ModelEvalOptions {
+                reverie_lab::model_eval::run(&reverie_lab::model_eval::ModelEvalOptions {
                     env,
                     seed,
                     out: out.clone(),
@@ -463,15 +472,15 @@ fn run(command: Command) -> anyhow::Result<()> {
             list,
         } => {
             if list {
-                for (name, what) in reverie_run::experiments::EXPERIMENTS {
+                for (name, what) in reverie_lab::experiments::EXPERIMENTS {
                     println!("{name:<22} {what}");
                 }
                 return Ok(());
             }
             let name = name.expect("clap requires a name unless --list");
-            let report = reverie_run::experiments::run(
+            let report = reverie_lab::experiments::run(
                 &name,
-                &reverie_run::experiments::ExperimentOptions {
+                &reverie_lab::experiments::ExperimentOptions {
                     out: out.clone(),
                     seeds,
                     jobs,
@@ -484,8 +493,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Envs { seconds, num_envs },
         } => {
-            let rows = reverie_run::bench::bench_envs(seconds, num_envs);
-            print!("{}", reverie_run::bench::format_table(&rows));
+            let rows = reverie_lab::bench::bench_envs(seconds, num_envs);
+            print!("{}", reverie_lab::bench::format_table(&rows));
             Ok(())
         }
         Command::Bench {
@@ -495,7 +504,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             reverie_nn::threads::set_num_threads(1);
             print!(
                 "{}",
-                reverie_run::bench_model_free::bench_model_free(sac_steps)?
+                reverie_lab::bench_model_free::bench_model_free(sac_steps)?
             );
             Ok(())
         }
@@ -503,20 +512,20 @@ fn run(command: Command) -> anyhow::Result<()> {
             what: BenchCommand::Models { threads },
         } => {
             reverie_nn::threads::set_num_threads(threads);
-            print!("{}", reverie_run::bench::bench_models()?);
+            print!("{}", reverie_lab::bench::bench_models()?);
             Ok(())
         }
         Command::Bench {
             what: BenchCommand::Planning { threads },
         } => {
             reverie_nn::threads::set_num_threads(threads);
-            print!("{}", reverie_run::bench::bench_planning(threads)?);
+            print!("{}", reverie_lab::bench::bench_planning(threads)?);
             Ok(())
         }
         Command::Bench {
             what: BenchCommand::Tabular { seconds },
         } => {
-            print!("{}", reverie_run::bench::bench_tabular(seconds)?);
+            print!("{}", reverie_lab::bench::bench_tabular(seconds)?);
             Ok(())
         }
     }

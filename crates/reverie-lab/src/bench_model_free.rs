@@ -7,8 +7,8 @@ use candle_core::{Device, Tensor, Var};
 use reverie_core::Rng;
 use reverie_nn::{Activation, Adam, AdamConfig, Init, Mlp};
 
-use crate::config::{resolve, ConfigRequest};
-use crate::train::{train, RunLocation};
+use reverie_run::config::{resolve, ConfigRequest};
+use reverie_run::train::{train, RunLocation};
 
 /// The forward pass written with candle's own ops (matmul, broadcast add, activation).
 fn plain_forward(vars: &[Var], x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {

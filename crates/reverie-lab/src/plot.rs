@@ -267,6 +267,24 @@ fn format_tick(value: f64) -> String {
     }
 }
 
+/// Draws the run's training and evaluation curves into `plots/learning_curve.{png,svg}`.
+pub fn plot_run(run_dir: &Path, algo: &str, env: &str) -> anyhow::Result<()> {
+    let train = read_metric(run_dir, "charts/episodic_return")?;
+    let eval = read_metric(run_dir, "eval/episodic_return")?;
+    let mut curves = vec![Curve::smoothed("training episodes", vec![train])];
+    if !eval.is_empty() {
+        curves.push(Curve::raw("greedy evaluation", vec![eval]));
+    }
+    plot_curves(
+        &curves,
+        &format!("{algo} on {env}"),
+        "environment steps",
+        "episodic return",
+        &run_dir.join("plots").join("learning_curve"),
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 use reverie_agents::{DynaQ, DynaQConfig, ModelKind};
 use reverie_core::{Env, Rng, TimeLimit};
 use reverie_envs::toy_text::{FrozenLake, FrozenLakeConfig, MazeLayout};
-use reverie_run::experiments::{changing_maze_run, dyna_maze_run, ChangingMaze};
+use reverie_lab::experiments::{changing_maze_run, dyna_maze_run, ChangingMaze};
 
 #[test]
 fn fifty_planning_steps_reach_the_shortest_path_in_fewer_episodes_than_none() {
@@ -41,7 +41,7 @@ fn fifty_planning_steps_reach_the_shortest_path_in_fewer_episodes_than_none() {
 fn dyna_q_solves_deterministic_frozen_lake_8x8() {
     for n in [0, 10] {
         for seed in 0..3 {
-            let solved = reverie_run::experiments::episodes_to_solve(n, seed, 5_000).unwrap();
+            let solved = reverie_lab::experiments::episodes_to_solve(n, seed, 5_000).unwrap();
             assert!(
                 solved.is_some(),
                 "n={n} seed={seed} did not solve within 5000 episodes"
@@ -124,7 +124,7 @@ fn dyna_q_plus_finds_the_shortcut_that_dyna_q_misses() {
 
 #[test]
 fn prioritized_sweeping_needs_fewer_updates_than_dyna_q() {
-    use reverie_run::experiments::{updates_to_near_optimal, Planner};
+    use reverie_lab::experiments::{updates_to_near_optimal, Planner};
     let layout = MazeLayout::dyna_maze().scaled(2);
     let total = |planner| -> u64 {
         (0..5)

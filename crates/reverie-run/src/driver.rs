@@ -84,7 +84,9 @@ pub struct Schedule {
     pub total_steps: u64,
     /// Evaluate every this many env steps (0: only at the end).
     pub eval_every: u64,
-    /// Episodes per evaluation.
+    /// Episodes per evaluation; 0: no evaluation at all (neither periodic nor final, no
+    /// `eval/episodic_return`, no `checkpoints/best.bin`), for experiments that measure
+    /// training episodes only.
     pub eval_episodes: u32,
     /// Steps after which an evaluation episode is cut.
     pub eval_max_episode_steps: u64,
@@ -107,10 +109,11 @@ pub struct RunOutcome {
     pub episodes: u64,
     /// Mean return of the last 100 training episodes.
     pub last_100_train_return_mean: f64,
-    /// The final evaluation.
-    pub final_evaluation: Evaluation,
-    /// The best evaluation (its parameters are `checkpoints/best.bin`).
-    pub best_evaluation: Evaluation,
+    /// The final evaluation (`None` when `eval_episodes` is 0).
+    pub final_evaluation: Option<Evaluation>,
+    /// The best evaluation (its parameters are `checkpoints/best.bin`; `None` when
+    /// `eval_episodes` is 0).
+    pub best_evaluation: Option<Evaluation>,
 }
 
 /// Runs `episodes` evaluation episodes of `agent`'s deterministic policy on `env` (seeded
@@ -199,7 +202,10 @@ pub fn drive(
                 monitor.flush_window(step)?;
                 break;
             }
-            if crossed(before, step, schedule.eval_every) && step < schedule.total_steps {
+            if schedule.eval_episodes > 0
+                && crossed(before, step, schedule.eval_every)
+                && step < schedule.total_steps
+            {
                 let (mean, std) = evaluate(
                     eval_env,
                     agent,
@@ -231,27 +237,32 @@ pub fn drive(
     result?;
     flushed.context("cannot write metrics")?;
 
-    let (mean, std) = evaluate(
-        eval_env,
-        agent,
-        schedule.eval_episodes,
-        schedule.eval_max_episode_steps,
-        schedule.eval_seed,
-    )?;
     // A run over N envs may overshoot the budget by up to N - 1 steps; the final records
     // are filed under the budget, as before the driver existed.
     let end = step.min(schedule.total_steps);
-    let final_evaluation = Evaluation {
-        step: end,
-        mean,
-        std,
-        last: true,
+    let final_evaluation = if schedule.eval_episodes > 0 {
+        let (mean, std) = evaluate(
+            eval_env,
+            agent,
+            schedule.eval_episodes,
+            schedule.eval_max_episode_steps,
+            schedule.eval_seed,
+        )?;
+        let final_evaluation = Evaluation {
+            step: end,
+            mean,
+            std,
+            last: true,
+        };
+        monitor.logger.log(end, "eval/episodic_return", mean)?;
+        monitor.logger.flush().context("cannot write metrics")?;
+        keep_best(final_evaluation, agent)?;
+        hooks.on_evaluation(&final_evaluation);
+        Some(final_evaluation)
+    } else {
+        None
     };
-    monitor.logger.log(end, "eval/episodic_return", mean)?;
-    monitor.logger.flush().context("cannot write metrics")?;
-    keep_best(final_evaluation, agent)?;
-    hooks.on_evaluation(&final_evaluation);
-    let best_evaluation = best.expect("the final evaluation set it");
+    let best_evaluation = best;
     run.save_checkpoint(end, &agent.save())?;
     hooks.on_checkpoint(end, "latest.bin");
     Ok(RunOutcome {

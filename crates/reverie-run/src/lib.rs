@@ -1,19 +1,18 @@
 //! # reverie-run
 //!
-//! Everything between the library and the `reverie` command line: layered TOML
+//! The training driver and what it needs, and nothing that draws: layered TOML
 //! configuration ([`config`]), the algorithm table ([`algos`]), run directories
-//! ([`run_dir`]), the one training driver with hooks ([`driver`]), `reverie train` ([`train`]), reloading a run to evaluate it ([`eval`]), learning-curve plots ([`plot`]), the
-//! experiments that reproduce published results ([`experiments`]) and benchmarks ([`bench`]).
+//! ([`run_dir`]), the one training driver with hooks ([`driver`]), `reverie train`
+//! ([`train`]) and reloading a run to evaluate it ([`eval`]).
+//!
+//! A binding (Python, another CLI) depends on this crate alone. Experiments, benchmarks,
+//! world-model evaluation and plots live in `reverie-lab`, which builds on this crate;
+//! `reverie train` draws its learning curve there, after [`train`] returns.
 
 pub mod algos;
-pub mod bench;
-pub mod bench_model_free;
 pub mod config;
 pub mod driver;
 pub mod eval;
-pub mod experiments;
-pub mod model_eval;
-pub mod plot;
 pub mod run_dir;
 pub mod train;
 

@@ -1,7 +1,8 @@
 //! `reverie train`: build the env and the agent from a resolved configuration, create the
-//! run directory, and run the [`crate::driver`] on them; write the summary and the plot.
+//! run directory, and run the [`crate::driver`] on them; write the summary. (The learning
+//! curve is drawn by the caller: `reverie_lab::plot::plot_run`.)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -13,7 +14,6 @@ use reverie_envs::{make_with, EnvRecipe};
 use crate::algos::build_agent;
 use crate::config::{env_options, TrainConfig};
 use crate::driver::{drive, Hooks, NoHooks, Schedule};
-use crate::plot::{plot_curves, Curve};
 use crate::run_dir::RunDir;
 
 /// Where the run directory goes.
@@ -38,16 +38,17 @@ pub struct TrainSummary {
     pub total_steps: u64,
     /// Episodes finished during training.
     pub episodes: u64,
-    /// Mean return of the greedy policy over `eval_episodes` at the end.
+    /// Mean return of the greedy policy over `eval_episodes` at the end (NaN, `null` in
+    /// `summary.json`, when `eval_episodes` is 0: no evaluation).
     pub final_eval_return_mean: f64,
-    /// Standard deviation of those returns.
+    /// Standard deviation of those returns (NaN without evaluation).
     pub final_eval_return_std: f64,
     /// Mean return of the last 100 training episodes.
     pub last_100_train_return_mean: f64,
     /// The best evaluation of the run (intermediate or final); its parameters are in
-    /// `checkpoints/best.bin`.
+    /// `checkpoints/best.bin` (NaN without evaluation).
     pub best_eval_return_mean: f64,
-    /// The step of that evaluation (the first one on ties).
+    /// The step of that evaluation (the first one on ties; 0 without evaluation).
     pub best_eval_step: u64,
     /// Wall-clock seconds of the whole run.
     pub wall_time_s: f64,
@@ -160,21 +161,22 @@ pub fn train_with_hooks(
             progress,
             hooks,
         )?;
-        plot_run(run.path(), &config.algo, &config.env.id)?;
         let wall = start.elapsed().as_secs_f64();
+        // The budget, or fewer steps when a hook stopped the run.
+        let steps = outcome.steps.min(config.total_steps);
         let summary = TrainSummary {
             algo: config.algo.clone(),
             env: config.env.id.clone(),
             seed: config.seed,
-            total_steps: config.total_steps,
+            total_steps: steps,
             episodes: outcome.episodes,
-            final_eval_return_mean: outcome.final_evaluation.mean,
-            final_eval_return_std: outcome.final_evaluation.std,
+            final_eval_return_mean: outcome.final_evaluation.map_or(f64::NAN, |e| e.mean),
+            final_eval_return_std: outcome.final_evaluation.map_or(f64::NAN, |e| e.std),
             last_100_train_return_mean: outcome.last_100_train_return_mean,
-            best_eval_return_mean: outcome.best_evaluation.mean,
-            best_eval_step: outcome.best_evaluation.step,
+            best_eval_return_mean: outcome.best_evaluation.map_or(f64::NAN, |e| e.mean),
+            best_eval_step: outcome.best_evaluation.map_or(0, |e| e.step),
             wall_time_s: wall,
-            sps: config.total_steps as f64 / wall,
+            sps: steps as f64 / wall,
             run_dir: run.path().to_path_buf(),
         };
         run.write(
@@ -184,22 +186,4 @@ pub fn train_with_hooks(
         Ok(summary)
     })();
     result.with_context(|| format!("run directory: {}", run.path().display()))
-}
-
-/// Draws the run's training and evaluation curves into `plots/learning_curve.{png,svg}`.
-pub fn plot_run(run_dir: &Path, algo: &str, env: &str) -> anyhow::Result<()> {
-    let train = crate::plot::read_metric(run_dir, "charts/episodic_return")?;
-    let eval = crate::plot::read_metric(run_dir, "eval/episodic_return")?;
-    let mut curves = vec![Curve::smoothed("training episodes", vec![train])];
-    if !eval.is_empty() {
-        curves.push(Curve::raw("greedy evaluation", vec![eval]));
-    }
-    plot_curves(
-        &curves,
-        &format!("{algo} on {env}"),
-        "environment steps",
-        "episodic return",
-        &run_dir.join("plots").join("learning_curve"),
-    )?;
-    Ok(())
 }

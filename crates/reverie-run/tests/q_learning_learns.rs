@@ -57,3 +57,32 @@ fn q_learning_preset_learns_slippery_frozen_lake() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn eval_episodes_zero_means_no_evaluation() {
+    let request = |eval_episodes: &str| ConfigRequest {
+        algo: "q-learning".into(),
+        env: "FrozenLake-v1".into(),
+        overrides: vec!["eval_every=500".into(), eval_episodes.into()],
+        seed: Some(0),
+        steps: Some(2_000),
+        ..Default::default()
+    };
+    let (with, without) = (run_dir("eval-on"), run_dir("eval-off"));
+    let evaluated = resolve(&request("eval_episodes=5")).unwrap();
+    let evaluated = train(&evaluated, &RunLocation::At(with.clone()), false).unwrap();
+    let config = resolve(&request("eval_episodes=0")).unwrap();
+    let summary = train(&config, &RunLocation::At(without.clone()), false).unwrap();
+    assert!(summary.final_eval_return_mean.is_nan(), "{summary:?}");
+    assert!(!without.join("checkpoints/best.bin").exists());
+    assert!(without.join("checkpoints/latest.bin").exists());
+    let metrics = std::fs::read_to_string(without.join("metrics.csv")).unwrap();
+    assert!(!metrics.contains("eval/episodic_return"));
+    assert_eq!(summary.total_steps, 2_000);
+    assert!(evaluated.final_eval_return_mean.is_finite());
+    let metrics = std::fs::read_to_string(with.join("metrics.csv")).unwrap();
+    assert!(metrics.contains("eval/episodic_return"));
+    assert!(with.join("checkpoints/best.bin").exists());
+    std::fs::remove_dir_all(with).unwrap();
+    std::fs::remove_dir_all(without).unwrap();
+}

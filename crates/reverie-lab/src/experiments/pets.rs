@@ -5,15 +5,26 @@
 //! A trial is an episode, except the first: `random_steps` uniformly random steps (several
 //! short episodes on cart-pole), after which the env is reset, as mbrl-lib does. The model
 //! is trained after the random trial and at the start of every later one.
+//!
+//! Each seed runs on the training driver (`reverie_run::driver::drive`, no evaluation
+//! episodes) into `DIR/runs/<config>/seed-<seed>`; hooks record the trials' returns and
+//! stop the run.
 
+use std::path::Path;
 use std::time::Instant;
 
 use reverie_agents::{MpcAgent, MpcAgentConfig};
-use reverie_core::{SeedStreams, Transition};
+use reverie_core::{
+    Action, Agent, AutoresetMode, BoxedEnv, Carry, DynEnv, EnvError, Frame, Info, KnownFunctions,
+    Metrics, Mode, ObsBatch, Observation, Rng, SeedStreams, Space, Step, StepBatch, VecEnv,
+};
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use reverie_planning::{CemConfig, ICemConfig, OptimizerConfig};
+use reverie_run::driver::{drive, EpisodeEnd, Flow, Hooks, Schedule};
+use reverie_run::run_dir::RunDir;
 
 use super::common::{fmt, mean_ci95, Table};
+use super::runs::run_dir_name;
 use super::ExperimentOptions;
 use crate::plot::{plot_curves, Curve};
 
@@ -68,87 +79,221 @@ struct Outcome {
     ms_per_action: f64,
 }
 
-fn run_seed(setup: &Setup, seed: u64) -> anyhow::Result<Outcome> {
+/// The env of one seed, as trials: every reset takes the next seed of the run's `env`
+/// stream, and the random trial (the first `random_steps` steps, over as many episodes as it
+/// takes) ends with its last step truncated, after which the env is reset for trial 2, as
+/// mbrl-lib does.
+struct TrialEnv {
+    env: BoxedEnv,
+    seeds: Rng,
+    random_steps: u64,
+    steps: u64,
+    /// Draw one seed more at the next reset: the random trial's last step also ended its
+    /// episode, so that episode's own reset and trial 2's reset each take a seed.
+    skip_seed: bool,
+}
+
+impl TrialEnv {
+    fn new(env: BoxedEnv, seeds: Rng, random_steps: u64) -> Self {
+        Self {
+            env,
+            seeds,
+            random_steps,
+            steps: 0,
+            // Without a random trial, the first reset and trial 2's reset are two resets.
+            skip_seed: random_steps == 0,
+        }
+    }
+}
+
+impl DynEnv for TrialEnv {
+    fn observation_space(&self) -> Space {
+        self.env.observation_space()
+    }
+    fn action_space(&self) -> Space {
+        self.env.action_space()
+    }
+    /// Ignores `seed`: the seeds come from the run's `env` stream.
+    fn reset(&mut self, _seed: Option<u64>) -> (Observation, Info) {
+        let mut reset = self.env.reset(Some(self.seeds.next_u64()));
+        if self.skip_seed {
+            self.skip_seed = false;
+            reset = self.env.reset(Some(self.seeds.next_u64()));
+        }
+        reset
+    }
+    fn step(&mut self, action: &Action) -> Result<Step<Observation>, EnvError> {
+        let mut step = self.env.step(action)?;
+        self.steps += 1;
+        if self.steps == self.random_steps {
+            self.skip_seed = step.terminated || step.truncated;
+            step.truncated = true;
+        }
+        Ok(step)
+    }
+    fn state(&self) -> Vec<f64> {
+        self.env.state()
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.env.set_state(state)
+    }
+    fn render_size(&self) -> Option<(usize, usize)> {
+        self.env.render_size()
+    }
+    fn known_functions(&self) -> KnownFunctions {
+        self.env.known_functions()
+    }
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        self.env.render(frame)
+    }
+}
+
+/// The agent, timing its planning: every `act` after the random trial.
+struct TimedAgent {
+    agent: MpcAgent,
+    random_steps: u64,
+    acts: u64,
+    planning_seconds: f64,
+}
+
+impl Agent for TimedAgent {
+    fn num_envs(&self) -> usize {
+        self.agent.num_envs()
+    }
+    fn initial_carry(&self, envs: usize) -> Carry {
+        self.agent.initial_carry(envs)
+    }
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        is_first: &[bool],
+        carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        let t0 = Instant::now();
+        self.agent.act(obs, is_first, carry, mode, actions);
+        if self.acts >= self.random_steps {
+            self.planning_seconds += t0.elapsed().as_secs_f64();
+        }
+        self.acts += obs.len() as u64;
+    }
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        self.agent.observe(step)
+    }
+    fn save(&self) -> Vec<u8> {
+        self.agent.save()
+    }
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.agent.load(bytes)
+    }
+}
+
+/// Records the trials of one seed from the driver's episodes and stops the run at the last
+/// trial, or once the target is reached if the setup says so.
+struct Trials<'a> {
+    setup: &'a Setup,
+    started: Instant,
+    /// The trial that ends next (1: the random one).
+    trial: usize,
+    outcome: Outcome,
+}
+
+impl Hooks for Trials<'_> {
+    fn on_episode(&mut self, episode: &EpisodeEnd) -> Flow {
+        if self.trial == 1 {
+            // Episodes of the random trial; the one ending at `random_steps` ends it.
+            if episode.step >= self.setup.agent.random_steps {
+                self.trial = 2;
+            }
+            return Flow::Continue;
+        }
+        let trial = self.trial;
+        self.trial += 1;
+        let outcome = &mut self.outcome;
+        outcome.returns.push(episode.episode_return);
+        if outcome.solved_at.is_none() && self.setup.target.reached(&outcome.returns) {
+            outcome.solved_at = Some(trial);
+            outcome.steps_to_solve = Some(episode.step);
+            outcome.seconds_to_solve = Some(self.started.elapsed().as_secs_f64());
+            if self.setup.stop_when_solved {
+                return Flow::Stop;
+            }
+        }
+        if trial == self.setup.max_trials {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+/// Runs one seed on the training driver, into `dir` (replaced if it exists).
+fn run_seed(setup: &Setup, seed: u64, dir: &Path) -> anyhow::Result<Outcome> {
     let options =
         EnvOptions::new().with("max_episode_steps", OptionValue::Int(setup.episode_steps));
-    let mut env = make_with(setup.env_id, &options)?;
+    let env = make_with(setup.env_id, &options)?;
+    let mut eval_env = make_with(setup.env_id, &options)?;
     let streams = SeedStreams::new(seed);
     let recipe = reverie_envs::EnvRecipe::with_options(setup.env_id, options.clone());
-    let mut agent: MpcAgent = setup.agent.clone().init(
+    let agent: MpcAgent = setup.agent.clone().init(
         &recipe,
         &env.observation_space(),
         &env.action_space(),
         streams.rng("agent"),
     )?;
-    let mut env_seeds = streams.rng("env");
-    let started = Instant::now();
-    let (mut steps, mut planning_seconds, mut planned_actions) = (0u64, 0.0f64, 0u64);
-    let mut outcome = Outcome {
-        returns: Vec::new(),
-        solved_at: None,
-        steps_to_solve: None,
-        seconds_to_solve: None,
-        seconds: 0.0,
-        ms_per_action: 0.0,
-    };
     let random_steps = setup.agent.random_steps;
-    // Trial 1: random steps across as many episodes as it takes.
-    let mut obs = env.reset(Some(env_seeds.next_u64())).0;
-    while steps < random_steps {
-        let action = agent.act_one(&obs, true);
-        let step = env.step(&action)?;
-        steps += 1;
-        let end_of_trial = steps == random_steps;
-        agent.observe_one(&Transition {
-            obs: &obs,
-            action: &action,
-            reward: step.reward,
-            next_obs: &step.obs,
-            terminated: step.terminated,
-            truncated: step.truncated || end_of_trial,
-        });
-        obs = if step.terminated || step.truncated {
-            env.reset(Some(env_seeds.next_u64())).0
-        } else {
-            step.obs
-        };
+    let mut agent = TimedAgent {
+        agent,
+        random_steps,
+        acts: 0,
+        planning_seconds: 0.0,
+    };
+    let env: BoxedEnv = Box::new(TrialEnv::new(env, streams.rng("env"), random_steps));
+    let mut envs = VecEnv::new(vec![env], AutoresetMode::SameStep);
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
     }
-    for trial in 2..=setup.max_trials {
-        let mut obs = env.reset(Some(env_seeds.next_u64())).0;
-        let mut total = 0.0;
-        loop {
-            let t0 = Instant::now();
-            let action = agent.act_one(&obs, true);
-            planning_seconds += t0.elapsed().as_secs_f64();
-            planned_actions += 1;
-            let step = env.step(&action)?;
-            steps += 1;
-            total += step.reward;
-            agent.observe_one(&Transition {
-                obs: &obs,
-                action: &action,
-                reward: step.reward,
-                next_obs: &step.obs,
-                terminated: step.terminated,
-                truncated: step.truncated,
-            });
-            if step.terminated || step.truncated {
-                break;
-            }
-            obs = step.obs;
-        }
-        outcome.returns.push(total);
-        if outcome.solved_at.is_none() && setup.target.reached(&outcome.returns) {
-            outcome.solved_at = Some(trial);
-            outcome.steps_to_solve = Some(steps);
-            outcome.seconds_to_solve = Some(started.elapsed().as_secs_f64());
-            if setup.stop_when_solved {
-                break;
-            }
-        }
-    }
+    let run = RunDir::create_at(dir)?;
+    // Trials after the random one are single episodes of at most `episode_steps` steps; the
+    // hooks stop the run after the last trial.
+    let schedule = Schedule {
+        total_steps: random_steps + (setup.max_trials as u64 - 1) * setup.episode_steps as u64,
+        eval_every: 0,
+        eval_episodes: 0,
+        eval_max_episode_steps: setup.episode_steps as u64,
+        checkpoint_every: 0,
+        log_every: setup.episode_steps as u64,
+        env_seed: streams.seed("env"),
+        eval_seed: streams.seed("eval"),
+    };
+    let started = Instant::now();
+    let mut trials = Trials {
+        setup,
+        started,
+        trial: 1,
+        outcome: Outcome {
+            returns: Vec::new(),
+            solved_at: None,
+            steps_to_solve: None,
+            seconds_to_solve: None,
+            seconds: 0.0,
+            ms_per_action: 0.0,
+        },
+    };
+    drive(
+        &mut agent,
+        &mut envs,
+        &mut eval_env,
+        &schedule,
+        &run,
+        false,
+        &mut trials,
+    )?;
+    let mut outcome = trials.outcome;
     outcome.seconds = started.elapsed().as_secs_f64();
-    outcome.ms_per_action = 1e3 * planning_seconds / planned_actions.max(1) as f64;
+    let planned_actions = agent.acts.saturating_sub(random_steps);
+    outcome.ms_per_action = 1e3 * agent.planning_seconds / planned_actions.max(1) as f64;
     Ok(outcome)
 }
 
@@ -267,7 +412,12 @@ pub(super) fn run(which: &str, options: &ExperimentOptions) -> anyhow::Result<St
     for setup in setups(which) {
         let mut outcomes = Vec::new();
         for seed in 0..seeds as u64 {
-            let o = run_seed(&setup, seed)?;
+            let dir = options
+                .out
+                .join("runs")
+                .join(run_dir_name(setup.label))
+                .join(format!("seed-{seed}"));
+            let o = run_seed(&setup, seed, &dir)?;
             per_seed.push(vec![
                 format!("\"{}\"", setup.label),
                 seed.to_string(),

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::ExperimentOptions;
-use crate::config::{resolve, ConfigRequest};
-use crate::train::{train, RunLocation, TrainSummary};
+use crate::plot::plot_run;
+use reverie_run::config::{resolve, ConfigRequest};
+use reverie_run::train::{train, RunLocation, TrainSummary};
 
 /// One algorithm × env configuration trained over seeds.
 pub(super) struct Spec {
@@ -33,15 +34,12 @@ impl Spec {
         }
     }
 
-    /// Trains seed `seed` into `DIR/runs/<label>/seed-<seed>` (replacing an earlier run).
+    /// Trains seed `seed` into `DIR/runs/<label>/seed-<seed>` (replacing an earlier run) and
+    /// draws its learning curve.
     pub(super) fn train(&self, seed: u64, out: &Path) -> anyhow::Result<(TrainSummary, PathBuf)> {
         let dir = out
             .join("runs")
-            .join(
-                self.label
-                    .replace([' ', '=', '/', ','], "_")
-                    .replace(['(', ')'], ""),
-            )
+            .join(run_dir_name(self.label))
             .join(format!("seed-{seed}"));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
@@ -55,6 +53,8 @@ impl Spec {
             steps: None,
         })?;
         let summary = train(&config, &RunLocation::At(dir.clone()), false)?;
+        // As `reverie train` does: the run directory gets its learning curve.
+        plot_run(&dir, &summary.algo, &summary.env)?;
         Ok((summary, dir))
     }
 
@@ -94,6 +94,13 @@ impl Spec {
             .map(|r| r.expect("every seed was trained"))
             .collect()
     }
+}
+
+/// The folder name of a configuration's runs under `DIR/runs`.
+pub(super) fn run_dir_name(label: &str) -> String {
+    label
+        .replace([' ', '=', '/', ','], "_")
+        .replace(['(', ')'], "")
 }
 
 /// `(step, value, seconds since the run started)` rows of one metric of a run.
