@@ -4,14 +4,16 @@
 //! differences.
 
 use candle_core::Device;
+use reverie_agents::planning::{
+    ActionEncoding, ModelGradientObjective, ModelObjective, ModelObjectiveConfig,
+};
 use reverie_core::{Batch, Rng};
 use reverie_models::{
     train, EnsembleModel, EnsembleModelConfig, FastDynamics, KnownFunctions, TrainerConfig,
 };
-use reverie_planning::model_objective::ActionEncoding;
 use reverie_planning::{
     ActionBounds, Cem, CemConfig, DifferentiableObjective, GradientPlanner, GradientPlannerConfig,
-    ModelGradientObjective, ModelObjective, ModelObjectiveConfig, Objective, Optimizer,
+    Objective, Optimizer,
 };
 
 fn trained_model() -> EnsembleModel {
@@ -84,7 +86,7 @@ fn gradient_and_cem_planners_find_the_best_action_in_the_learned_model() {
 
         // CEM over the same model through the fast inference path, learned reward head.
         let mut objective = ModelObjective::new(
-            FastDynamics::new(&model, 1).unwrap(),
+            Box::new(FastDynamics::new(&model, 1).unwrap()),
             KnownFunctions::default(),
             ModelObjectiveConfig {
                 particles: 1,

@@ -51,6 +51,32 @@ impl KnownFunctions {
         }
     }
 
+    /// The reward and termination of one imagined transition `(obs, action, next_obs)`:
+    /// the known functions where given, else the model's own predictions — its
+    /// `learned_reward`, and termination when its `learned_termination_prob` exceeds 0.5
+    /// (never, for a model without a termination head). The one place where known and
+    /// learned functions are combined, for every imagined rollout and planner.
+    #[inline]
+    pub fn resolve(
+        &self,
+        obs: &[f32],
+        action: &[f32],
+        next_obs: &[f32],
+        learned_reward: f32,
+        learned_termination_prob: Option<f32>,
+    ) -> (f32, bool) {
+        let reward = match &self.reward {
+            Some(f) => f(obs, action, next_obs),
+            None => learned_reward,
+        };
+        let terminated = match (&self.termination, learned_termination_prob) {
+            (Some(f), _) => f(obs, action, next_obs),
+            (None, Some(p)) => p > 0.5,
+            (None, None) => false,
+        };
+        (reward, terminated)
+    }
+
     /// Whether neither function is known.
     pub fn is_empty(&self) -> bool {
         self.reward.is_none() && self.termination.is_none()

@@ -161,5 +161,21 @@ impl SeedStreams {
     }
 }
 
+/// Fills `out` with standard normal draws (Box–Muller, both values of each pair used).
+pub fn fill_normal(rng: &mut Rng, out: &mut [f32]) {
+    let mut chunks = out.chunks_exact_mut(2);
+    for pair in &mut chunks {
+        let u1 = 1.0 - rng.uniform_f32();
+        let u2 = rng.uniform_f32();
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (s, c) = (std::f32::consts::TAU * u2).sin_cos();
+        pair[0] = r * c;
+        pair[1] = r * s;
+    }
+    if let [last] = chunks.into_remainder() {
+        *last = rng.normal() as f32;
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -382,12 +382,9 @@ pub fn bench_models() -> anyhow::Result<String> {
 /// arithmetic is the same. Returns the table text.
 pub fn bench_planning(threads: usize) -> anyhow::Result<String> {
     use candle_core::Device;
+    use reverie_agents::planning::{ActionEncoding, ModelObjective, ModelObjectiveConfig};
     use reverie_models::{EnsembleModel, EnsembleModelConfig, FastDynamics};
-    use reverie_planning::model_objective::ActionEncoding;
-    use reverie_planning::{
-        ActionBounds, CemConfig, ICemConfig, ModelObjective, ModelObjectiveConfig, Mpc,
-        OptimizerConfig, PlanSpace,
-    };
+    use reverie_planning::{ActionBounds, CemConfig, ICemConfig, Mpc, OptimizerConfig, PlanSpace};
 
     let mut rng = Rng::seed_from_u64(0);
     let cases: Vec<(&str, Vec<usize>, usize, OptimizerConfig, &str)> = vec![
@@ -427,7 +424,7 @@ pub fn bench_planning(threads: usize) -> anyhow::Result<String> {
         };
         let model = EnsembleModel::new(config, 4, 1, &mut rng, &Device::Cpu)?;
         let mut objective = ModelObjective::new(
-            FastDynamics::new(&model, threads)?,
+            Box::new(FastDynamics::new(&model, threads)?),
             reverie_envs::known_functions("CartPoleContinuous-v0", &Default::default())
                 .expect("registered"),
             ModelObjectiveConfig::default(),

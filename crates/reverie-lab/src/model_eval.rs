@@ -17,7 +17,11 @@ use reverie_models::action_width;
 use reverie_models::diagnostics::{
     calibration_bins, compounding_error, disagreement_and_error, spearman, Trajectory,
 };
-use reverie_models::{encode_action, train, EnsembleModel, EnsembleModelConfig, TrainerConfig};
+use reverie_models::diagnostics::{compounding_error_of, HorizonError};
+use reverie_models::{
+    encode_action, train, EnsembleModel, EnsembleModelConfig, LinearModel, LinearModelConfig,
+    TrainerConfig,
+};
 use reverie_nn::Normalizer;
 
 use crate::experiments::common::{fmt, Table};
@@ -193,6 +197,11 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
     // Spread of each observation dimension in the training data: errors are in these units.
     let scale = Normalizer::fit(&train_data.obs, obs_dim).std;
     let horizons = compounding_error(&model, &held_out, options.horizon, &scale)?;
+    // The seeds' first model beside the ensemble: least squares on [s, a, 1] → [Δs, r].
+    let mut linear = LinearModel::fit(&LinearModelConfig::default(), &train_data, obs_dim, act_dim)
+        .map_err(|e| anyhow::anyhow!("linear model: {e}"))?;
+    let linear_horizons = compounding_error_of(&mut linear, &held_out, options.horizon, &scale)
+        .map_err(|e| anyhow::anyhow!(e))?;
 
     let (d_on, e_on) = disagreement_and_error(&model, &on.obs, &on.actions, &on.next_obs, &scale)?;
     let (d_off, e_off) =
@@ -213,9 +222,10 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
         "disagreement_error_spearman",
         "spearman_on_distribution",
         "spearman_off_distribution",
+        "linear_error_mean",
     ]);
     let mut per_dim = Table::new(&["k", "dim", "error_mean"]);
-    for h in &horizons {
+    for (h, l) in horizons.iter().zip(&linear_horizons) {
         summary.push(vec![
             h.k.to_string(),
             fmt(h.error_mean, 5),
@@ -224,6 +234,7 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
             fmt(rho_all, 4),
             fmt(rho_on, 4),
             fmt(rho_off, 4),
+            fmt(l.error_mean, 5),
         ]);
         for (j, e) in h.per_dim.iter().enumerate() {
             per_dim.push(vec![h.k.to_string(), j.to_string(), fmt(*e, 5)]);
@@ -242,14 +253,15 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
     }
     calibration.write_csv(&options.out.join("calibration.csv"))?;
 
+    let curve = |hs: &[HorizonError]| hs.iter().map(|h| (h.k as f64, h.error_mean)).collect();
     plot_curves(
-        &[Curve::raw(
-            "normalised open-loop error",
-            vec![horizons
-                .iter()
-                .map(|h| (h.k as f64, h.error_mean))
-                .collect()],
-        )],
+        &[
+            Curve::raw("ensemble (elites' mean)", vec![curve(&horizons)]),
+            Curve::raw(
+                "linear model (least squares)",
+                vec![curve(&linear_horizons)],
+            ),
+        ],
         &format!("{}: compounding model error", options.env),
         "open-loop steps k",
         "error (RMSE in data standard deviations)",
@@ -289,10 +301,11 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
         options.seed,
         horizons.first().map(|h| h.starts).unwrap_or(0)
     );
-    let mut short = Table::new(&["k", "error_mean", "error_std"]);
-    for h in horizons
+    let mut short = Table::new(&["k", "error_mean", "error_std", "linear_error_mean"]);
+    for (h, l) in horizons
         .iter()
-        .filter(|h| [1, 5, 10, 20, options.horizon].contains(&h.k))
+        .zip(&linear_horizons)
+        .filter(|(h, _)| [1, 5, 10, 20, options.horizon].contains(&h.k))
     {
         if short.rows.iter().any(|r| r[0] == h.k.to_string()) {
             continue;
@@ -301,6 +314,7 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
             h.k.to_string(),
             fmt(h.error_mean, 4),
             fmt(h.error_std, 4),
+            fmt(l.error_mean, 4),
         ]);
     }
     text.push_str(&short.to_text());

@@ -4,6 +4,7 @@
 use reverie_nn::Result;
 use serde::Serialize;
 
+use crate::dynamics::{DynamicsModel, StepOutputs};
 use crate::ensemble::EnsembleModel;
 
 /// A real trajectory: `obs [T + 1, obs_dim]` and model-encoded `actions [T, act_dim]`.
@@ -94,6 +95,91 @@ pub fn compounding_error(
         results.push(HorizonError {
             k,
             error_mean: mean,
+            error_std: std,
+            per_dim,
+            starts: p,
+        });
+    }
+    Ok(results)
+}
+
+/// [`compounding_error`] for any [`DynamicsModel`]: each start is rolled through every
+/// member and the members' predictions are averaged (the expectation), so a single model
+/// such as [`crate::LinearModel`] is judged on the same footing as an ensemble's mean.
+pub fn compounding_error_of(
+    model: &mut dyn DynamicsModel,
+    trajectories: &[Trajectory],
+    horizon: usize,
+    scale: &[f32],
+) -> std::result::Result<Vec<HorizonError>, String> {
+    let (o, a) = (model.obs_dim(), model.act_dim());
+    let members = model.members().to_vec();
+    let m = members.len();
+    let mut starts: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in trajectories.iter().enumerate() {
+        let steps = t.actions.len() / a;
+        for s in 0..steps.saturating_sub(horizon - 1) {
+            starts.push((i, s));
+        }
+    }
+    if starts.is_empty() {
+        return Err(format!(
+            "no trajectory has {horizon} steps; collect longer episodes or lower the horizon"
+        ));
+    }
+    let p = starts.len();
+    let mut current: Vec<f32> = starts
+        .iter()
+        .flat_map(|&(i, s)| trajectories[i].obs[s * o..(s + 1) * o].to_vec())
+        .collect();
+    // Row r·m + j is start r through member j.
+    let member: Vec<usize> = (0..p * m).map(|r| members[r % m]).collect();
+    let (mut obs, mut actions) = (vec![0.0f32; p * m * o], vec![0.0f32; p * m * a]);
+    let (mut next, mut reward) = (vec![0.0f32; p * m * o], vec![0.0f32; p * m]);
+    let mut results = Vec::with_capacity(horizon);
+    let mut mean = vec![0.0f32; o];
+    for k in 1..=horizon {
+        for (row, &(i, s)) in starts.iter().enumerate() {
+            let action = &trajectories[i].actions[(s + k - 1) * a..(s + k) * a];
+            for j in 0..m {
+                let r = row * m + j;
+                obs[r * o..(r + 1) * o].copy_from_slice(&current[row * o..(row + 1) * o]);
+                actions[r * a..(r + 1) * a].copy_from_slice(action);
+            }
+        }
+        model.step(
+            &obs,
+            &actions,
+            &member,
+            None,
+            StepOutputs {
+                next_obs: &mut next,
+                reward: &mut reward,
+                termination_prob: None,
+            },
+        );
+        let mut errors = Vec::with_capacity(p);
+        let mut per_dim = vec![0.0f64; o];
+        for (row, &(i, s)) in starts.iter().enumerate() {
+            mean.fill(0.0);
+            for j in 0..m {
+                let r = row * m + j;
+                for (x, y) in mean.iter_mut().zip(&next[r * o..(r + 1) * o]) {
+                    *x += y / m as f32;
+                }
+            }
+            let truth = &trajectories[i].obs[(s + k) * o..(s + k + 1) * o];
+            errors.push(normalized_rmse(&mean, truth, scale));
+            for (d, ((x, t), sc)) in per_dim.iter_mut().zip(mean.iter().zip(truth).zip(scale)) {
+                *d += ((x - t) / sc).abs() as f64 / p as f64;
+            }
+            current[row * o..(row + 1) * o].copy_from_slice(&mean);
+        }
+        let mean_error = errors.iter().sum::<f64>() / p as f64;
+        let std = (errors.iter().map(|e| (e - mean_error).powi(2)).sum::<f64>() / p as f64).sqrt();
+        results.push(HorizonError {
+            k,
+            error_mean: mean_error,
             error_std: std,
             per_dim,
             starts: p,

@@ -9,6 +9,7 @@
 use reverie_core::Rng;
 use reverie_nn::{FastEnsemble, Normalizer, Result, RowGroup};
 
+use crate::dynamics::{DynamicsModel, StepOutputs};
 use crate::ensemble::EnsembleModel;
 use crate::model_env::ModelStep;
 use reverie_core::KnownFunctions;
@@ -33,16 +34,6 @@ pub struct FastDynamics {
     x: Vec<f32>,
     y: Vec<f32>,
     noise: Vec<f32>,
-}
-
-/// One predicted step for N rows (the outputs of [`FastDynamics::step`]).
-pub struct StepOutputs<'a> {
-    /// `[N, obs_dim]`
-    pub next_obs: &'a mut [f32],
-    /// `[N]`: the model's reward head
-    pub reward: &'a mut [f32],
-    /// `[N]`: the termination head's probability (left untouched without one)
-    pub termination_prob: Option<&'a mut [f32]>,
 }
 
 /// `log(1 + e^x)` without overflow.
@@ -225,34 +216,44 @@ impl FastDynamics {
         for i in 0..rows {
             let (o, act) = (&obs[i * d..(i + 1) * d], &actions[i * a..(i + 1) * a]);
             let next = &step.next_obs[i * d..(i + 1) * d];
-            if let Some(f) = &known.reward {
-                step.rewards[i] = f(o, act, next);
-            }
-            step.terminated[i] = match (&known.termination, &termination) {
-                (Some(f), _) => f(o, act, next),
-                (None, Some(p)) => p[i] > 0.5,
-                (None, None) => false,
-            };
+            let learned_prob = termination.as_ref().map(|p| p[i]);
+            (step.rewards[i], step.terminated[i]) =
+                known.resolve(o, act, next, step.rewards[i], learned_prob);
         }
         step
     }
 }
 
-/// Fills `out` with standard normal draws (Box–Muller, both values of each pair used).
-pub fn fill_normal(rng: &mut Rng, out: &mut [f32]) {
-    let mut chunks = out.chunks_exact_mut(2);
-    for pair in &mut chunks {
-        let u1 = 1.0 - rng.uniform_f32();
-        let u2 = rng.uniform_f32();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let (s, c) = (std::f32::consts::TAU * u2).sin_cos();
-        pair[0] = r * c;
-        pair[1] = r * s;
+impl DynamicsModel for FastDynamics {
+    fn obs_dim(&self) -> usize {
+        self.obs_dim
     }
-    if let [last] = chunks.into_remainder() {
-        *last = rng.normal() as f32;
+
+    fn act_dim(&self) -> usize {
+        self.act_dim
+    }
+
+    fn members(&self) -> &[usize] {
+        &self.elites
+    }
+
+    fn has_termination_head(&self) -> bool {
+        self.learned_termination
+    }
+
+    fn step(
+        &mut self,
+        obs: &[f32],
+        actions: &[f32],
+        member: &[usize],
+        rng: Option<&mut Rng>,
+        out: StepOutputs<'_>,
+    ) {
+        FastDynamics::step(self, obs, actions, member, rng, out)
     }
 }
+
+pub use reverie_core::rng::fill_normal;
 
 #[cfg(test)]
 mod tests {

@@ -13,19 +13,30 @@
 //!   disagreement, and optional truncation when disagreement exceeds a threshold.
 //! - [`FastDynamics`]: an allocation-free inference snapshot for planners (each particle
 //!   through its own member only).
+//! - [`DynamicsModel`]: the trait planners and imagined rollouts use; implemented by
+//!   [`FastDynamics`] (the ensemble's inference path) and [`LinearModel`] (least squares on
+//!   `[s, a, 1] → [Δs, r]`).
+//! - [`LatentModel`]: the shape of latent world models (observe / imagine / heads), shown
+//!   on a state-space model by [`StateSpaceLatent`].
 //! - [`encoding`]: actions as model inputs (one-hot or clipped vectors).
 //! - [`diagnostics`]: k-step compounding error and disagreement-vs-error calibration.
 
 pub mod diagnostics;
+pub mod dynamics;
 pub mod encoding;
 pub mod ensemble;
 pub mod fast;
+pub mod latent;
+pub mod linear;
 pub mod model_env;
 pub mod trainer;
 
+pub use dynamics::{DynamicsModel, StepOutputs};
 pub use encoding::{action_width, encode_action};
 pub use ensemble::{EnsembleModel, EnsembleModelConfig, Prediction};
-pub use fast::{FastDynamics, StepOutputs};
+pub use fast::FastDynamics;
+pub use latent::{LatentModel, StateSpaceLatent, StateSpaceState};
+pub use linear::{LinearModel, LinearModelConfig};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use reverie_core::KnownFunctions;
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};

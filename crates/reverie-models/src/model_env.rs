@@ -151,18 +151,11 @@ impl<'a> ModelEnv<'a> {
                 }
             }
             let (oi, ai) = (&obs[i * o..(i + 1) * o], &actions[i * a..(i + 1) * a]);
-            if let Some(f) = &self.known.reward {
-                reward = f(oi, ai, &next);
-            }
-            let terminated = match (&self.known.termination, &pred.termination_prob) {
-                (Some(f), _) => f(oi, ai, &next),
-                (None, Some(prob)) => {
-                    let mean =
-                        elites.iter().map(|&e| prob[e * n + i]).sum::<f32>() / elites.len() as f32;
-                    mean > 0.5
-                }
-                (None, None) => false,
-            };
+            let termination_prob = pred.termination_prob.as_ref().map(|prob| {
+                elites.iter().map(|&e| prob[e * n + i]).sum::<f32>() / elites.len() as f32
+            });
+            let terminated;
+            (reward, terminated) = self.known.resolve(oi, ai, &next, reward, termination_prob);
             out.next_obs.extend_from_slice(&next);
             out.rewards.push(reward);
             out.terminated.push(terminated);

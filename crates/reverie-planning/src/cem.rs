@@ -1,7 +1,7 @@
 //! The cross-entropy method (Rubinstein 1999; as used by PETS, Chua et al. 2018).
 
+use reverie_core::rng::fill_normal;
 use reverie_core::Rng;
-use reverie_models::fast::fill_normal;
 use serde::{Deserialize, Serialize};
 
 use crate::objective::{sanitize, top_k, ActionBounds, Objective, Optimizer, Plan};

@@ -86,7 +86,7 @@ impl ColoredNoise {
     /// Writes one sequence into `out[t * stride]` for t < H.
     pub(crate) fn sample(&mut self, rng: &mut Rng, out: &mut [f32], stride: usize) {
         let h = self.horizon;
-        reverie_models::fast::fill_normal(rng, &mut self.coefficients);
+        reverie_core::rng::fill_normal(rng, &mut self.coefficients);
         for t in 0..h {
             out[t * stride] = 0.0;
         }

@@ -3,16 +3,20 @@
 //! Model predictive control: at every step, optimise an action sequence inside a model,
 //! execute its first action, replan.
 //!
-//! - [`Objective`]: scores a batch of action sequences (higher is better). Implemented by
-//!   [`ModelObjective`] (P particles per candidate through a learned ensemble, known or
-//!   learned reward and termination, discount, optional terminal value V(s_H)) and by
-//!   [`OracleObjective`] (the true simulator via `set_state`: the planner's ceiling).
+//! Planners optimise objectives and know nothing of models: this crate depends on
+//! `reverie-core` only. The objectives that join a learned model to a planner
+//! (`ModelObjective`, `ModelGradientObjective`) live on the agent side, in
+//! `reverie_agents::planning`. A search-model trait for Monte Carlo tree search (MuZero,
+//! AlphaZero) will sit beside [`Objective`] here, for the same reason.
+//!
+//! - [`Objective`]: scores a batch of action sequences (higher is better). Implemented here
+//!   by [`OracleObjective`] (the true simulator via `set_state`: the planner's ceiling).
 //! - Optimisers ([`Optimizer`]): [`RandomShooting`], [`Cem`], [`ICem`] (coloured noise,
 //!   elite carry-over, decaying population), [`Mppi`], [`CategoricalCem`] for discrete
 //!   actions, and [`GradientPlanner`] (Adam on the sequence, for a
-//!   [`DifferentiableObjective`] such as [`ModelGradientObjective`], which differentiates
-//!   rollouts through the learned ensemble with candle's autodiff). Each keeps its last solution and warm-starts from it
-//!   shifted by one step.
+//!   [`DifferentiableObjective`], such as the agents' model-gradient objective, which
+//!   differentiates rollouts through the learned ensemble with candle's autodiff). Each keeps
+//!   its last solution and warm-starts from it shifted by one step.
 //! - [`Mpc`]: the receding-horizon loop around an optimiser, built from an
 //!   [`OptimizerConfig`].
 
@@ -20,8 +24,6 @@ pub mod categorical;
 pub mod cem;
 pub mod gradient;
 pub mod icem;
-pub mod model_gradient;
-pub mod model_objective;
 pub mod mpc;
 pub mod mppi;
 pub mod objective;
@@ -32,10 +34,8 @@ pub use categorical::{CategoricalCem, CategoricalCemConfig};
 pub use cem::{Cem, CemConfig, Sampling};
 pub use gradient::{DifferentiableObjective, GradientPlanner, GradientPlannerConfig};
 pub use icem::{ICem, ICemConfig};
-pub use model_gradient::ModelGradientObjective;
-pub use model_objective::{ActionEncoding, ModelObjective, ModelObjectiveConfig, TerminalValue};
 pub use mpc::{Mpc, OptimizerConfig, PlanSpace};
 pub use mppi::{Mppi, MppiConfig};
-pub use objective::{ActionBounds, Objective, Optimizer, Plan};
+pub use objective::{ActionBounds, Objective, Optimizer, Plan, TerminalValue};
 pub use oracle::OracleObjective;
 pub use shooting::{RandomShooting, RandomShootingConfig};

@@ -2,8 +2,8 @@
 //! of PDDM (Nagabandi et al. 2019) that mbrl-lib uses: sample smoothed perturbations of the
 //! mean, weight each sample by exp(return / λ), move the mean to the weighted average.
 
+use reverie_core::rng::fill_normal;
 use reverie_core::Rng;
-use reverie_models::fast::fill_normal;
 use serde::{Deserialize, Serialize};
 
 use crate::objective::{sanitize, ActionBounds, Objective, Optimizer, Plan};

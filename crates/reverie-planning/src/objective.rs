@@ -203,3 +203,7 @@ mod tests {
         assert!(ActionBounds::uniform(2, 1, 1.0, 1.0).validate().is_err());
     }
 }
+
+/// `V(s_H)` for a batch: observations `[n, obs_dim]` → values `[n]`, added (discounted) to
+/// the return of every particle still alive after the horizon.
+pub type TerminalValue = Box<dyn FnMut(&[f32], &mut [f32]) + Send>;

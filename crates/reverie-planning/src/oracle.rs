@@ -3,8 +3,8 @@
 
 use reverie_core::{Action, BoxedEnv, Space};
 
-use crate::model_objective::TerminalValue;
 use crate::objective::Objective;
+use crate::objective::TerminalValue;
 
 /// Rolls each candidate out in a copy of the real env from a saved simulator state
 /// (`set_state` + `step`), summing discounted rewards until termination.

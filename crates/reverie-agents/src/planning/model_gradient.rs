@@ -1,12 +1,11 @@
 //! Planning by gradient through the learned model: the action sequence is a candle `Var`,
 //! the rollout (mean of the elites' mean predictions, learned reward head) is differentiated
-//! with respect to it, and [`crate::GradientPlanner`] takes Adam steps on it.
+//! with respect to it, and [`reverie_planning::GradientPlanner`] takes Adam steps on it.
 
 use candle_core::{DType, Device, Tensor, Var};
 use reverie_models::EnsembleModel;
 
-use crate::gradient::DifferentiableObjective;
-use crate::objective::Objective;
+use reverie_planning::{DifferentiableObjective, Objective};
 
 /// A differentiable rollout objective over an [`EnsembleModel`] with continuous actions.
 ///

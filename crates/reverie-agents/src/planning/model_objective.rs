@@ -1,12 +1,9 @@
 //! Scoring action sequences by imagined rollouts through a learned ensemble.
 
 use reverie_core::Rng;
-use reverie_models::{FastDynamics, KnownFunctions, Propagation, StepOutputs};
+use reverie_models::{DynamicsModel, KnownFunctions, Propagation, StepOutputs};
+use reverie_planning::{Objective, TerminalValue};
 use serde::{Deserialize, Serialize};
-
-/// `V(s_H)` for a batch: observations `[n, obs_dim]` → values `[n]`, added (discounted) to
-/// the return of every particle still alive after the horizon.
-pub type TerminalValue = Box<dyn FnMut(&[f32], &mut [f32]) + Send>;
 
 /// Settings of a [`ModelObjective`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,14 +79,14 @@ impl ActionEncoding {
     }
 }
 
-/// Rolls every candidate out with P particles through a [`FastDynamics`] from a start
+/// Rolls every candidate out with P particles through a [`DynamicsModel`] from a start
 /// observation, and scores it by the mean discounted return over its particles.
 ///
 /// Under TS∞ particle p of every candidate uses the same elite (`elites[(p + o) % E]`, `o`
 /// drawn per call): the candidates are compared under common random models, which ranks
 /// them with less noise than independent draws, and every elite gets an equal share.
 pub struct ModelObjective {
-    dynamics: FastDynamics,
+    dynamics: Box<dyn DynamicsModel>,
     known: KnownFunctions,
     config: ModelObjectiveConfig,
     encoding: ActionEncoding,
@@ -112,7 +109,7 @@ pub struct ModelObjective {
 impl ModelObjective {
     /// An objective over `horizon`-step sequences.
     pub fn new(
-        dynamics: FastDynamics,
+        dynamics: Box<dyn DynamicsModel>,
         known: KnownFunctions,
         config: ModelObjectiveConfig,
         encoding: ActionEncoding,
@@ -159,7 +156,7 @@ impl ModelObjective {
     }
 
     /// Replaces the model (after retraining).
-    pub fn set_dynamics(&mut self, dynamics: FastDynamics) {
+    pub fn set_dynamics(&mut self, dynamics: Box<dyn DynamicsModel>) {
         assert_eq!(dynamics.obs_dim(), self.dynamics.obs_dim());
         assert_eq!(dynamics.act_dim(), self.dynamics.act_dim());
         self.dynamics = dynamics;
@@ -183,12 +180,12 @@ impl ModelObjective {
     }
 
     /// The model used.
-    pub fn dynamics(&self) -> &FastDynamics {
-        &self.dynamics
+    pub fn dynamics(&self) -> &dyn DynamicsModel {
+        self.dynamics.as_ref()
     }
 
     fn assign_members(&mut self, rows: usize, per_candidate: usize) {
-        let elites = self.dynamics.elites();
+        let elites = self.dynamics.members();
         let e = elites.len();
         self.member.resize(rows, 0);
         match self.config.propagation {
@@ -213,7 +210,7 @@ impl ModelObjective {
     }
 }
 
-impl crate::objective::Objective for ModelObjective {
+impl Objective for ModelObjective {
     fn evaluate(&mut self, candidates: &[f32], scores: &mut [f32]) {
         let (o, pa, ma) = (
             self.dynamics.obs_dim(),
@@ -225,7 +222,7 @@ impl crate::objective::Objective for ModelObjective {
         assert_eq!(candidates.len(), n * h * pa, "candidates [n, H, A]");
         let expectation = self.config.propagation == Propagation::Expectation;
         let group = if expectation {
-            self.dynamics.elites().len()
+            self.dynamics.members().len()
         } else {
             1
         };
@@ -310,14 +307,8 @@ impl crate::objective::Objective for ModelObjective {
                     &self.actions[r * ma..(r + 1) * ma],
                     &self.next[r * o..(r + 1) * o],
                 );
-                let reward = match &self.known.reward {
-                    Some(f) => f(s, a, s2),
-                    None => self.reward[r],
-                };
-                let done = match &self.known.termination {
-                    Some(f) => f(s, a, s2),
-                    None => learned_done && self.termination[r] > 0.5,
-                };
+                let learned_prob = learned_done.then(|| self.termination[r]);
+                let (reward, done) = self.known.resolve(s, a, s2, self.reward[r], learned_prob);
                 self.returns[r] += discount * reward;
                 if done {
                     self.alive[r] = false;

@@ -13,12 +13,13 @@ use reverie_core::{
     Observation, Rng, Space, StepBatch, Transition,
 };
 use reverie_envs::EnvRecipe;
-use reverie_models::{train, EnsembleModel, EnsembleModelConfig, FastDynamics, TrainerConfig};
-use reverie_planning::model_objective::ActionEncoding;
-use reverie_planning::{
-    ActionBounds, ModelObjective, ModelObjectiveConfig, Mpc, Objective, OptimizerConfig,
-    OracleObjective, PlanSpace,
+use reverie_models::{
+    train, DynamicsModel, EnsembleModel, EnsembleModelConfig, FastDynamics, LinearModel,
+    LinearModelConfig, TrainerConfig,
 };
+use reverie_planning::{ActionBounds, Mpc, Objective, OptimizerConfig, OracleObjective, PlanSpace};
+
+use super::model_objective::{ActionEncoding, ModelObjective, ModelObjectiveConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{require, AgentError};
@@ -45,6 +46,11 @@ pub struct MpcAgentConfig {
     pub planner: OptimizerConfig,
     /// Particles, discount and propagation of imagined rollouts.
     pub rollouts: ModelObjectiveConfig,
+    /// The learned dynamics: `ensemble` (the neural ensemble of `model`, trained by
+    /// `trainer`) or `linear` (least squares on `[s, a, 1] → [Δs, r]`, settings in `linear`).
+    pub dynamics: DynamicsKind,
+    /// The linear model, when `dynamics = "linear"`.
+    pub linear: LinearModelConfig,
     /// The ensemble.
     pub model: EnsembleModelConfig,
     /// How the ensemble is trained.
@@ -66,6 +72,8 @@ impl Default for MpcAgentConfig {
                 ..Default::default()
             }),
             rollouts: ModelObjectiveConfig::default(),
+            dynamics: DynamicsKind::Ensemble,
+            linear: LinearModelConfig::default(),
             model: EnsembleModelConfig {
                 hidden_sizes: vec![200; 4],
                 ..Default::default()
@@ -81,6 +89,17 @@ impl Default for MpcAgentConfig {
             },
         }
     }
+}
+
+/// Which learned model an MPC agent plans in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DynamicsKind {
+    /// The neural ensemble (deterministic or probabilistic, PETS).
+    #[default]
+    Ensemble,
+    /// A linear model fitted by least squares (the seeds' first model).
+    Linear,
 }
 
 /// Where plans are scored.
@@ -236,32 +255,27 @@ impl MpcAgent {
         self.model.as_ref()
     }
 
-    /// Trains (or continues training) the ensemble on all data and swaps the planner's
-    /// snapshot.
+    /// Fits the learned model to all data and hands it to the planner.
     fn train_model(&mut self) -> Vec<(&'static str, f64)> {
-        let act_width = self.encoding.model_dim();
-        if self.model.is_none() {
-            let mut init_rng = self.rng.fork();
-            let device = candle_core::Device::Cpu;
-            match EnsembleModel::new(
-                self.config.model.clone(),
-                self.obs_width,
-                act_width,
-                &mut init_rng,
-                &device,
-            ) {
-                Ok(m) => self.model = Some(m),
-                Err(e) => panic!("model construction failed after validation: {e}"),
+        let (dynamics, metrics) = match self.config.dynamics {
+            DynamicsKind::Ensemble => match self.train_ensemble() {
+                Some(trained) => trained,
+                None => return vec![("losses/model_train_failed", 1.0)],
+            },
+            DynamicsKind::Linear => {
+                let act_width = self.encoding.model_dim();
+                match LinearModel::fit(&self.config.linear, &self.data, self.obs_width, act_width) {
+                    Ok(model) => {
+                        let fitted: Box<dyn DynamicsModel> = Box::new(model);
+                        (
+                            fitted,
+                            vec![("charts/model_transitions", self.data.len() as f64)],
+                        )
+                    }
+                    Err(_) => return vec![("losses/model_train_failed", 1.0)],
+                }
             }
-        }
-        let model = self.model.as_mut().expect("built above");
-        let mut train_rng = self.rng.fork();
-        let report = match train(model, &self.data, &self.config.trainer, &mut train_rng) {
-            Ok(r) => r,
-            // Bad data (NaN from the env) leaves the previous model in place.
-            Err(_) => return vec![("losses/model_train_failed", 1.0)],
         };
-        let dynamics = FastDynamics::new(model, self.config.threads).expect("snapshot");
         match &mut self.planner {
             Planner::Model(objective) => objective.set_dynamics(dynamics),
             Planner::Untrained => {
@@ -283,12 +297,39 @@ impl MpcAgent {
             }
             Planner::Oracle(_) => unreachable!("the oracle trains nothing"),
         }
+        metrics
+    }
+
+    /// Trains (or continues training) the ensemble on all data; returns its inference
+    /// snapshot and the training metrics, or `None` when the data is unusable (NaN from the
+    /// env), leaving the previous model in place.
+    fn train_ensemble(&mut self) -> Option<(Box<dyn DynamicsModel>, Metrics)> {
+        let act_width = self.encoding.model_dim();
+        if self.model.is_none() {
+            let mut init_rng = self.rng.fork();
+            let device = candle_core::Device::Cpu;
+            match EnsembleModel::new(
+                self.config.model.clone(),
+                self.obs_width,
+                act_width,
+                &mut init_rng,
+                &device,
+            ) {
+                Ok(m) => self.model = Some(m),
+                Err(e) => panic!("model construction failed after validation: {e}"),
+            }
+        }
+        let model = self.model.as_mut().expect("built above");
+        let mut train_rng = self.rng.fork();
+        let report = train(model, &self.data, &self.config.trainer, &mut train_rng).ok()?;
+        let dynamics = FastDynamics::new(model, self.config.threads).expect("snapshot");
         let best = &report.epochs[report.best_epoch.min(report.epochs.len() - 1)];
-        vec![
+        let metrics = vec![
             ("losses/model_train_loss", best.train_loss),
             ("losses/model_val_mse", best.val_mse),
             ("charts/model_epochs", report.epochs.len() as f64),
-        ]
+        ];
+        Some((Box::new(dynamics), metrics))
     }
 
     fn action_from_plan(&self, first: &[f32]) -> Action {
