@@ -61,7 +61,9 @@ enum Command {
     /// List the trainable algorithms and the envs that have tuned presets.
     Algos,
     /// Check an environment against the API contract (spaces, determinism, flags, errors).
-    #[command(after_help = "Example:\n  reverie env-check FrozenLake-v1 --set is_slippery=false")]
+    #[command(
+        after_help = "Examples:\n  reverie env-check FrozenLake-v1 --set is_slippery=false\n  reverie env-check CartPolePixels-v1 --video cartpole.gif   # watch random actions"
+    )]
     EnvCheck {
         /// Registered env id, e.g. CartPole-v1.
         id: String,
@@ -71,6 +73,12 @@ enum Command {
         /// Env option as key=value (repeatable), e.g. --set map_name=8x8.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         options: Vec<String>,
+        /// Also record one episode of uniformly random actions as a GIF, to look at the env.
+        #[arg(long, value_name = "FILE.gif")]
+        video: Option<PathBuf>,
+        /// Size of the video frames relative to the env's natural picture.
+        #[arg(long, default_value_t = 0.5)]
+        video_scale: f64,
     },
     /// Train an agent; writes a run directory with config, metrics, checkpoints and plots.
     #[command(after_help = "\
@@ -121,7 +129,8 @@ default seed it reproduces the final evaluation printed at the end of training.
 Examples:
   reverie eval runs/ppo/CartPole-v1/20261124-120000-s0
   reverie eval RUN --episodes 100 --seed 7
-  reverie eval RUN --checkpoint RUN/checkpoints/step-000050000.bin")]
+  reverie eval RUN --checkpoint RUN/checkpoints/step-000050000.bin
+  reverie eval RUN --video cartpole.gif            # look at what the agent does")]
     Eval {
         /// Run directory written by `reverie train`.
         run: PathBuf,
@@ -134,6 +143,12 @@ Examples:
         /// Checkpoint file (default: RUN/checkpoints/latest.bin).
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
+        /// Also record one episode of the policy as a GIF (from the first episode's seed).
+        #[arg(long, value_name = "FILE.gif")]
+        video: Option<PathBuf>,
+        /// Size of the video frames relative to the env's natural picture.
+        #[arg(long, default_value_t = 0.5)]
+        video_scale: f64,
     },
     /// Plot learning curves of one or more runs (mean and ±1 std band per algo × env).
     #[command(
@@ -308,7 +323,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::EnvCheck { id, seed, options } => {
+        Command::EnvCheck {
+            id,
+            seed,
+            options,
+            video,
+            video_scale,
+        } => {
             let mut table = toml::Table::new();
             for option in &options {
                 let (k, v) = option
@@ -325,6 +346,28 @@ fn run(command: Command) -> anyhow::Result<()> {
                     Ok(detail) => println!("ok    {}: {detail}", check.name),
                     Err(problem) => println!("FAIL  {}: {problem}", check.name),
                 }
+            }
+            if let Some(path) = &video {
+                let mut env = make();
+                let space = env.action_space();
+                let mut rng = reverie_core::Rng::seed_from_u64(seed);
+                let recorded = reverie_envs::render::video::record_episode(
+                    env.as_mut(),
+                    |_| space.sample(&mut rng),
+                    seed,
+                    10_000,
+                    path,
+                    video_scale,
+                )
+                .map_err(|e| anyhow::anyhow!("cannot record {}: {e}", path.display()))?;
+                println!(
+                    "video: {} ({} frames, {}x{}, random actions, return {:.3})",
+                    path.display(),
+                    recorded.frames,
+                    recorded.width,
+                    recorded.height,
+                    recorded.episode_return
+                );
             }
             if report.passed() {
                 println!("{id}: all {} checks passed", report.checks.len());
@@ -398,6 +441,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             episodes,
             seed,
             checkpoint,
+            video,
+            video_scale,
         } => {
             let report = reverie_run::eval::eval_run(&run, checkpoint.as_deref(), episodes, seed)?;
             println!(
@@ -410,6 +455,23 @@ fn run(command: Command) -> anyhow::Result<()> {
                 report.mean,
                 report.std
             );
+            if let Some(path) = &video {
+                let recorded = reverie_run::eval::record_run_video(
+                    &run,
+                    checkpoint.as_deref(),
+                    seed,
+                    path,
+                    video_scale,
+                )?;
+                println!(
+                    "video: {} ({} frames, {}x{}, return {:.3})",
+                    path.display(),
+                    recorded.frames,
+                    recorded.width,
+                    recorded.height,
+                    recorded.episode_return
+                );
+            }
             Ok(())
         }
         Command::Plot { runs, metric, out } => {

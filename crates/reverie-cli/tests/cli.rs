@@ -389,3 +389,49 @@ fn model_eval_writes_summary_with_horizons_and_calibration() {
         stderr(&out)
     );
 }
+
+/// `--video` writes a GIF a person can look at: random actions from `env-check` (a pixel
+/// variant here) and the trained policy from `eval`.
+#[test]
+fn env_check_and_eval_record_gif_videos() {
+    let dir = scratch("video");
+    std::fs::create_dir_all(&dir).unwrap();
+    let gif = dir.join("random.gif");
+    let out = reverie(&[
+        "env-check",
+        "PendulumPixels-v1",
+        "--video",
+        gif.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("201 frames"), "{}", stdout(&out));
+    let bytes = std::fs::read(&gif).unwrap();
+    assert_eq!(&bytes[..6], b"GIF89a");
+
+    let run = dir.join("run");
+    let out = reverie(&[
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--steps",
+        "2000",
+        "--quiet",
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let gif = dir.join("policy.gif");
+    let out = reverie(&[
+        "eval",
+        run.to_str().unwrap(),
+        "--episodes",
+        "2",
+        "--video",
+        gif.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("video: "), "{}", stdout(&out));
+    assert_eq!(&std::fs::read(&gif).unwrap()[..6], b"GIF89a");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use reverie_core::{AutoresetMode, DynEnv, Env, Rng, TimeLimit, VecEnv};
 use reverie_envs::classic::{CartPole, Pendulum};
+use reverie_envs::{Pixels, PixelsConfig};
 
 /// One measured row.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,8 +79,8 @@ pub fn bench_dyn(id: &str, seconds: f64) -> f64 {
     bench_single(env, |rng| space.sample(rng), seconds)
 }
 
-/// The default table: CartPole-v1 and Pendulum-v1 single and vec64, then every registered
-/// env through the dynamic API.
+/// The default table: CartPole-v1 and Pendulum-v1 single and vec64, their 64×64 pixel
+/// variants single and vec16, then every registered env through the dynamic API.
 pub fn bench_envs(seconds: f64, num_envs: usize) -> Vec<BenchRow> {
     let mut rows = Vec::new();
     let mut push = |env: &str, mode: String, steps_per_s: f64| {
@@ -112,6 +113,32 @@ pub fn bench_envs(seconds: f64, num_envs: usize) -> Vec<BenchRow> {
         "Pendulum-v1",
         format!("vec{num_envs}"),
         bench_vec(pendulum, num_envs, torque, seconds),
+    );
+    // 64×64 RGB pixel observations (the registered pixel variants, typed): each step renders
+    // the frame straight at 64×64. Gymnasium's counterpart is render() + ResizeObservation
+    // (cv2 INTER_AREA), measured by benches/gymnasium_baseline.py with 16 envs.
+    let pixels = PixelsConfig::default();
+    let cartpole_pixels = || Pixels::new(cartpole(), pixels).expect("CartPole renders");
+    let pendulum_pixels = || Pixels::new(pendulum(), pixels).expect("Pendulum renders");
+    push(
+        "CartPolePixels-v1",
+        "single".into(),
+        bench_single(cartpole_pixels(), coin, seconds),
+    );
+    push(
+        "CartPolePixels-v1",
+        "vec16".into(),
+        bench_vec(cartpole_pixels, 16, coin, seconds),
+    );
+    push(
+        "PendulumPixels-v1",
+        "single".into(),
+        bench_single(pendulum_pixels(), torque, seconds),
+    );
+    push(
+        "PendulumPixels-v1",
+        "vec16".into(),
+        bench_vec(pendulum_pixels, 16, torque, seconds),
     );
     for spec in reverie_envs::specs() {
         push(spec.id, "dyn".into(), bench_dyn(spec.id, seconds / 2.0));

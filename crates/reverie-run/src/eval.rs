@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 
-use reverie_core::SeedStreams;
+use reverie_core::{Agent, Mode, ObsBatch, Observation, SeedStreams};
 use reverie_envs::make_with;
+use reverie_envs::render::video::{record_episode, EpisodeVideo};
 
 use crate::config::{env_options, TrainConfig};
 use crate::driver::evaluate;
@@ -33,6 +34,58 @@ pub struct EvalReport {
     pub std: f64,
 }
 
+/// The run's configuration, the checkpoint path (default `RUN/checkpoints/latest.bin`)
+/// and the agent restored from it.
+fn load_run(
+    run: &Path,
+    checkpoint: Option<&Path>,
+) -> anyhow::Result<(TrainConfig, PathBuf, Box<dyn Agent>)> {
+    let run = RunDir::open(run)?;
+    let text = std::fs::read_to_string(run.path().join("config.toml"))
+        .with_context(|| format!("{} has no readable config.toml", run.path().display()))?;
+    let config: TrainConfig = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}/config.toml: {e}", run.path().display()))?;
+    let checkpoint = checkpoint
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| run.path().join("checkpoints").join("latest.bin"));
+    let bytes = std::fs::read(&checkpoint)
+        .with_context(|| format!("cannot read checkpoint {}", checkpoint.display()))?;
+    let agent = load_agent(&config, &bytes)
+        .with_context(|| format!("checkpoint {}", checkpoint.display()))?;
+    Ok((config, checkpoint, agent))
+}
+
+/// Records one episode of the run's deterministic policy (from `checkpoint`, default
+/// `latest.bin`; reset with `seed`, default the run's evaluation seed) as a GIF at `video`,
+/// each frame the env's picture at its natural size times `scale`.
+pub fn record_run_video(
+    run: &Path,
+    checkpoint: Option<&Path>,
+    seed: Option<u64>,
+    video: &Path,
+    scale: f64,
+) -> anyhow::Result<EpisodeVideo> {
+    let (config, _, mut agent) = load_run(run, checkpoint)?;
+    let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
+    let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
+    let mut carry = agent.initial_carry(1);
+    let (mut actions, mut first) = (Vec::with_capacity(1), true);
+    let policy = |obs: &Observation| {
+        agent.act(
+            &ObsBatch::single(obs),
+            &[first],
+            &mut carry,
+            Mode::Evaluate,
+            &mut actions,
+        );
+        first = false;
+        actions[0].clone()
+    };
+    let max_steps = usize::try_from(config.eval_max_episode_steps).unwrap_or(usize::MAX);
+    record_episode(env.as_mut(), policy, seed, max_steps, video, scale)
+        .with_context(|| format!("cannot record {}", video.display()))
+}
+
 /// Evaluates `checkpoint` (default: `RUN/checkpoints/latest.bin`) of the run in `run` over
 /// `episodes` episodes, starting from `seed` (default: the run's own evaluation seed, so the
 /// final evaluation of training is reproduced exactly).
@@ -45,18 +98,7 @@ pub fn eval_run(
     if episodes == 0 {
         anyhow::bail!("--episodes must be at least 1");
     }
-    let run = RunDir::open(run)?;
-    let text = std::fs::read_to_string(run.path().join("config.toml"))
-        .with_context(|| format!("{} has no readable config.toml", run.path().display()))?;
-    let config: TrainConfig = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}/config.toml: {e}", run.path().display()))?;
-    let checkpoint = checkpoint
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| run.path().join("checkpoints").join("latest.bin"));
-    let bytes = std::fs::read(&checkpoint)
-        .with_context(|| format!("cannot read checkpoint {}", checkpoint.display()))?;
-    let mut agent = load_agent(&config, &bytes)
-        .with_context(|| format!("checkpoint {}", checkpoint.display()))?;
+    let (config, checkpoint, mut agent) = load_run(run, checkpoint)?;
     let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
     let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
     let (mean, std) = evaluate(
