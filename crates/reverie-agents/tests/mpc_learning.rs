@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use reverie_agents::{MpcAgent, MpcAgentConfig};
 use reverie_core::{
     Action, AutoresetMode, BoxedEnv, DynEnv, EnvError, Frame, Info, KnownFunctions, Observation,
-    SeedStreams, Space, Step, VecEnv,
+    SeedStreams, SimulatorState, Space, Step, VecEnv,
 };
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use reverie_planning::{CategoricalCemConfig, CemConfig, ICemConfig, OptimizerConfig};
@@ -59,11 +59,11 @@ impl DynEnv for Seeded {
         self.steps += 1;
         self.env.step(action)
     }
-    fn state(&self) -> Vec<f64> {
-        self.env.state()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        self.env.simulator()
     }
-    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
-        self.env.set_state(state)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        self.env.simulator_mut()
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         self.env.render_size()

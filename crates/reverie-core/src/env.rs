@@ -4,6 +4,8 @@
 //! Rust values (`[f32; 4]`, `i64`), so stepping allocates nothing. [`DynEnv`] is its
 //! object-safe twin over [`Observation`] / [`Action`], implemented for every `Env`, which is
 //! what the registry (`reverie_envs::make`) returns and what generic tools use.
+//! [`SimulatorState`] is the optional capability of reading and setting the simulator
+//! state, reached through [`Env::simulator`] / [`Env::simulator_mut`].
 
 use crate::error::EnvError;
 use crate::frame::Frame;
@@ -230,6 +232,27 @@ impl ActionValue for Action {
     }
 }
 
+/// The optional capability of reading and overwriting an env's simulator state, for
+/// planning with true dynamics (the oracle planner), conformance tests and replaying
+/// recorded trajectories. Reached through [`Env::simulator`] / [`Env::simulator_mut`]
+/// (and their [`DynEnv`] twins); an env without it still steps, trains and is checked.
+///
+/// The state is the env's full simulator state as f64 values, in the env's own layout
+/// (e.g. CartPole's `[x, x_dot, theta, theta_dot]`, Pendulum's `[theta, theta_dot]`,
+/// FrozenLake's `[s]`): what Gymnasium keeps in `env.unwrapped.state` / `.s`, not
+/// necessarily the observation. Wrappers pass the inner env's state through; episode
+/// counters they keep (a time limit's elapsed steps, episode statistics) are neither part
+/// of the state nor touched by [`SimulatorState::set_state`].
+pub trait SimulatorState {
+    /// The full simulator state (the layout above).
+    fn state(&self) -> Vec<f64>;
+
+    /// Overwrites the simulator state (the layout of [`SimulatorState::state`]) and
+    /// returns the observation of that state; a state of the wrong size or out of range
+    /// is refused with [`EnvError::InvalidState`] and leaves the env unchanged.
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError>;
+}
+
 /// An environment with Gymnasium 1.x semantics.
 ///
 /// Implementations validate actions and return [`EnvError::InvalidAction`] for actions of the
@@ -255,14 +278,18 @@ pub trait Env {
     /// Advances the simulation by one step.
     fn step(&mut self, action: &Self::Action) -> Result<Step<Self::Obs>, EnvError>;
 
-    /// The full simulator state as f64 values (e.g. CartPole's `[x, x_dot, theta,
-    /// theta_dot]`, FrozenLake's `[s]`), for planning with true dynamics and for replaying
-    /// recorded trajectories.
-    fn state(&self) -> Vec<f64>;
+    /// This env's settable simulator state, or `None` (the default) when its state cannot
+    /// be read and set (e.g. an env behind a foreign bridge). Envs that have the capability
+    /// implement [`SimulatorState`] and return `Some(self)`; wrappers forward their inner
+    /// env's. The answer must not change over the env's life.
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        None
+    }
 
-    /// Overwrites the simulator state (same layout as [`Env::state`]) and returns the
-    /// observation of that state. Episode counters kept by wrappers are not touched.
-    fn set_state(&mut self, state: &[f64]) -> Result<Self::Obs, EnvError>;
+    /// [`Env::simulator`], mutably: `Some` exactly when [`Env::simulator`] is.
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        None
+    }
 
     /// The size `(width, height)` of the env's natural frame (Gymnasium's `rgb_array` size),
     /// or `None` when the env does not render.
@@ -300,10 +327,14 @@ pub trait DynEnv: Send {
     fn reset(&mut self, seed: Option<u64>) -> (Observation, Info);
     /// See [`Env::step`].
     fn step(&mut self, action: &Action) -> Result<Step<Observation>, EnvError>;
-    /// See [`Env::state`].
-    fn state(&self) -> Vec<f64>;
-    /// See [`Env::set_state`].
-    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError>;
+    /// See [`Env::simulator`]; `None` unless overridden.
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        None
+    }
+    /// See [`Env::simulator_mut`]; `None` unless overridden.
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        None
+    }
     /// See [`Env::render_size`].
     fn render_size(&self) -> Option<(usize, usize)>;
     /// See [`Env::known_functions`].
@@ -334,11 +365,11 @@ impl<E: Env + Send> DynEnv for E {
             info: step.info,
         })
     }
-    fn state(&self) -> Vec<f64> {
-        Env::state(self)
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Env::simulator(self)
     }
-    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
-        Env::set_state(self, state).map(|o| o.to_observation())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Env::simulator_mut(self)
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         Env::render_size(self)
@@ -369,11 +400,11 @@ impl Env for BoxedEnv {
     fn step(&mut self, action: &Action) -> Result<Step<Observation>, EnvError> {
         (**self).step(action)
     }
-    fn state(&self) -> Vec<f64> {
-        (**self).state()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        (**self).simulator()
     }
-    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
-        (**self).set_state(state)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        (**self).simulator_mut()
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         (**self).render_size()

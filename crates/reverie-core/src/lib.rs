@@ -7,7 +7,8 @@
 //!   dynamic [`Observation`] / [`Action`] values.
 //! - [`env`]: the [`Env`] trait with Gymnasium 1.x semantics (`reset(seed) -> (obs, info)`,
 //!   `step(action) -> Step { obs, reward, terminated, truncated, info }`), its object-safe
-//!   twin [`DynEnv`], and settable simulator state for planning with true dynamics.
+//!   twin [`DynEnv`], and the optional settable simulator state ([`SimulatorState`]) for
+//!   planning with true dynamics.
 //! - [`wrappers`]: [`TimeLimit`] (Gymnasium's `max_episode_steps`) and episode statistics.
 //! - [`vec_env`]: [`VecEnv`], N copies stepped in one call into structure-of-arrays buffers.
 //! - [`buffer`]: the columnar [`ReplayBuffer`], and the DreamerV3-style [`SequenceBuffer`]
@@ -40,7 +41,9 @@ pub use buffer::{
     Batch, BufferError, ObsLayout, ReplayBuffer, ReplayBufferConfig, SequenceBatch, SequenceBuffer,
     SequenceBufferConfig,
 };
-pub use env::{ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, Step};
+pub use env::{
+    ActionValue, BoxedEnv, DynEnv, Env, Info, InfoValue, ObsValue, SimulatorState, Step,
+};
 pub use error::EnvError;
 pub use frame::Frame;
 pub use known::KnownFunctions;

@@ -14,7 +14,10 @@ use reverie_core::{Env, Frame};
 fn time(id: &str, width: usize, height: usize) -> f64 {
     let mut env = reverie_envs::make(id).expect("registered env");
     env.reset(Some(0));
-    let base = env.state();
+    let base = env
+        .simulator()
+        .expect("registered envs have a state")
+        .state();
     let mut frame = Frame::new(width, height);
     let n = if width * height > 100_000 {
         2_000
@@ -35,12 +38,18 @@ fn time(id: &str, width: usize, height: usize) -> f64 {
         .collect();
     // Warm up.
     for s in &states {
-        env.set_state(s).expect("state");
+        env.simulator_mut()
+            .expect("registered envs have a state")
+            .set_state(s)
+            .expect("state");
         env.render(&mut frame).expect("render");
     }
     let mut total = 0.0;
     for (k, s) in states.iter().cycle().take(n).enumerate() {
-        env.set_state(s).expect("state");
+        env.simulator_mut()
+            .expect("registered envs have a state")
+            .set_state(s)
+            .expect("state");
         let t = Instant::now();
         env.render(black_box(&mut frame)).expect("render");
         total += t.elapsed().as_secs_f64();

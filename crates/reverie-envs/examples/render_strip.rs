@@ -205,7 +205,10 @@ fn main() {
             .and_then(|(dir, g)| read_npy(&dir.join(format!("{g}.npy"))));
         let mut rows = vec![Vec::new(), Vec::new(), Vec::new(), Vec::new()];
         for (k, s) in states.iter().enumerate() {
-            env.set_state(s).expect("valid state");
+            env.simulator_mut()
+                .expect("classic envs have a state")
+                .set_state(s)
+                .expect("valid state");
             let mut display = Frame::new(dw, dh);
             env.render(&mut display).expect("render");
             rows[0].push(display);
@@ -256,7 +259,10 @@ fn main() {
     for (i, (id, state)) in toy.iter().enumerate() {
         let mut env = reverie_envs::make(id).expect("registered env");
         env.reset(Some(0));
-        env.set_state(&[*state]).expect("valid state");
+        env.simulator_mut()
+            .expect("toy-text envs have a state")
+            .set_state(&[*state])
+            .expect("valid state");
         let (w, h) = env.render_size().expect("toy-text envs render");
         let mut f = Frame::new(w, h);
         env.render(&mut f).expect("render");

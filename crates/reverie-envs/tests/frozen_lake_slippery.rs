@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use reverie_core::{Env, InfoValue};
+use reverie_core::{Env, InfoValue, SimulatorState};
 use reverie_envs::toy_text::{FrozenLake, FrozenLakeConfig};
 use reverie_envs::{make, make_with, EnvOptions, OptionValue};
 
@@ -215,7 +215,7 @@ fn the_registry_builds_the_slippery_lake_by_default() {
     // From the start, action right (2): down (4), right (1) or up (stays 0); never left-only.
     let mut seen = BTreeMap::new();
     for _ in 0..3000 {
-        env.set_state(&[0.0]).unwrap();
+        env.simulator_mut().unwrap().set_state(&[0.0]).unwrap();
         let step = env.step(&reverie_core::Action::Discrete(2)).unwrap();
         *seen.entry(step.obs.as_discrete().unwrap()).or_insert(0) += 1;
     }
@@ -225,7 +225,7 @@ fn the_registry_builds_the_slippery_lake_by_default() {
     let mut env = make_with("FrozenLake-v1", &options).unwrap();
     env.reset(Some(3));
     for _ in 0..100 {
-        env.set_state(&[0.0]).unwrap();
+        env.simulator_mut().unwrap().set_state(&[0.0]).unwrap();
         let step = env.step(&reverie_core::Action::Discrete(2)).unwrap();
         assert_eq!(step.obs.as_discrete(), Some(1));
     }

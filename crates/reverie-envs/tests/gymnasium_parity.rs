@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use reverie_core::{Action, DynEnv, InfoValue, Observation};
+use reverie_core::{Action, BoxedEnv, DynEnv, InfoValue, Observation};
 use reverie_envs::{make_with, spec, EnvOptions, OptionValue};
 use serde_json::Value;
 
@@ -165,6 +165,8 @@ fn replay_in(dir: &Path, file: &str) {
         let mut env = make_with(env_id, &options).unwrap_or_else(|e| panic!("{e}"));
         DynEnv::reset(env.as_mut(), Some(seed));
         let reset_obs = env
+            .simulator_mut()
+            .unwrap_or_else(|| panic!("{label}: conformance needs a settable state"))
             .set_state(&state_values(&episode["reset"]["state"]))
             .unwrap_or_else(|e| panic!("{label}: set_state failed: {e}"));
         if let Some(m) = obs_mismatch(&reset_obs, &episode["reset"]["obs"]) {
@@ -203,7 +205,7 @@ fn replay_in(dir: &Path, file: &str) {
                 ));
             }
             if let Some(states) = steps.get("state") {
-                if let Some(m) = state_mismatch(&env.state(), &states[t]) {
+                if let Some(m) = state_mismatch(&simulator_state(&env), &states[t]) {
                     problems.push(m);
                 }
             }
@@ -321,4 +323,11 @@ wide_parity_tests! {
     wide_frozen_lake_v1_8x8_certain_slip => "FrozenLake-v1_8x8_certain_slip.jsonl",
     wide_cliff_walking_v1 => "CliffWalking-v1.jsonl",
     wide_taxi_v4 => "Taxi-v4.jsonl",
+}
+
+/// The simulator state of a registered env (all of them can be read).
+fn simulator_state(env: &BoxedEnv) -> Vec<f64> {
+    env.simulator()
+        .expect("conformance needs a settable state")
+        .state()
 }

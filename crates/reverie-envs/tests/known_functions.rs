@@ -98,7 +98,11 @@ fn known_functions_equal_the_envs_own_reward_and_termination_under_options() {
             for _ in 0..3000 {
                 if rng.uniform() < 0.5 {
                     if let Some(state) = random_state(spec.id, &mut rng) {
-                        obs = env.set_state(&state).unwrap();
+                        obs = env
+                            .simulator_mut()
+                            .expect("the env's state can be set")
+                            .set_state(&state)
+                            .unwrap();
                     }
                 }
                 let action = sample_action(&space, &mut rng);

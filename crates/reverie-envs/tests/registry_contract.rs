@@ -1,7 +1,7 @@
 //! Every registered env passes the API contract checker, refuses invalid actions with a
 //! clear error, and reproduces its trajectories from a seed.
 
-use reverie_core::env_check::check_env;
+use reverie_core::env_check::{check_env, SKIPPED_NO_STATE};
 use reverie_core::{Action, DynEnv, EnvError, Space};
 use reverie_envs::{make, make_with, specs, EnvOptions, MakeError, OptionValue};
 
@@ -16,6 +16,18 @@ fn every_registered_env_passes_env_check() {
             .filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.name)))
             .collect();
         assert!(failures.is_empty(), "{}:\n{}", spec.id, failures.join("\n"));
+        // Registered envs can all set their state: the check ran.
+        let state_check = report
+            .checks
+            .iter()
+            .find(|c| c.name.starts_with("set_state"))
+            .unwrap();
+        assert_ne!(
+            state_check.outcome.as_deref(),
+            Ok(SKIPPED_NO_STATE),
+            "{}",
+            spec.id
+        );
     }
 }
 
@@ -120,9 +132,13 @@ fn set_state_refuses_states_of_the_wrong_size() {
     for spec in specs() {
         let mut env = make(spec.id).unwrap();
         env.reset(Some(0));
-        let mut state = env.state();
+        // Every registered env is native (or pixels over one): its state can be set.
+        let simulator = env
+            .simulator_mut()
+            .unwrap_or_else(|| panic!("{}: no settable state", spec.id));
+        let mut state = simulator.state();
         state.push(0.0);
-        let err = env.set_state(&state).unwrap_err();
+        let err = simulator.set_state(&state).unwrap_err();
         assert!(
             matches!(err, EnvError::InvalidState { .. }),
             "{}: {err}",

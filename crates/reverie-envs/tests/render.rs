@@ -46,7 +46,10 @@ fn check(id: &str, states: [&[f64]; 2]) {
     let mut env = reverie_envs::make(id).expect("registered");
     let (w, h) = env.render_size().expect("renders");
     for (k, s) in states.iter().enumerate() {
-        env.set_state(s).expect("state");
+        env.simulator_mut()
+            .expect("settable")
+            .set_state(s)
+            .expect("state");
         let gym = reference(id, k);
         let mut full = Frame::new(w, h);
         env.render(&mut full).expect("render");
@@ -81,8 +84,8 @@ fn cartpole_continuous_looks_like_cartpole() {
     let mut a = reverie_envs::make("CartPole-v1").unwrap();
     let mut b = reverie_envs::make("CartPoleContinuous-v0").unwrap();
     let s = [0.7, 0.0, -0.1, 0.0];
-    a.set_state(&s).unwrap();
-    b.set_state(&s).unwrap();
+    a.simulator_mut().unwrap().set_state(&s).unwrap();
+    b.simulator_mut().unwrap().set_state(&s).unwrap();
     let (mut fa, mut fb) = (Frame::new(64, 64), Frame::new(64, 64));
     a.render(&mut fa).unwrap();
     b.render(&mut fb).unwrap();
@@ -153,10 +156,10 @@ fn every_registered_env_renders_something() {
 fn the_agent_moves_in_grid_frames() {
     let mut env = reverie_envs::make("FrozenLake-v1").unwrap();
     let (w, h) = env.render_size().unwrap();
-    env.set_state(&[0.0]).unwrap();
+    env.simulator_mut().unwrap().set_state(&[0.0]).unwrap();
     let mut a = Frame::new(w, h);
     env.render(&mut a).unwrap();
-    env.set_state(&[6.0]).unwrap();
+    env.simulator_mut().unwrap().set_state(&[6.0]).unwrap();
     let mut b = Frame::new(w, h);
     env.render(&mut b).unwrap();
     assert_ne!(a, b);

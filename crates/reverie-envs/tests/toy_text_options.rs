@@ -73,7 +73,7 @@ fn frozen_lake_rewards_slip_and_success_rate_options() {
     let mut env = make_with("FrozenLake-v1", &options).unwrap();
     env.reset(Some(0));
     for _ in 0..50 {
-        env.set_state(&[0.0]).unwrap();
+        env.simulator_mut().unwrap().set_state(&[0.0]).unwrap();
         assert_eq!(
             env.step(&Action::Discrete(2)).unwrap().obs.as_discrete(),
             Some(1)
@@ -127,7 +127,7 @@ fn cliff_walking_has_no_limit_and_an_optional_slip() {
     env.reset(Some(0));
     let mut reached = std::collections::BTreeSet::new();
     for _ in 0..300 {
-        env.set_state(&[24.0]).unwrap();
+        env.simulator_mut().unwrap().set_state(&[24.0]).unwrap();
         reached.insert(
             env.step(&Action::Discrete(1))
                 .unwrap()

@@ -64,7 +64,10 @@ fn count_model_probabilities_converge_to_slippery_frozen_lake() {
     let mut env = TimeLimit::new(lake.clone(), Some(100));
     env.reset(Some(0));
     for _ in 0..200_000 {
-        let s = Env::state(&env)[0] as usize;
+        let s = env
+            .simulator()
+            .expect("FrozenLake's state can be read")
+            .state()[0] as usize;
         let a = agent.act_index(s, true);
         let step = env.step(&(a as i64)).unwrap();
         agent.learn(s, a, step.reward, step.obs as usize, step.terminated);

@@ -10,7 +10,7 @@
 //! AlphaZero) will sit beside [`Objective`] here, for the same reason.
 //!
 //! - [`Objective`]: scores a batch of action sequences (higher is better). Implemented here
-//!   by [`OracleObjective`] (the true simulator via `set_state`: the planner's ceiling).
+//!   by [`OracleObjective`] (the true simulator via its settable state: the planner's ceiling).
 //! - Optimisers ([`Optimizer`]): [`RandomShooting`], [`Cem`], [`ICem`] (coloured noise,
 //!   elite carry-over, decaying population), [`Mppi`], [`CategoricalCem`] for discrete
 //!   actions, and [`GradientPlanner`] (Adam on the sequence, for a

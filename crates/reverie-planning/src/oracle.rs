@@ -1,13 +1,13 @@
 //! Scoring action sequences with the true simulator: the planner's ceiling, free of model
 //! error.
 
-use reverie_core::{Action, BoxedEnv, Space};
+use reverie_core::{Action, BoxedEnv, EnvError, SimulatorState, Space};
 
 use crate::objective::Objective;
 use crate::objective::TerminalValue;
 
 /// Rolls each candidate out in a copy of the real env from a saved simulator state
-/// (`set_state` + `step`), summing discounted rewards until termination.
+/// ([`SimulatorState::set_state`] + `step`), summing discounted rewards until termination.
 pub struct OracleObjective {
     env: BoxedEnv,
     horizon: usize,
@@ -19,26 +19,46 @@ pub struct OracleObjective {
 }
 
 impl OracleObjective {
-    /// An oracle over `env`, which should have no time limit shorter than the planning
-    /// budget (build it with a large `max_episode_steps`). It is reset once here.
-    pub fn new(mut env: BoxedEnv, horizon: usize, discount: f32) -> Self {
+    /// An oracle over `env` (named `id` in errors), which should have no time limit shorter
+    /// than the planning budget (build it with a large `max_episode_steps`). It is reset
+    /// once here. An env whose state cannot be set ([`reverie_core::Env::simulator`] is
+    /// `None`) is refused with [`EnvError::Unsupported`].
+    pub fn new(
+        mut env: BoxedEnv,
+        id: &str,
+        horizon: usize,
+        discount: f32,
+    ) -> Result<Self, EnvError> {
+        if env.simulator().is_none() {
+            return Err(EnvError::Unsupported(format!(
+                "oracle planning needs an env whose state can be set; {id} cannot"
+            )));
+        }
         env.reset(Some(0));
         let (action, discrete_start) = match env.action_space() {
             Space::Discrete { start, .. } => (Action::Discrete(start), start),
             Space::Box(b) => (Action::Vector(vec![0.0; b.dim()]), 0),
         };
-        Self {
-            start: env.state(),
+        let start = Self::simulator(&mut env).state();
+        Ok(Self {
+            start,
             env,
             horizon,
             discount,
             action,
             discrete_start,
             terminal_value: None,
-        }
+        })
     }
 
-    /// Sets the simulator state rollouts start from (from the real env's `state()`).
+    /// The env's settable state, which [`OracleObjective::new`] checked is there.
+    fn simulator(env: &mut BoxedEnv) -> &mut dyn SimulatorState {
+        env.simulator_mut()
+            .expect("the oracle's env had a settable state when it was built")
+    }
+
+    /// Sets the simulator state rollouts start from (the layout of
+    /// [`SimulatorState::state`]).
     pub fn set_start(&mut self, state: &[f64]) {
         self.start.clear();
         self.start.extend_from_slice(state);
@@ -55,7 +75,9 @@ impl Objective for OracleObjective {
         let h = self.horizon;
         let d = candidates.len() / (scores.len() * h);
         for (c, score) in scores.iter_mut().enumerate() {
-            let mut obs = self.env.set_state(&self.start).expect("oracle start state");
+            let mut obs = Self::simulator(&mut self.env)
+                .set_state(&self.start)
+                .expect("oracle start state");
             let (mut total, mut discount, mut alive) = (0.0f32, 1.0f32, true);
             for t in 0..h {
                 let planned = &candidates[(c * h + t) * d..(c * h + t + 1) * d];
@@ -97,7 +119,7 @@ mod tests {
             &EnvOptions::new().with("max_episode_steps", OptionValue::Int(1 << 30)),
         )
         .unwrap();
-        let mut o = OracleObjective::new(env, horizon, 1.0);
+        let mut o = OracleObjective::new(env, "CartPoleContinuous-v0", horizon, 1.0).unwrap();
         o.set_start(&[0.0, 0.0, 0.01, 0.0]);
         o
     }

@@ -212,11 +212,11 @@ impl MpcAgentConfig {
             );
             let simulator = reverie_envs::make_with(&env.id, &options)
                 .map_err(|e| invalid("oracle", e.to_string()))?;
-            Planner::Oracle(Box::new(OracleObjective::new(
-                simulator,
-                self.horizon,
-                self.rollouts.discount,
-            )))
+            Planner::Oracle(Box::new(
+                // Refuses an env whose state cannot be set, here rather than when planning.
+                OracleObjective::new(simulator, &env.id, self.horizon, self.rollouts.discount)
+                    .map_err(|e| AgentError::Env(e.to_string()))?,
+            ))
         } else {
             Planner::Untrained
         };

@@ -34,13 +34,6 @@ impl Env for Counter {
             info: Info::new(),
         })
     }
-    fn state(&self) -> Vec<f64> {
-        vec![self.count as f64]
-    }
-    fn set_state(&mut self, state: &[f64]) -> Result<i64, EnvError> {
-        self.count = state[0] as i64;
-        Ok(self.count)
-    }
 }
 
 #[test]

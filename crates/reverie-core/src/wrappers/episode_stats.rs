@@ -1,4 +1,4 @@
-use crate::env::{Env, Info, InfoValue, Step};
+use crate::env::{Env, Info, InfoValue, SimulatorState, Step};
 use crate::error::EnvError;
 use crate::frame::Frame;
 use crate::known::KnownFunctions;
@@ -90,12 +90,13 @@ impl<E: Env> Env for RecordEpisodeStats<E> {
         Ok(step)
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.inner.state()
+    /// The inner env's settable state; setting it leaves this wrapper's counters as they are.
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        self.inner.simulator()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs, EnvError> {
-        self.inner.set_state(state)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        self.inner.simulator_mut()
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         self.inner.render_size()

@@ -1,5 +1,7 @@
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 use std::f64::consts::PI;
 
@@ -173,21 +175,12 @@ impl Env for Acrobot {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 6], EnvError> {
-        self.state = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "Acrobot-v1",
-                format!(
-                    "expected 4 values [theta1, theta2, theta1_dot, theta2_dot], got {}",
-                    state.len()
-                ),
-            )
-        })?;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// The tip-above-the-line test on `[cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2]`, where
@@ -212,5 +205,24 @@ impl Env for Acrobot {
         // Both links are 1 m long, as Gymnasium's LINK_LENGTH_1 and LINK_LENGTH_2.
         crate::render::scenes::acrobot(frame, theta1, theta2, LINK_LENGTH_1, LINK_LENGTH_1);
         Ok(())
+    }
+}
+
+impl SimulatorState for Acrobot {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "Acrobot-v1",
+                format!(
+                    "expected 4 values [theta1, theta2, theta1_dot, theta2_dot], got {}",
+                    state.len()
+                ),
+            )
+        })?;
+        Ok(self.obs().to_observation())
     }
 }

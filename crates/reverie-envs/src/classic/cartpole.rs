@@ -1,5 +1,7 @@
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 const GRAVITY: f64 = 9.8;
 const MASS_CART: f64 = 1.0;
@@ -166,23 +168,12 @@ impl Env for CartPole {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 4], EnvError> {
-        let state: [f64; 4] = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "CartPole-v1",
-                format!(
-                    "expected 4 values [x, x_dot, theta, theta_dot], got {}",
-                    state.len()
-                ),
-            )
-        })?;
-        self.state = state;
-        self.steps_beyond_terminated = None;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// Reward 1 (or Sutton & Barto's 0, −1 on failing) and the pole-fell or cart-left test,
@@ -214,5 +205,26 @@ impl Env for CartPole {
             crate::render::scenes::CARTPOLE_TRACK_Y,
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for CartPole {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        let state: [f64; 4] = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "CartPole-v1",
+                format!(
+                    "expected 4 values [x, x_dot, theta, theta_dot], got {}",
+                    state.len()
+                ),
+            )
+        })?;
+        self.state = state;
+        self.steps_beyond_terminated = None;
+        Ok(self.obs().to_observation())
     }
 }

@@ -1,5 +1,7 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 use super::cartpole::{CartPole, FORCE_MAG};
 
@@ -93,22 +95,12 @@ impl Env for CartPoleContinuous {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 4], EnvError> {
-        self.state = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "CartPoleContinuous-v0",
-                format!(
-                    "expected 4 values [x, x_dot, theta, theta_dot], got {}",
-                    state.len()
-                ),
-            )
-        })?;
-        self.steps_beyond_terminated = None;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// Reward 1 per step and CartPole's failure test, on observations.
@@ -135,6 +127,26 @@ impl Env for CartPoleContinuous {
             crate::render::scenes::CARTPOLE_TRACK_Y,
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for CartPoleContinuous {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "CartPoleContinuous-v0",
+                format!(
+                    "expected 4 values [x, x_dot, theta, theta_dot], got {}",
+                    state.len()
+                ),
+            )
+        })?;
+        self.steps_beyond_terminated = None;
+        Ok(self.obs().to_observation())
     }
 }
 

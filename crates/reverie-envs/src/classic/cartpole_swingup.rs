@@ -1,5 +1,7 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 use std::f64::consts::PI;
 
@@ -128,21 +130,12 @@ impl Env for CartPoleSwingUp {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 5], EnvError> {
-        self.state = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "CartPoleSwingUp-v0",
-                format!(
-                    "expected 4 values [x, x_dot, theta, theta_dot], got {}",
-                    state.len()
-                ),
-            )
-        })?;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// The tip-distance reward and the cart-left-the-track test on
@@ -169,6 +162,25 @@ impl Env for CartPoleSwingUp {
         let [x, _, theta, _] = self.state;
         crate::render::scenes::cartpole(frame, x, theta, X_THRESHOLD, 0.5, 200.0);
         Ok(())
+    }
+}
+
+impl SimulatorState for CartPoleSwingUp {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "CartPoleSwingUp-v0",
+                format!(
+                    "expected 4 values [x, x_dot, theta, theta_dot], got {}",
+                    state.len()
+                ),
+            )
+        })?;
+        Ok(self.obs().to_observation())
     }
 }
 

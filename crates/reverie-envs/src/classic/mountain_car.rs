@@ -1,5 +1,7 @@
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 pub(crate) const MIN_POSITION: f64 = -1.2;
 pub(crate) const MAX_POSITION: f64 = 0.6;
@@ -107,21 +109,12 @@ impl Env for MountainCar {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2], EnvError> {
-        self.state = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "MountainCar-v0",
-                format!(
-                    "expected 2 values [position, velocity], got {}",
-                    state.len()
-                ),
-            )
-        })?;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// Reward −1 per step; the goal test with this env's `goal_velocity`, on observations.
@@ -146,5 +139,24 @@ impl Env for MountainCar {
             GOAL_POSITION,
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for MountainCar {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "MountainCar-v0",
+                format!(
+                    "expected 2 values [position, velocity], got {}",
+                    state.len()
+                ),
+            )
+        })?;
+        Ok(self.obs().to_observation())
     }
 }

@@ -1,5 +1,7 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 use super::mountain_car::{
     mountain_car_observation_space, MAX_POSITION, MAX_SPEED, MIN_POSITION, RESET_HIGH, RESET_LOW,
@@ -179,23 +181,12 @@ impl Env for MountainCarContinuous {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2], EnvError> {
-        self.state = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "MountainCarContinuous-v0",
-                format!(
-                    "expected 2 values [position, velocity], got {}",
-                    state.len()
-                ),
-            )
-        })?;
-        // A loaded state is held as float64, like the reset state.
-        self.state_is_f32 = false;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// 100 on reaching the goal (with this env's `goal_velocity`) minus 0.1 a² of the raw
@@ -230,5 +221,26 @@ impl Env for MountainCarContinuous {
             GOAL_POSITION,
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for MountainCarContinuous {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "MountainCarContinuous-v0",
+                format!(
+                    "expected 2 values [position, velocity], got {}",
+                    state.len()
+                ),
+            )
+        })?;
+        // A loaded state is held as float64, like the reset state.
+        self.state_is_f32 = false;
+        Ok(self.obs().to_observation())
     }
 }

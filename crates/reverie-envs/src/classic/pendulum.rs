@@ -1,5 +1,7 @@
 use reverie_core::env::check_vector_action;
-use reverie_core::{Env, EnvError, Info, KnownFunctions, Rng, Space, Step};
+use reverie_core::{
+    Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
+};
 
 use std::f64::consts::PI;
 
@@ -162,18 +164,12 @@ impl Env for Pendulum {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 3], EnvError> {
-        self.state = state.try_into().map_err(|_| {
-            EnvError::invalid_state(
-                "Pendulum-v1",
-                format!("expected 2 values [theta, theta_dot], got {}", state.len()),
-            )
-        })?;
-        Ok(self.obs())
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     /// Pendulum's cost on the state before the step, θ² + 0.1 θ̇² + 0.001 u² (u clipped to
@@ -196,5 +192,21 @@ impl Env for Pendulum {
     fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
         crate::render::scenes::pendulum(frame, self.state[0], self.last_u.map(f64::from));
         Ok(())
+    }
+}
+
+impl SimulatorState for Pendulum {
+    fn state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.state = state.try_into().map_err(|_| {
+            EnvError::invalid_state(
+                "Pendulum-v1",
+                format!("expected 2 values [theta, theta_dot], got {}", state.len()),
+            )
+        })?;
+        Ok(self.obs().to_observation())
     }
 }

@@ -1,9 +1,9 @@
 use super::*;
-use reverie_core::{Env, EnvError, ObsValue};
+use reverie_core::{Env, EnvError, ObsValue, Observation, SimulatorState};
 
 /// `set_state` with the wrong number of values is refused with `InvalidState` naming the
 /// env, and leaves the state alone.
-fn check_set_state_errors<E: Env>(mut env: E, id: &str, len: usize) {
+fn check_set_state_errors<E: Env + SimulatorState>(mut env: E, id: &str, len: usize) {
     env.reset(Some(0));
     let before = env.state();
     assert_eq!(before.len(), len, "{id}: state length");
@@ -35,7 +35,7 @@ fn set_state_refuses_wrong_lengths() {
 }
 
 /// Reseeding gives the same episode start; continuing the stream gives a new one.
-fn check_reseed<E: Env>(mut env: E) {
+fn check_reseed<E: Env + SimulatorState>(mut env: E) {
     let (first, _) = env.reset(Some(5));
     let state = env.state();
     env.reset(None);
@@ -175,4 +175,25 @@ fn acrobot_rewards_and_wraps() {
         assert!(s[2].abs() <= 4.0 * std::f64::consts::PI);
         assert!(s[3].abs() <= 9.0 * std::f64::consts::PI);
     }
+}
+
+/// Wrappers pass the inner env's settable state through and leave their counters alone.
+#[test]
+fn wrappers_forward_the_state_and_keep_their_counters() {
+    use reverie_core::{RecordEpisodeStats, TimeLimit};
+    let mut env = RecordEpisodeStats::new(TimeLimit::new(CartPole::new(), Some(5)));
+    env.reset(Some(0));
+    for _ in 0..3 {
+        env.step(&0).unwrap();
+    }
+    let state = [0.1, 0.0, 0.02, 0.0];
+    let obs = env.simulator_mut().unwrap().set_state(&state).unwrap();
+    assert_eq!(obs, Observation::Vector(vec![0.1, 0.0, 0.02, 0.0]));
+    assert_eq!(env.simulator().unwrap().state(), state.to_vec());
+    assert_eq!(env.inner().elapsed_steps(), Some(3));
+    // The time limit still counts from the reset: steps 4 and 5, then truncation.
+    env.step(&0).unwrap();
+    let step = env.step(&0).unwrap();
+    assert!(step.truncated);
+    assert_eq!(env.last_episode().unwrap().length, 5);
 }

@@ -1,7 +1,7 @@
 //! CliffWalking-v1, as Gymnasium 1.4.0's `CliffWalkingEnv` (Sutton & Barto, Example 6.6).
 
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, InfoValue, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, InfoValue, Observation, Rng, SimulatorState, Space, Step};
 
 use super::tabular::parse_discrete_state;
 use super::{Transition, TransitionTable};
@@ -194,13 +194,12 @@ impl Env for CliffWalking {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        vec![self.s as f64]
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<i64, EnvError> {
-        self.s = parse_discrete_state(ENV_ID, state, N_STATES)?;
-        Ok(self.s as i64)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -223,6 +222,17 @@ impl Env for CliffWalking {
             Some((self.s / COLS, self.s % COLS)),
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for CliffWalking {
+    fn state(&self) -> Vec<f64> {
+        vec![self.s as f64]
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.s = parse_discrete_state(ENV_ID, state, N_STATES)?;
+        Ok(Observation::Discrete(self.s as i64))
     }
 }
 

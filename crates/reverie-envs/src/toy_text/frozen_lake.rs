@@ -1,7 +1,7 @@
 //! FrozenLake-v1, as Gymnasium 1.4.0's `FrozenLakeEnv`, plus its random map generator.
 
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, InfoValue, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, InfoValue, Observation, Rng, SimulatorState, Space, Step};
 
 use super::tabular::{check_probability, parse_discrete_state, ConfigError};
 use super::{Transition, TransitionTable};
@@ -424,13 +424,12 @@ impl Env for FrozenLake {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        vec![self.s as f64]
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<i64, EnvError> {
-        self.s = parse_discrete_state(ENV_ID, state, self.n_states())?;
-        Ok(self.s as i64)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -449,6 +448,17 @@ impl Env for FrozenLake {
         let agent = Some((self.s / ncol, self.s % ncol));
         grid::draw_grid(frame, self.nrow, ncol, tile, agent);
         Ok(())
+    }
+}
+
+impl SimulatorState for FrozenLake {
+    fn state(&self) -> Vec<f64> {
+        vec![self.s as f64]
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.s = parse_discrete_state(ENV_ID, state, self.n_states())?;
+        Ok(Observation::Discrete(self.s as i64))
     }
 }
 
@@ -551,7 +561,7 @@ mod tests {
                 Err(EnvError::InvalidState { .. })
             ));
         }
-        assert_eq!(env.set_state(&[15.0]).unwrap(), 15);
+        assert_eq!(env.set_state(&[15.0]).unwrap(), Observation::Discrete(15));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! GridWorld-v0: reverie's own small deterministic grid, for tabular agents and planners.
 
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, Space, Step};
+use reverie_core::{Env, EnvError, Info, Observation, SimulatorState, Space, Step};
 
 use super::tabular::parse_discrete_state;
 use super::{Transition, TransitionTable};
@@ -165,21 +165,12 @@ impl Env for GridWorld {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        vec![self.s as f64]
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    /// Refuses obstacle cells as well as non-integer or out-of-range states.
-    fn set_state(&mut self, state: &[f64]) -> Result<i64, EnvError> {
-        let s = parse_discrete_state(ENV_ID, state, N_STATES)?;
-        if is_obstacle(s) {
-            return Err(EnvError::invalid_state(
-                ENV_ID,
-                format!("state {s} is an obstacle cell"),
-            ));
-        }
-        self.s = s;
-        Ok(s as i64)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -202,6 +193,25 @@ impl Env for GridWorld {
             Some((self.s / SIZE, self.s % SIZE)),
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for GridWorld {
+    fn state(&self) -> Vec<f64> {
+        vec![self.s as f64]
+    }
+
+    /// Refuses obstacle cells as well as non-integer or out-of-range states.
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        let s = parse_discrete_state(ENV_ID, state, N_STATES)?;
+        if is_obstacle(s) {
+            return Err(EnvError::invalid_state(
+                ENV_ID,
+                format!("state {s} is an obstacle cell"),
+            ));
+        }
+        self.s = s;
+        Ok(Observation::Discrete(s as i64))
     }
 }
 
@@ -259,7 +269,7 @@ mod tests {
         let mut env = GridWorld::new();
         assert!(env.set_state(&[12.0]).is_err());
         assert!(env.set_state(&[25.0]).is_err());
-        assert_eq!(env.set_state(&[11.0]).unwrap(), 11);
+        assert_eq!(env.set_state(&[11.0]).unwrap(), Observation::Discrete(11));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! episodes from construction, as in the book's experiments.
 
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, Space, Step};
+use reverie_core::{Env, EnvError, Info, Observation, SimulatorState, Space, Step};
 
 /// A maze's geometry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -246,22 +246,12 @@ impl Env for Maze {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        vec![self.position as f64]
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<i64, EnvError> {
-        let n = self.layout.n_states();
-        match state {
-            [s] if s.fract() == 0.0 && *s >= 0.0 && (*s as usize) < n && !self.walls[*s as usize] => {
-                self.position = *s as usize;
-                Ok(self.position as i64)
-            }
-            _ => Err(EnvError::invalid_state(
-                "maze",
-                format!("expected [cell] with cell an integer in 0..{n} that is not a wall, got {state:?}"),
-            )),
-        }
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -289,6 +279,26 @@ impl Env for Maze {
         let agent = Some((self.position / l.cols, self.position % l.cols));
         grid::draw_grid(frame, l.rows, l.cols, tile, agent);
         Ok(())
+    }
+}
+
+impl SimulatorState for Maze {
+    fn state(&self) -> Vec<f64> {
+        vec![self.position as f64]
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        let n = self.layout.n_states();
+        match state {
+            [s] if s.fract() == 0.0 && *s >= 0.0 && (*s as usize) < n && !self.walls[*s as usize] => {
+                self.position = *s as usize;
+                Ok(Observation::Discrete(self.position as i64))
+            }
+            _ => Err(EnvError::invalid_state(
+                "maze",
+                format!("expected [cell] with cell an integer in 0..{n} that is not a wall, got {state:?}"),
+            )),
+        }
     }
 }
 

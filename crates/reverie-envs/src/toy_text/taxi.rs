@@ -2,7 +2,7 @@
 //! variants.
 
 use reverie_core::env::check_discrete_action;
-use reverie_core::{Env, EnvError, Info, InfoValue, Rng, Space, Step};
+use reverie_core::{Env, EnvError, Info, InfoValue, Observation, Rng, SimulatorState, Space, Step};
 
 use super::tabular::{check_probability, parse_discrete_state, ConfigError};
 use super::{Transition, TransitionTable};
@@ -418,15 +418,12 @@ impl Env for Taxi {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        vec![self.s as f64]
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
 
-    /// Sets `s`; the action mask of later steps follows from it (it is computed from the
-    /// state, never cached). The fickle flag is left as it is, as in Gymnasium.
-    fn set_state(&mut self, state: &[f64]) -> Result<i64, EnvError> {
-        self.s = parse_discrete_state(ENV_ID, state, N_STATES)?;
-        Ok(self.s as i64)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
 
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -444,6 +441,19 @@ impl Env for Taxi {
             |r, c| !open(r, 2 * c + 2),
         );
         Ok(())
+    }
+}
+
+impl SimulatorState for Taxi {
+    fn state(&self) -> Vec<f64> {
+        vec![self.s as f64]
+    }
+
+    /// Sets `s`; the action mask of later steps follows from it (it is computed from the
+    /// state, never cached). The fickle flag is left as it is, as in Gymnasium.
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.s = parse_discrete_state(ENV_ID, state, N_STATES)?;
+        Ok(Observation::Discrete(self.s as i64))
     }
 }
 

@@ -4,7 +4,9 @@
 //! cover pixels by area), which gives the picture of Gymnasium's `render()` followed by
 //! `cv2.resize(..., INTER_AREA)` without drawing the full-size frame first.
 
-use reverie_core::{BoxSpace, Env, EnvError, Frame, Info, KnownFunctions, Space, Step};
+use reverie_core::{
+    BoxSpace, Env, EnvError, Frame, Info, KnownFunctions, Observation, SimulatorState, Space, Step,
+};
 
 /// Settings of [`Pixels`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,14 +200,15 @@ impl<E: Env> Env for Pixels<E> {
         })
     }
 
-    fn state(&self) -> Vec<f64> {
-        self.inner.state()
+    /// Settable exactly when the inner env's state is (see the [`SimulatorState`] impl).
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        self.inner.simulator()?;
+        Some(self)
     }
 
-    /// Sets the inner state and restarts the frame stack from its picture.
-    fn set_state(&mut self, state: &[f64]) -> Result<Vec<u8>, EnvError> {
-        self.inner.set_state(state)?;
-        self.capture(true)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        self.inner.simulator_mut()?;
+        Some(self)
     }
 
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -218,6 +221,24 @@ impl<E: Env> Env for Pixels<E> {
 
     fn known_functions(&self) -> KnownFunctions {
         KnownFunctions::none()
+    }
+}
+
+/// The inner env's state, whose capability is looked up at run time: [`Env::simulator`]
+/// offers this impl only when the inner env has one. Called directly on pixels over an env
+/// without it, `state` is empty and `set_state` refuses with [`EnvError::Unsupported`].
+impl<E: Env> SimulatorState for Pixels<E> {
+    fn state(&self) -> Vec<f64> {
+        self.inner.simulator().map_or_else(Vec::new, |s| s.state())
+    }
+
+    /// Sets the inner state and restarts the frame stack from its picture.
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.inner
+            .simulator_mut()
+            .ok_or_else(|| EnvError::Unsupported("the wrapped env's state cannot be set".into()))?
+            .set_state(state)?;
+        self.capture(true).map(Observation::Bytes)
     }
 }
 

@@ -16,7 +16,8 @@ use std::time::Instant;
 use reverie_agents::{MpcAgent, MpcAgentConfig};
 use reverie_core::{
     Action, Agent, AutoresetMode, BoxedEnv, Carry, DynEnv, EnvError, Frame, Info, KnownFunctions,
-    Metrics, Mode, ObsBatch, Observation, Rng, SeedStreams, Space, Step, StepBatch, VecEnv,
+    Metrics, Mode, ObsBatch, Observation, Rng, SeedStreams, SimulatorState, Space, Step, StepBatch,
+    VecEnv,
 };
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use reverie_planning::{CemConfig, ICemConfig, OptimizerConfig};
@@ -131,11 +132,11 @@ impl DynEnv for TrialEnv {
         }
         Ok(step)
     }
-    fn state(&self) -> Vec<f64> {
-        self.env.state()
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        self.env.simulator()
     }
-    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
-        self.env.set_state(state)
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        self.env.simulator_mut()
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         self.env.render_size()

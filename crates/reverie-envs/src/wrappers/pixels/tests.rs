@@ -31,12 +31,11 @@ impl Env for Counter {
             info: Info::new(),
         })
     }
-    fn state(&self) -> Vec<f64> {
-        vec![f64::from(self.t)]
+    fn simulator(&self) -> Option<&dyn SimulatorState> {
+        Some(self)
     }
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 1], EnvError> {
-        self.t = state[0] as u8;
-        Ok([f32::from(self.t)])
+    fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
+        Some(self)
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         Some((8, 6))
@@ -44,6 +43,16 @@ impl Env for Counter {
     fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
         frame.fill([10 * self.t, 20 * self.t, 30 * self.t]);
         Ok(())
+    }
+}
+
+impl SimulatorState for Counter {
+    fn state(&self) -> Vec<f64> {
+        vec![f64::from(self.t)]
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError> {
+        self.t = state[0] as u8;
+        Ok(Observation::Vector(vec![f32::from(self.t)]))
     }
 }
 
@@ -127,10 +136,61 @@ impl Env for Blind {
     fn step(&mut self, _: &i64) -> Result<Step<i64>, EnvError> {
         Err(EnvError::ResetNeeded)
     }
-    fn state(&self) -> Vec<f64> {
-        vec![0.0]
+}
+
+#[test]
+fn setting_the_state_redraws_and_refills_the_stack() {
+    let mut env = Pixels::new(Counter { t: 0 }, config(false, 2, 1)).unwrap();
+    env.reset(None);
+    env.step(&1).unwrap();
+    let simulator = env.simulator_mut().expect("Counter's state can be set");
+    assert_eq!(simulator.state(), vec![1.0]);
+    let obs = simulator.set_state(&[3.0]).unwrap();
+    // Both stacked frames are the picture of t = 3.
+    assert_eq!(obs, Observation::Bytes([30, 60, 90].repeat(2 * 12)));
+    assert_eq!(env.simulator().unwrap().state(), vec![3.0]);
+    let step = env.step(&1).unwrap();
+    assert_eq!(&step.obs[..6], &[30, 60, 90, 40, 80, 120]);
+}
+
+/// A rendering env whose state cannot be set.
+#[derive(Debug)]
+struct Opaque(Counter);
+
+impl Env for Opaque {
+    type Obs = [f32; 1];
+    type Action = i64;
+    fn observation_space(&self) -> Space {
+        self.0.observation_space()
     }
-    fn set_state(&mut self, _: &[f64]) -> Result<i64, EnvError> {
-        Ok(0)
+    fn action_space(&self) -> Space {
+        self.0.action_space()
     }
+    fn reset(&mut self, seed: Option<u64>) -> ([f32; 1], Info) {
+        self.0.reset(seed)
+    }
+    fn step(&mut self, action: &i64) -> Result<Step<[f32; 1]>, EnvError> {
+        self.0.step(action)
+    }
+    fn render_size(&self) -> Option<(usize, usize)> {
+        self.0.render_size()
+    }
+    fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
+        self.0.render(frame)
+    }
+}
+
+#[test]
+fn pixels_over_an_env_without_settable_state_have_none() {
+    let mut env = Pixels::new(Opaque(Counter { t: 0 }), config(false, 1, 1)).unwrap();
+    env.reset(None);
+    assert!(env.simulator().is_none());
+    assert!(env.simulator_mut().is_none());
+    // Reached directly, the impl refuses rather than pretending.
+    assert!(SimulatorState::state(&env).is_empty());
+    assert!(matches!(
+        SimulatorState::set_state(&mut env, &[1.0]),
+        Err(EnvError::Unsupported(_))
+    ));
+    assert!(env.step(&1).is_ok());
 }
