@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use reverie_core::{AutoresetMode, DynEnv, Env, Rng, TimeLimit, VecEnv};
+use reverie_core::{AutoresetMode, DynEnv, Env, Rng, SimulatorState, TimeLimit, VecEnv};
 use reverie_envs::classic::{CartPole, Pendulum};
 use reverie_envs::{Pixels, PixelsConfig};
 
@@ -173,7 +173,10 @@ pub fn bench_dyna_planning(model: reverie_agents::ModelKind, seconds: f64) -> f6
         for _ in 0..20_000 {
             let s = env.reset(None).0.as_discrete().unwrap() as usize;
             let a = rng.index(4);
-            env.set_state(&[s as f64]).unwrap();
+            env.simulator_mut()
+                .expect("toy-text states can be set")
+                .set_state(&[s as f64])
+                .unwrap();
             let step = env.step(&reverie_core::Action::Discrete(a as i64)).unwrap();
             let next = step.obs.as_discrete().unwrap() as usize;
             agent.learn(s, a, step.reward, next, step.terminated);
@@ -187,7 +190,7 @@ pub fn bench_dyna_planning(model: reverie_agents::ModelKind, seconds: f64) -> f6
             // Visit every open cell with every action.
             for s in 0..54 {
                 for a in 0..4 {
-                    if Env::set_state(&mut env, &[s as f64]).is_ok() {
+                    if SimulatorState::set_state(&mut env, &[s as f64]).is_ok() {
                         let step = Env::step(&mut env, &(a as i64)).unwrap();
                         agent.learn(s, a, step.reward, step.obs as usize, step.terminated);
                     }
