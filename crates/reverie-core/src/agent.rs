@@ -150,36 +150,59 @@ pub trait Agent {
     fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
 }
 
-/// [`Agent::act`] for agents that act on one env's observation at a time: `act` is called
-/// for each env in order.
-pub fn act_each(
-    obs: &ObsBatch,
-    actions: &mut Vec<Action>,
-    mut act: impl FnMut(&Observation) -> Action,
-) {
-    actions.clear();
-    for i in 0..obs.len() {
-        actions.push(act(&obs.get(i)));
-    }
+/// An agent that acts on one env's observation and learns from one transition at a time
+/// (tabular methods, MPC). Every such agent is an [`Agent`]: the blanket implementation
+/// below acts and learns env by env, in env order, and keeps no carry.
+pub trait PerEnvAgent {
+    /// Chooses an action for one env's observation; `explore` is false for evaluation.
+    fn act_one(&mut self, obs: &Observation, explore: bool) -> Action;
+
+    /// Learns from one env's transition; returns metrics to log.
+    fn observe_one(&mut self, transition: &Transition<'_>) -> Metrics;
+
+    /// The agent's parameters as bytes ([`Agent::save`]).
+    fn checkpoint(&self) -> Vec<u8>;
+
+    /// Restores parameters from [`PerEnvAgent::checkpoint`] ([`Agent::load`]).
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
 }
 
-/// [`Agent::observe`] for agents that learn from one transition at a time: `observe` is
-/// called for each env in order and the metrics are concatenated.
-pub fn observe_each(
-    step: &StepBatch<'_>,
-    mut observe: impl FnMut(&Transition<'_>) -> Metrics,
-) -> Metrics {
-    let mut metrics = Vec::new();
-    for i in 0..step.len() {
-        let (obs, next_obs) = (step.obs.get(i), step.next_obs.get(i));
-        metrics.extend(observe(&Transition {
-            obs: &obs,
-            action: &step.actions[i],
-            reward: step.rewards[i],
-            next_obs: &next_obs,
-            terminated: step.terminated[i],
-            truncated: step.truncated[i],
-        }));
+impl<T: PerEnvAgent> Agent for T {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        _is_first: &[bool],
+        _carry: &mut Carry,
+        mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        actions.clear();
+        for i in 0..obs.len() {
+            actions.push(self.act_one(&obs.get(i), mode.explores()));
+        }
     }
-    metrics
+
+    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
+        let mut metrics = Vec::new();
+        for i in 0..step.len() {
+            let (obs, next_obs) = (step.obs.get(i), step.next_obs.get(i));
+            metrics.extend(self.observe_one(&Transition {
+                obs: &obs,
+                action: &step.actions[i],
+                reward: step.rewards[i],
+                next_obs: &next_obs,
+                terminated: step.terminated[i],
+                truncated: step.truncated[i],
+            }));
+        }
+        metrics
+    }
+
+    fn save(&self) -> Vec<u8> {
+        self.checkpoint()
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.restore(bytes)
+    }
 }

@@ -261,6 +261,15 @@ pub trait SimulatorState {
     /// returns the observation of that state; a state of the wrong size or out of range
     /// is refused with [`EnvError::InvalidState`] and leaves the env unchanged.
     fn set_state(&mut self, state: &[f64]) -> Result<Observation, EnvError>;
+
+    /// The state behind `obs`, for envs whose observation determines their state (the
+    /// classic-control and toy-text envs: CartPole's observation is its state, Pendulum's
+    /// `[cos θ, sin θ, θ̇]` gives `[θ, θ̇]`); `None` where it does not (pixels, partial
+    /// observations). The oracle planner starts its rollouts from it.
+    fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
+        let _ = obs;
+        None
+    }
 }
 
 /// An environment with Gymnasium 1.x semantics.

@@ -36,7 +36,7 @@ pub mod space;
 pub mod vec_env;
 pub mod wrappers;
 
-pub use agent::{act_each, observe_each, Agent, Carry, Metrics, Mode, StepBatch, Transition};
+pub use agent::{Agent, Carry, Metrics, Mode, PerEnvAgent, StepBatch, Transition};
 pub use buffer::{
     Batch, BufferError, ObsLayout, ReplayBuffer, ReplayBufferConfig, SequenceBatch, SequenceBuffer,
     SequenceBufferConfig,

@@ -146,3 +146,46 @@ fn set_state_refuses_states_of_the_wrong_size() {
         );
     }
 }
+
+/// Every native env's observation determines its state (the oracle planner starts from it):
+/// setting the state recovered from an observation gives that observation back (within f32
+/// rounding for the envs that observe angles as `cos`/`sin`). Pixel variants do not.
+#[test]
+fn the_state_behind_an_observation_reproduces_it() {
+    for spec in reverie_envs::specs() {
+        let mut env = spec.make(&reverie_envs::EnvOptions::new()).unwrap();
+        let space = env.action_space();
+        let mut rng = reverie_core::Rng::seed_from_u64(3);
+        let (mut obs, _) = env.reset(Some(3));
+        for _ in 0..20 {
+            let state = env.simulator().unwrap().state_of_observation(&obs);
+            let Some(state) = state else {
+                assert!(
+                    spec.id.contains("Pixels"),
+                    "{}: no state behind {obs:?}",
+                    spec.id
+                );
+                break;
+            };
+            let back = env.simulator_mut().unwrap().set_state(&state).unwrap();
+            match (&obs, &back) {
+                (reverie_core::Observation::Vector(a), reverie_core::Observation::Vector(b)) => {
+                    for (x, y) in a.iter().zip(b) {
+                        assert!(
+                            (x - y).abs() <= 1e-6 * (1.0 + x.abs()),
+                            "{}: {a:?} vs {b:?}",
+                            spec.id
+                        );
+                    }
+                }
+                _ => assert_eq!(obs, back, "{}", spec.id),
+            }
+            let step = env.step(&space.sample(&mut rng)).unwrap();
+            obs = if step.terminated || step.truncated {
+                env.reset(None).0
+            } else {
+                step.obs
+            };
+        }
+    }
+}

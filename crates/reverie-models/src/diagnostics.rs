@@ -16,6 +16,28 @@ pub struct Trajectory {
     pub actions: Vec<f32>,
 }
 
+/// Every `(trajectory, step)` with `horizon` real steps ahead of it, or an error saying
+/// that none has.
+fn rollout_starts(
+    trajectories: &[Trajectory],
+    horizon: usize,
+    act_dim: usize,
+) -> std::result::Result<Vec<(usize, usize)>, String> {
+    let mut starts = Vec::new();
+    for (i, t) in trajectories.iter().enumerate() {
+        let steps = t.actions.len() / act_dim;
+        for s in 0..steps.saturating_sub(horizon - 1) {
+            starts.push((i, s));
+        }
+    }
+    if starts.is_empty() {
+        return Err(format!(
+            "no trajectory has {horizon} steps; collect longer episodes or lower the horizon"
+        ));
+    }
+    Ok(starts)
+}
+
 /// Open-loop error after `k` model steps.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HorizonError {
@@ -53,18 +75,7 @@ pub fn compounding_error(
     scale: &[f32],
 ) -> Result<Vec<HorizonError>> {
     let (o, a) = (model.obs_dim(), model.act_dim());
-    let mut starts: Vec<(usize, usize)> = Vec::new();
-    for (i, t) in trajectories.iter().enumerate() {
-        let steps = t.actions.len() / a;
-        for s in 0..steps.saturating_sub(horizon - 1) {
-            starts.push((i, s));
-        }
-    }
-    if starts.is_empty() {
-        candle_core::bail!(
-            "no trajectory has {horizon} steps; collect longer episodes or lower the horizon"
-        );
-    }
+    let starts = rollout_starts(trajectories, horizon, a).map_err(candle_core::Error::msg)?;
     let p = starts.len();
     let mut current: Vec<f32> = starts
         .iter()
@@ -115,18 +126,7 @@ pub fn compounding_error_of(
     let (o, a) = (model.obs_dim(), model.act_dim());
     let members = model.members().to_vec();
     let m = members.len();
-    let mut starts: Vec<(usize, usize)> = Vec::new();
-    for (i, t) in trajectories.iter().enumerate() {
-        let steps = t.actions.len() / a;
-        for s in 0..steps.saturating_sub(horizon - 1) {
-            starts.push((i, s));
-        }
-    }
-    if starts.is_empty() {
-        return Err(format!(
-            "no trajectory has {horizon} steps; collect longer episodes or lower the horizon"
-        ));
-    }
+    let starts = rollout_starts(trajectories, horizon, a)?;
     let p = starts.len();
     let mut current: Vec<f32> = starts
         .iter()

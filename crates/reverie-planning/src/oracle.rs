@@ -1,7 +1,7 @@
 //! Scoring action sequences with the true simulator: the planner's ceiling, free of model
 //! error.
 
-use reverie_core::{Action, BoxedEnv, EnvError, SimulatorState, Space};
+use reverie_core::{Action, BoxedEnv, EnvError, Observation, SimulatorState, Space};
 
 use crate::objective::Objective;
 use crate::objective::TerminalValue;
@@ -34,7 +34,16 @@ impl OracleObjective {
                 "oracle planning needs an env whose state can be set; {id} cannot"
             )));
         }
-        env.reset(Some(0));
+        let (first, _) = env.reset(Some(0));
+        if env
+            .simulator()
+            .and_then(|sim| sim.state_of_observation(&first))
+            .is_none()
+        {
+            return Err(EnvError::Unsupported(format!(
+                "oracle planning starts from the state behind each observation; {id}'s observations do not determine its state"
+            )));
+        }
         let (action, discrete_start) = match env.action_space() {
             Space::Discrete { start, .. } => (Action::Discrete(start), start),
             Space::Box(b) => (Action::Vector(vec![0.0; b.dim()]), 0),
@@ -62,6 +71,19 @@ impl OracleObjective {
     pub fn set_start(&mut self, state: &[f64]) {
         self.start.clear();
         self.start.extend_from_slice(state);
+    }
+
+    /// Starts rollouts from the state behind observation `obs`
+    /// ([`SimulatorState::state_of_observation`]); `false` (and nothing changed) when the env
+    /// cannot recover it from this observation.
+    pub fn set_start_from_observation(&mut self, obs: &Observation) -> bool {
+        match Self::simulator(&mut self.env).state_of_observation(obs) {
+            Some(state) => {
+                self.start = state;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds `V(s_H)` for rollouts that did not terminate.

@@ -9,8 +9,7 @@
 //! model error); nothing is learned then.
 
 use reverie_core::{
-    act_each, observe_each, Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch,
-    Observation, Rng, Space, StepBatch, Transition,
+    Action, Batch, KnownFunctions, Metrics, Observation, PerEnvAgent, Rng, Space, Transition,
 };
 use reverie_envs::EnvRecipe;
 use reverie_models::{
@@ -348,9 +347,8 @@ impl MpcAgent {
     }
 }
 
-impl MpcAgent {
-    /// Chooses an action for one env's observation; `explore` is false for evaluation.
-    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
+impl PerEnvAgent for MpcAgent {
+    fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         let random_phase = explore && !self.config.oracle && self.steps < self.config.random_steps;
         if random_phase {
             return self.action_space.sample(&mut self.rng);
@@ -367,10 +365,12 @@ impl MpcAgent {
                 objective.as_mut()
             }
             Planner::Oracle(objective) => {
-                // The oracle needs the simulator state; for the built-in classic envs the
-                // observation is the state (CartPole, MountainCar) or it is recovered from it.
-                let state = oracle_state(&self.env_id, &obs_row);
-                objective.set_start(&state);
+                // The env recovers the state behind its observation (checked at init).
+                assert!(
+                    objective.set_start_from_observation(obs),
+                    "{}: no state behind observation {obs:?}",
+                    self.env_id
+                );
                 objective.as_mut()
             }
         };
@@ -379,8 +379,7 @@ impl MpcAgent {
         self.action_from_plan(&first)
     }
 
-    /// Learns from one env's transition; returns metrics to log.
-    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         if t.terminated || t.truncated {
             self.mpc.reset();
         }
@@ -417,25 +416,8 @@ impl MpcAgent {
             Vec::new()
         }
     }
-}
 
-impl Agent for MpcAgent {
-    fn act(
-        &mut self,
-        obs: &ObsBatch,
-        _is_first: &[bool],
-        _carry: &mut Carry,
-        mode: Mode,
-        actions: &mut Vec<Action>,
-    ) {
-        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
-    }
-
-    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
-        observe_each(step, |t| self.observe_one(t))
-    }
-
-    fn save(&self) -> Vec<u8> {
+    fn checkpoint(&self) -> Vec<u8> {
         // Only a description: the ensemble weights and the data are not checkpointed yet,
         // which is why `load` refuses to restore.
         let meta = serde_json::json!({
@@ -447,31 +429,12 @@ impl Agent for MpcAgent {
         serde_json::to_vec(&meta).expect("json")
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
         let meta: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| format!("not an MPC agent checkpoint: {e}"))?;
         if meta.get("algorithm").and_then(|a| a.as_str()) != Some("mpc") {
             return Err("not an MPC agent checkpoint".into());
         }
         Err("MPC agents keep their model in model.safetensors; restoring a run is not supported yet".into())
-    }
-}
-
-/// The simulator state behind an observation, for the oracle planner.
-fn oracle_state(env_id: &str, obs: &[f32]) -> Vec<f64> {
-    match env_id {
-        // Pendulum observes [cos θ, sin θ, θ̇]; its state is [θ, θ̇].
-        "Pendulum-v1" => vec![
-            f64::from(obs[1]).atan2(f64::from(obs[0])),
-            f64::from(obs[2]),
-        ],
-        // CartPoleSwingUp observes [x, ẋ, cos θ, sin θ, θ̇]; its state is [x, ẋ, θ, θ̇].
-        "CartPoleSwingUp-v0" => vec![
-            f64::from(obs[0]),
-            f64::from(obs[1]),
-            f64::from(obs[3]).atan2(f64::from(obs[2])),
-            f64::from(obs[4]),
-        ],
-        _ => obs.iter().map(|&x| f64::from(x)).collect(),
     }
 }

@@ -10,10 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use reverie_core::{
-    act_each, observe_each, Action, Agent, Carry, Metrics, Mode, ObsBatch, Observation, Rng, Space,
-    StepBatch, Transition,
-};
+use reverie_core::{Action, Observation, PerEnvAgent, Rng, Space, Transition};
 
 use super::model::{CountModel, DeterministicModel, Outcome};
 use super::q_learning::state_index;
@@ -285,14 +282,12 @@ impl DynaQ {
     }
 }
 
-impl DynaQ {
-    /// Chooses an action for one env's observation; `explore` is false for evaluation.
-    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
+impl PerEnvAgent for DynaQ {
+    fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         Action::Discrete(self.act_index(state_index(obs), explore) as i64)
     }
 
-    /// Learns from one env's transition; returns metrics to log.
-    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         let a = t.action.as_discrete().expect("discrete action") as usize;
         let td = self.learn(
             state_index(t.obs),
@@ -306,29 +301,12 @@ impl DynaQ {
             ("charts/epsilon", self.epsilon()),
         ]
     }
-}
 
-impl Agent for DynaQ {
-    fn act(
-        &mut self,
-        obs: &ObsBatch,
-        _is_first: &[bool],
-        _carry: &mut Carry,
-        mode: Mode,
-        actions: &mut Vec<Action>,
-    ) {
-        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
-    }
-
-    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
-        observe_each(step, |t| self.observe_one(t))
-    }
-
-    fn save(&self) -> Vec<u8> {
+    fn checkpoint(&self) -> Vec<u8> {
         self.q.to_bytes()
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.q.load_bytes(bytes)
     }
 }

@@ -11,10 +11,7 @@ use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
 
-use reverie_core::{
-    act_each, observe_each, Action, Agent, Carry, Metrics, Mode, ObsBatch, Observation, Rng, Space,
-    StepBatch, Transition,
-};
+use reverie_core::{Action, Observation, PerEnvAgent, Rng, Space, Transition};
 
 use super::model::{DeterministicModel, Outcome};
 use super::q_learning::state_index;
@@ -269,14 +266,12 @@ impl PrioritizedSweeping {
     }
 }
 
-impl PrioritizedSweeping {
-    /// Chooses an action for one env's observation; `explore` is false for evaluation.
-    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
+impl PerEnvAgent for PrioritizedSweeping {
+    fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         Action::Discrete(self.act_index(state_index(obs), explore) as i64)
     }
 
-    /// Learns from one env's transition; returns metrics to log.
-    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         let a = t.action.as_discrete().expect("discrete action") as usize;
         let td = self.learn(
             state_index(t.obs),
@@ -290,29 +285,12 @@ impl PrioritizedSweeping {
             ("charts/queue_length", self.queue.len() as f64),
         ]
     }
-}
 
-impl Agent for PrioritizedSweeping {
-    fn act(
-        &mut self,
-        obs: &ObsBatch,
-        _is_first: &[bool],
-        _carry: &mut Carry,
-        mode: Mode,
-        actions: &mut Vec<Action>,
-    ) {
-        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
-    }
-
-    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
-        observe_each(step, |t| self.observe_one(t))
-    }
-
-    fn save(&self) -> Vec<u8> {
+    fn checkpoint(&self) -> Vec<u8> {
         self.q.to_bytes()
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.q.load_bytes(bytes)
     }
 }

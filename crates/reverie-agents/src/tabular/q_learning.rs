@@ -2,10 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use reverie_core::{
-    act_each, observe_each, Action, Agent, Carry, Metrics, Mode, ObsBatch, Observation, Rng, Space,
-    StepBatch, Transition,
-};
+use reverie_core::{Action, Observation, PerEnvAgent, Rng, Space, Transition};
 
 use super::{discrete_sizes, QTable};
 use crate::error::{require, AgentError};
@@ -147,9 +144,8 @@ pub(crate) fn state_index(obs: &Observation) -> usize {
         .expect("tabular agents are built only for Discrete observation spaces") as usize
 }
 
-impl QLearning {
-    /// Chooses an action for one env's observation; `explore` is false for evaluation.
-    pub fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
+impl PerEnvAgent for QLearning {
+    fn act_one(&mut self, obs: &Observation, explore: bool) -> Action {
         let s = state_index(obs);
         let a = if explore && self.rng.bernoulli(self.epsilon()) {
             self.rng.index(self.q.n_actions())
@@ -159,8 +155,7 @@ impl QLearning {
         Action::Discrete(a as i64)
     }
 
-    /// Learns from one env's transition; returns metrics to log.
-    pub fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
+    fn observe_one(&mut self, t: &Transition<'_>) -> Vec<(&'static str, f64)> {
         let a = t.action.as_discrete().expect("discrete action") as usize;
         let td = self.update(
             state_index(t.obs),
@@ -175,29 +170,12 @@ impl QLearning {
             ("charts/epsilon", self.epsilon()),
         ]
     }
-}
 
-impl Agent for QLearning {
-    fn act(
-        &mut self,
-        obs: &ObsBatch,
-        _is_first: &[bool],
-        _carry: &mut Carry,
-        mode: Mode,
-        actions: &mut Vec<Action>,
-    ) {
-        act_each(obs, actions, |o| self.act_one(o, mode.explores()));
-    }
-
-    fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
-        observe_each(step, |t| self.observe_one(t))
-    }
-
-    fn save(&self) -> Vec<u8> {
+    fn checkpoint(&self) -> Vec<u8> {
         self.q.to_bytes()
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.q.load_bytes(bytes)
     }
 }
@@ -269,7 +247,7 @@ mod tests {
             )
             .unwrap();
         a.update(0, 1, 1.0, 2, false);
-        let bytes = a.save();
+        let bytes = a.checkpoint();
         let mut b = config
             .init(
                 &Space::discrete(3),
@@ -277,7 +255,7 @@ mod tests {
                 Rng::seed_from_u64(1),
             )
             .unwrap();
-        b.load(&bytes).unwrap();
+        b.restore(&bytes).unwrap();
         assert_eq!(a.q_table(), b.q_table());
         let mut c = config
             .init(
@@ -286,7 +264,7 @@ mod tests {
                 Rng::seed_from_u64(1),
             )
             .unwrap();
-        assert!(c.load(&bytes).unwrap_err().contains("shape"));
-        assert!(b.load(&bytes[..20]).is_err());
+        assert!(c.restore(&bytes).unwrap_err().contains("shape"));
+        assert!(b.restore(&bytes[..20]).is_err());
     }
 }

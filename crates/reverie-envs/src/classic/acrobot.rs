@@ -209,6 +209,18 @@ impl Env for Acrobot {
 }
 
 impl SimulatorState for Acrobot {
+    /// `[cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2]` → `[θ1, θ2, θ̇1, θ̇2]`.
+    fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
+        let v = obs.as_vector().filter(|v| v.len() == 6)?;
+        let angle = |c: f32, s: f32| f64::from(s).atan2(f64::from(c));
+        Some(vec![
+            angle(v[0], v[1]),
+            angle(v[2], v[3]),
+            f64::from(v[4]),
+            f64::from(v[5]),
+        ])
+    }
+
     fn state(&self) -> Vec<f64> {
         self.state.to_vec()
     }

@@ -131,6 +131,12 @@ impl Env for CartPoleContinuous {
 }
 
 impl SimulatorState for CartPoleContinuous {
+    /// The observation is the state (its f32 rounding).
+    fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
+        let v = obs.as_vector().filter(|v| v.len() == 4)?;
+        Some(v.iter().map(|&x| f64::from(x)).collect())
+    }
+
     fn state(&self) -> Vec<f64> {
         self.state.to_vec()
     }

@@ -166,6 +166,17 @@ impl Env for CartPoleSwingUp {
 }
 
 impl SimulatorState for CartPoleSwingUp {
+    /// `[x, ẋ, cos θ, sin θ, θ̇]` → `[x, ẋ, θ, θ̇]` (θ in (−π, π]).
+    fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
+        let v = obs.as_vector().filter(|v| v.len() == 5)?;
+        Some(vec![
+            f64::from(v[0]),
+            f64::from(v[1]),
+            f64::from(v[3]).atan2(f64::from(v[2])),
+            f64::from(v[4]),
+        ])
+    }
+
     fn state(&self) -> Vec<f64> {
         self.state.to_vec()
     }

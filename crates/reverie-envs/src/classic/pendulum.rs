@@ -196,6 +196,15 @@ impl Env for Pendulum {
 }
 
 impl SimulatorState for Pendulum {
+    /// `[cos θ, sin θ, θ̇]` → `[θ, θ̇]`.
+    fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
+        let v = obs.as_vector().filter(|v| v.len() == 3)?;
+        Some(vec![
+            f64::from(v[1]).atan2(f64::from(v[0])),
+            f64::from(v[2]),
+        ])
+    }
+
     fn state(&self) -> Vec<f64> {
         self.state.to_vec()
     }

@@ -445,6 +445,11 @@ impl Env for Taxi {
 }
 
 impl SimulatorState for Taxi {
+    /// The observation is the state index.
+    fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
+        obs.as_discrete().map(|s| vec![s as f64])
+    }
+
     fn state(&self) -> Vec<f64> {
         vec![self.s as f64]
     }

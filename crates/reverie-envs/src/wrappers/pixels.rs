@@ -142,7 +142,11 @@ impl<E: Env> Pixels<E> {
             }
             return Ok(self.stacked.clone());
         }
-        for (out, px) in self.stacked.chunks_exact_mut(stride).zip(rgb.chunks_exact(3)) {
+        for (out, px) in self
+            .stacked
+            .chunks_exact_mut(stride)
+            .zip(rgb.chunks_exact(3))
+        {
             let gray = [luminance(px)];
             let newest: &[u8] = if self.config.grayscale { &gray } else { px };
             if fill {
