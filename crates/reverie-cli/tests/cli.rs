@@ -435,3 +435,35 @@ fn env_check_and_eval_record_gif_videos() {
     assert_eq!(&std::fs::read(&gif).unwrap()[..6], b"GIF89a");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Agents built for vector observations refuse pixel observations with the reason, before a
+/// run directory exists (instead of failing at the first step).
+#[test]
+fn vector_agents_refuse_pixel_observations_and_write_nothing() {
+    for (algo, env) in [
+        ("dqn", "CartPolePixels-v1"),
+        ("ppo", "PendulumPixels-v1"),
+        ("sac", "PendulumPixels-v1"),
+        ("mpc", "PendulumPixels-v1"),
+    ] {
+        let dir = scratch(&format!("pixels-{algo}"));
+        let out = reverie(&[
+            "train",
+            algo,
+            "--env",
+            env,
+            "--steps",
+            "100",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{algo} on {env} trained");
+        let err = stderr(&out);
+        assert!(err.contains("float32 vector"), "{algo}: {err}");
+        assert!(err.contains("uint8"), "{algo}: the space is named: {err}");
+        assert!(
+            !dir.exists() || is_empty_dir(&dir),
+            "{algo}: nothing written"
+        );
+    }
+}

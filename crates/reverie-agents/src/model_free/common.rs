@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
-use reverie_core::{Action, Space};
+use reverie_core::{Action, Dtype, Space};
 
 use crate::AgentError;
 
@@ -66,7 +66,13 @@ impl ActionKind {
 /// Length of a flattened Box observation; other observation spaces are refused.
 pub fn box_obs_dim(space: &Space, algo: &'static str) -> Result<usize, AgentError> {
     match space.as_box() {
-        Some(b) => Ok(b.dim()),
+        Some(b) if b.dtype == Dtype::F32 => Ok(b.dim()),
+        Some(_) => Err(AgentError::UnsupportedSpace {
+            agent: algo,
+            needs: "float32 vector observations (pixel observations need a convolutional \
+                    encoder, which the latent-model agents bring)",
+            found: space.describe(),
+        }),
         None => Err(AgentError::UnsupportedSpace {
             agent: algo,
             needs: "Box observations",

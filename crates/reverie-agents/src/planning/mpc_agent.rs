@@ -192,7 +192,15 @@ impl MpcAgentConfig {
         let mpc = Mpc::new(&self.planner, &space).map_err(|m| invalid("planner", m))?;
         let obs_width = match observation_space {
             Space::Discrete { n, .. } => *n as usize,
-            Space::Box(b) => b.dim(),
+            Space::Box(b) if b.dtype == reverie_core::Dtype::F32 => b.dim(),
+            Space::Box(_) => {
+                return Err(AgentError::UnsupportedSpace {
+                    agent: "mpc",
+                    needs: "float32 vector or discrete observations (a state-space model of \
+                            pixels is not useful; latent-model agents plan from images)",
+                    found: observation_space.describe(),
+                })
+            }
         };
         if !self.oracle && matches!(observation_space, Space::Discrete { .. }) {
             require(
