@@ -291,8 +291,9 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Envs => {
+            let width = specs().iter().map(|s| s.id.len()).max().unwrap_or(2);
             println!(
-                "{:<26} {:<28} {:<40} {:>6}  summary",
+                "{:<width$} {:<28} {:<32} {:>6}  summary",
                 "id", "actions", "observations", "limit"
             );
             for spec in specs() {
@@ -302,7 +303,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| "none".into());
                 println!(
-                    "{:<26} {:<28} {:<40} {:>6}  {}",
+                    "{:<width$} {:<28} {:<32} {:>6}  {}",
                     spec.id,
                     DynEnv::action_space(env.as_ref()).describe(),
                     DynEnv::observation_space(env.as_ref()).describe(),
