@@ -272,6 +272,17 @@ pub trait SimulatorState {
     }
 }
 
+/// [`SimulatorState::state_of_observation`] for envs whose observation *is* their state: a
+/// discrete state `s` gives `[s]`, a vector of `dim` values gives its values as f64; any
+/// other observation gives `None`.
+pub fn observed_state(obs: &Observation, dim: usize) -> Option<Vec<f64>> {
+    match obs {
+        Observation::Discrete(s) if dim == 1 => Some(vec![*s as f64]),
+        Observation::Vector(v) if v.len() == dim => Some(v.iter().map(|&x| f64::from(x)).collect()),
+        _ => None,
+    }
+}
+
 /// An environment with Gymnasium 1.x semantics.
 ///
 /// Implementations validate actions and return [`EnvError::InvalidAction`] for actions of the

@@ -1,4 +1,4 @@
-use reverie_core::env::check_discrete_action;
+use reverie_core::env::{check_discrete_action, observed_state};
 use reverie_core::{
     Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
 };
@@ -94,6 +94,20 @@ impl CartPole {
     /// the known termination of the balance tasks.
     pub(crate) fn observed_out_of_bounds(obs: &[f32]) -> bool {
         obs[0].abs() > X_THRESHOLD_F32 || obs[2].abs() > THETA_THRESHOLD_F32
+    }
+
+    /// Draws a balance cart-pole in `state` as Gymnasium's `rgb_array` (shared with the
+    /// continuous cart-pole, which has the same track, cart and pole).
+    pub(crate) fn draw(state: &[f64; 4], frame: &mut reverie_core::Frame) {
+        let [x, _, theta, _] = *state;
+        crate::render::scenes::cartpole(
+            frame,
+            x,
+            theta,
+            X_THRESHOLD,
+            LENGTH,
+            crate::render::scenes::CARTPOLE_TRACK_Y,
+        );
     }
 
     /// The observation space shared by the cart-pole balance tasks.
@@ -195,15 +209,7 @@ impl Env for CartPole {
     }
 
     fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
-        let [x, _, theta, _] = self.state;
-        crate::render::scenes::cartpole(
-            frame,
-            x,
-            theta,
-            X_THRESHOLD,
-            LENGTH,
-            crate::render::scenes::CARTPOLE_TRACK_Y,
-        );
+        Self::draw(&self.state, frame);
         Ok(())
     }
 }
@@ -211,8 +217,7 @@ impl Env for CartPole {
 impl SimulatorState for CartPole {
     /// The observation is the state (its f32 rounding).
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        let v = obs.as_vector().filter(|v| v.len() == 4)?;
-        Some(v.iter().map(|&x| f64::from(x)).collect())
+        observed_state(obs, 4)
     }
 
     fn state(&self) -> Vec<f64> {

@@ -1,4 +1,4 @@
-use reverie_core::env::check_vector_action;
+use reverie_core::env::{check_vector_action, observed_state};
 use reverie_core::{
     Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
 };
@@ -116,16 +116,7 @@ impl Env for CartPoleContinuous {
     }
 
     fn render(&self, frame: &mut reverie_core::Frame) -> Result<(), EnvError> {
-        // The same picture as CartPole-v1 (same track, cart and pole).
-        let [x, _, theta, _] = self.state;
-        crate::render::scenes::cartpole(
-            frame,
-            x,
-            theta,
-            super::cartpole::X_THRESHOLD,
-            0.5,
-            crate::render::scenes::CARTPOLE_TRACK_Y,
-        );
+        CartPole::draw(&self.state, frame);
         Ok(())
     }
 }
@@ -133,8 +124,7 @@ impl Env for CartPoleContinuous {
 impl SimulatorState for CartPoleContinuous {
     /// The observation is the state (its f32 rounding).
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        let v = obs.as_vector().filter(|v| v.len() == 4)?;
-        Some(v.iter().map(|&x| f64::from(x)).collect())
+        observed_state(obs, 4)
     }
 
     fn state(&self) -> Vec<f64> {

@@ -1,4 +1,4 @@
-use reverie_core::env::check_discrete_action;
+use reverie_core::env::{check_discrete_action, observed_state};
 use reverie_core::{
     Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
 };
@@ -145,8 +145,7 @@ impl Env for MountainCar {
 impl SimulatorState for MountainCar {
     /// The observation is the state (its f32 rounding).
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        let v = obs.as_vector().filter(|v| v.len() == 2)?;
-        Some(v.iter().map(|&x| f64::from(x)).collect())
+        observed_state(obs, 2)
     }
 
     fn state(&self) -> Vec<f64> {

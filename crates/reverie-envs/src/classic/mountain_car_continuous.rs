@@ -1,4 +1,4 @@
-use reverie_core::env::check_vector_action;
+use reverie_core::env::{check_vector_action, observed_state};
 use reverie_core::{
     Env, EnvError, Info, KnownFunctions, ObsValue, Observation, Rng, SimulatorState, Space, Step,
 };
@@ -227,8 +227,7 @@ impl Env for MountainCarContinuous {
 impl SimulatorState for MountainCarContinuous {
     /// The observation is the state (its f32 rounding).
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        let v = obs.as_vector().filter(|v| v.len() == 2)?;
-        Some(v.iter().map(|&x| f64::from(x)).collect())
+        observed_state(obs, 2)
     }
 
     fn state(&self) -> Vec<f64> {

@@ -1,6 +1,6 @@
 //! CliffWalking-v1, as Gymnasium 1.4.0's `CliffWalkingEnv` (Sutton & Barto, Example 6.6).
 
-use reverie_core::env::check_discrete_action;
+use reverie_core::env::{check_discrete_action, observed_state};
 use reverie_core::{Env, EnvError, Info, InfoValue, Observation, Rng, SimulatorState, Space, Step};
 
 use super::tabular::parse_discrete_state;
@@ -228,7 +228,7 @@ impl Env for CliffWalking {
 impl SimulatorState for CliffWalking {
     /// The observation is the state index.
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        obs.as_discrete().map(|s| vec![s as f64])
+        observed_state(obs, 1)
     }
 
     fn state(&self) -> Vec<f64> {

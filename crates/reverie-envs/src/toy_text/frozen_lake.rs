@@ -1,6 +1,6 @@
 //! FrozenLake-v1, as Gymnasium 1.4.0's `FrozenLakeEnv`, plus its random map generator.
 
-use reverie_core::env::check_discrete_action;
+use reverie_core::env::{check_discrete_action, observed_state};
 use reverie_core::{Env, EnvError, Info, InfoValue, Observation, Rng, SimulatorState, Space, Step};
 
 use super::tabular::{check_probability, parse_discrete_state, ConfigError};
@@ -454,7 +454,7 @@ impl Env for FrozenLake {
 impl SimulatorState for FrozenLake {
     /// The observation is the state index.
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        obs.as_discrete().map(|s| vec![s as f64])
+        observed_state(obs, 1)
     }
 
     fn state(&self) -> Vec<f64> {

@@ -1,6 +1,6 @@
 //! GridWorld-v0: reverie's own small deterministic grid, for tabular agents and planners.
 
-use reverie_core::env::check_discrete_action;
+use reverie_core::env::{check_discrete_action, observed_state};
 use reverie_core::{Env, EnvError, Info, Observation, SimulatorState, Space, Step};
 
 use super::tabular::parse_discrete_state;
@@ -199,7 +199,7 @@ impl Env for GridWorld {
 impl SimulatorState for GridWorld {
     /// The observation is the state index.
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        obs.as_discrete().map(|s| vec![s as f64])
+        observed_state(obs, 1)
     }
 
     fn state(&self) -> Vec<f64> {

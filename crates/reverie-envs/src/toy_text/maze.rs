@@ -7,7 +7,7 @@
 //! swap their walls once the env has taken `change_at` steps in total, counted across
 //! episodes from construction, as in the book's experiments.
 
-use reverie_core::env::check_discrete_action;
+use reverie_core::env::{check_discrete_action, observed_state};
 use reverie_core::{Env, EnvError, Info, Observation, SimulatorState, Space, Step};
 
 /// A maze's geometry.
@@ -285,7 +285,7 @@ impl Env for Maze {
 impl SimulatorState for Maze {
     /// The observation is the state index.
     fn state_of_observation(&self, obs: &Observation) -> Option<Vec<f64>> {
-        obs.as_discrete().map(|s| vec![s as f64])
+        observed_state(obs, 1)
     }
 
     fn state(&self) -> Vec<f64> {
