@@ -4,6 +4,7 @@
 
 use reverie_core::{Agent, Rng, Space};
 use reverie_envs::EnvRecipe;
+use reverie_nn::DeviceSpec;
 use serde::Deserialize;
 
 use crate::error::AgentError;
@@ -209,6 +210,25 @@ impl AgentConfig {
             AgentConfig::NeuralDyna(_) => Algorithm::NeuralDyna,
             AgentConfig::Sac(_) => Algorithm::Sac,
         }
+    }
+
+    /// The same hyperparameters with every network on `device` (the run's top-level
+    /// `device` key). Tabular agents and the random agent hold no tensors and ignore it.
+    pub fn with_device(mut self, device: DeviceSpec) -> Self {
+        match &mut self {
+            AgentConfig::Pets(c) | AgentConfig::Mpc(c) => c.device = device,
+            AgentConfig::Dqn(c) => c.device = device,
+            AgentConfig::Ppo(c) => c.device = device,
+            AgentConfig::Sac(c) => c.device = device,
+            AgentConfig::Mbpo(c) => c.sac.device = device,
+            AgentConfig::NeuralDyna(c) => c.dqn.device = device,
+            AgentConfig::Random(_)
+            | AgentConfig::QLearning(_)
+            | AgentConfig::DynaQ(_)
+            | AgentConfig::DynaQPlus(_)
+            | AgentConfig::PrioritizedSweeping(_) => {}
+        }
+        self
     }
 
     /// Builds the agent for the env `env` builds (its spaces are passed in; model-based

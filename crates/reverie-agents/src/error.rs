@@ -32,6 +32,11 @@ pub enum AgentError {
     Backend(String),
 }
 
+/// A tensor-backend failure (building networks, opening the device) as an [`AgentError`].
+pub(crate) fn backend(e: impl std::fmt::Display) -> AgentError {
+    AgentError::Backend(e.to_string())
+}
+
 /// Fails with [`AgentError::InvalidConfig`] unless `ok`.
 pub(crate) fn require(
     ok: bool,

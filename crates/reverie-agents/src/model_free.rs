@@ -1,7 +1,7 @@
 //! Model-free deep RL agents, the baselines model-based results are measured against:
-//! [`Dqn`], [`Ppo`] and [`Sac`]. All act through [`reverie_core::VecAgent`] on N parallel
+//! [`Dqn`], [`Ppo`] and [`Sac`]. All act through [`reverie_core::Agent`] on N parallel
 //! envs, train with candle on the fused [`reverie_nn::ops`], and act through
-//! [`reverie_nn::FastMlp`] snapshots.
+//! single-row forward passes ([`reverie_nn::Mlp::forward_row`]).
 
 pub(crate) mod common;
 pub mod dqn;

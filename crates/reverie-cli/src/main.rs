@@ -256,11 +256,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         num_envs: usize,
     },
-    /// World models: ensemble train step, planning forward, single-row forward.
-    Models {
-        /// CPU threads for candle.
+    /// The deep-learning layer: ensemble train step, conv autoencoder, GRU unroll, planning
+    /// forward and single-row acting, each beside PyTorch's time for the same workload.
+    Nn {
+        /// CPU threads for candle (and for PyTorch).
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// A Python with PyTorch installed (see benches/pytorch_baseline.py): runs the
+        /// baseline in the same sitting and prints the ratio of each row.
+        #[arg(long, value_name = "PYTHON")]
+        pytorch: Option<std::path::PathBuf>,
     },
     /// Planning: milliseconds per PETS action (CEM, iCEM) on cart-pole shapes.
     Planning {
@@ -572,10 +577,18 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench {
-            what: BenchCommand::Models { threads },
+            what: BenchCommand::Nn { threads, pytorch },
         } => {
             reverie_nn::threads::set_num_threads(threads);
-            print!("{}", reverie_lab::bench::bench_models()?);
+            let rows = reverie_lab::bench_nn::measure()?;
+            let torch = match &pytorch {
+                Some(python) => Some(reverie_lab::bench_nn::pytorch_figures(python, threads)?),
+                None => None,
+            };
+            print!(
+                "{}",
+                reverie_lab::bench_nn::format_table(&rows, torch.as_ref())
+            );
             Ok(())
         }
         Command::Bench {

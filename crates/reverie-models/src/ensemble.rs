@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
 use reverie_core::Rng;
@@ -161,6 +163,9 @@ pub struct EnsembleModel {
     pub(crate) target_norm: Normalizer,
     elites: Vec<usize>,
     device: Device,
+    /// Bumped whenever elites or parameters are replaced wholesale (training, restoring), so
+    /// that inference snapshots of normalisers and bounds can tell they are stale.
+    generation: Arc<AtomicU64>,
 }
 
 /// `log(1 + exp(x))`, computed without overflow.
@@ -207,6 +212,7 @@ impl EnsembleModel {
             input_norm: Normalizer::identity(obs_dim + act_dim),
             target_norm: Normalizer::identity(d),
             device: device.clone(),
+            generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -230,6 +236,13 @@ impl EnsembleModel {
         &self.device
     }
 
+    /// The training generation: a counter shared with inference snapshots
+    /// ([`crate::FastDynamics`]), bumped when training replaces the elites or restores
+    /// parameters.
+    pub fn generation(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.generation)
+    }
+
     /// The members used for prediction.
     pub fn elites(&self) -> &[usize] {
         &self.elites
@@ -239,6 +252,7 @@ impl EnsembleModel {
     pub fn set_elites(&mut self, elites: Vec<usize>) {
         assert!(!elites.is_empty() && elites.iter().all(|&e| e < self.config.ensemble_size));
         self.elites = elites;
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The input normaliser.
@@ -458,6 +472,7 @@ impl EnsembleModel {
         for (v, t) in self.vars().iter().zip(snapshot) {
             v.set(t)?;
         }
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 

@@ -5,6 +5,14 @@
 //! through candle and allocates its outputs; here each row runs only through its own member
 //! ([`FastEnsemble`]), rows are grouped by member with a counting sort, and every buffer is
 //! kept between calls, so a step allocates nothing once the batch size is known.
+//!
+//! The network's weights are read where training writes them ([`FastEnsemble`]); the
+//! normalisers, log-variance bounds and elites are copied, and a step refuses to run once
+//! the model has been retrained since (its generation moved), rather than mix new weights
+//! with old normalisers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use reverie_core::Rng;
 use reverie_nn::{FastEnsemble, Normalizer, Result, RowGroup};
@@ -14,8 +22,9 @@ use crate::ensemble::EnsembleModel;
 use crate::model_env::ModelStep;
 use reverie_core::KnownFunctions;
 
-/// A copy of a trained [`EnsembleModel`]'s weights, normalisers and bounds, for fast
-/// gradient-free prediction. Take a new snapshot after each training round.
+/// A trained [`EnsembleModel`] for fast gradient-free prediction: its weights read in place,
+/// its normalisers and bounds copied. Make a new one after each training round; a stale
+/// one panics with that advice instead of predicting from mixed parameters.
 #[derive(Clone, Debug)]
 pub struct FastDynamics {
     net: FastEnsemble,
@@ -28,6 +37,8 @@ pub struct FastDynamics {
     input_norm: Normalizer,
     target_norm: Normalizer,
     elites: Vec<usize>,
+    model_generation: Arc<AtomicU64>,
+    made_at: u64,
     order: Vec<usize>,
     counts: Vec<usize>,
     groups: Vec<RowGroup>,
@@ -46,7 +57,11 @@ impl FastDynamics {
     pub fn new(model: &EnsembleModel, threads: usize) -> Result<Self> {
         let (max_logvar, min_logvar) = model.logvar_bounds()?;
         let config = model.config();
+        let model_generation = model.generation();
+        let made_at = model_generation.load(Ordering::Acquire);
         Ok(Self {
+            model_generation,
+            made_at,
             net: FastEnsemble::from_ensemble(model.net(), threads)?,
             obs_dim: model.obs_dim(),
             act_dim: model.act_dim(),
@@ -97,6 +112,12 @@ impl FastDynamics {
         rng: Option<&mut Rng>,
         out: StepOutputs<'_>,
     ) {
+        assert_eq!(
+            self.model_generation.load(Ordering::Acquire),
+            self.made_at,
+            "the ensemble was retrained after this FastDynamics was made: make a new one \
+             (FastDynamics::new) so that its normalisers match the weights"
+        );
         let (o, a) = (self.obs_dim, self.act_dim);
         let n = member.len();
         assert_eq!(obs.len(), n * o, "obs rows");
@@ -303,6 +324,26 @@ mod tests {
             }
             assert!((reward[i] - pred.reward[e * n + i]).abs() < 1e-4);
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "retrained after this FastDynamics was made")]
+    fn a_snapshot_older_than_the_training_refuses_to_predict() {
+        let mut m = model(false);
+        let mut fast = FastDynamics::new(&m, 1).unwrap();
+        m.set_elites(vec![2, 0]);
+        let (mut next, mut reward) = (vec![0.0; 3], vec![0.0; 1]);
+        fast.step(
+            &[0.1, 0.2, 0.3],
+            &[0.5],
+            &[0],
+            None,
+            StepOutputs {
+                next_obs: &mut next,
+                reward: &mut reward,
+                termination_prob: None,
+            },
+        );
     }
 
     #[test]

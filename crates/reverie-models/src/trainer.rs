@@ -172,11 +172,11 @@ pub fn train(
             ..AdamConfig::default()
         },
     )?;
-    // Measured on 2 CPU cores (BENCHMARKS.md): per-member execution trains as fast as
-    // batched at 2 threads and far more steadily (batched backward passes ran 25–160 ms);
-    // batched is kept for inference, where it is faster.
+    // Batched execution trains on the fused ensemble op (`reverie_nn::ops::ensemble_linear`):
+    // one op per layer for all members, 4× faster than candle's batched matmul and steadier
+    // than a loop over members (BENCHMARKS.md, `reverie bench nn`).
     let inference_execution = model.config().execution;
-    model.set_execution(reverie_nn::Execution::PerMember);
+    model.set_execution(reverie_nn::Execution::Batched);
     let device = model.device().clone();
     let batch = config.batch_size.max(1);
     let learned_termination = model.config().learned_termination;

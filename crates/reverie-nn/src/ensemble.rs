@@ -38,16 +38,6 @@ impl Activation {
             Activation::Tanh => x.tanh(),
         }
     }
-
-    /// Applies the nonlinearity to one float (for [`crate::FastMlp`]).
-    #[inline]
-    pub fn apply_scalar(self, x: f32) -> f32 {
-        match self {
-            Activation::Silu => x / (1.0 + (-x).exp()),
-            Activation::Relu => x.max(0.0),
-            Activation::Tanh => x.tanh(),
-        }
-    }
 }
 
 /// How an ensemble runs its members.
@@ -98,14 +88,28 @@ impl EnsembleLinear {
 
     /// `[E, B, in]` → `[E, B, out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.matmul(self.weight.as_tensor())?
-            .broadcast_add(self.bias.as_tensor())
+        self.forward_act(x, None)
+    }
+
+    /// `act(x · W + b)` per member, as one fused op: `[E, B, in]` → `[E, B, out]`.
+    pub fn forward_act(&self, x: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+        crate::ops::ensemble_linear(x, self.weight.as_tensor(), self.bias.as_tensor(), act)
     }
 
     /// Member `e`: `[B, in]` → `[B, out]`.
     pub fn forward_member(&self, e: usize, x: &Tensor) -> Result<Tensor> {
-        x.matmul(&self.weight.as_tensor().i(e)?)?
-            .broadcast_add(&self.bias.as_tensor().i(e)?)
+        self.forward_member_act(e, x, None)
+    }
+
+    /// Member `e` with a fused activation: `[B, in]` → `[B, out]`.
+    pub fn forward_member_act(
+        &self,
+        e: usize,
+        x: &Tensor,
+        act: Option<Activation>,
+    ) -> Result<Tensor> {
+        let bias = self.bias.as_tensor().i(e)?.squeeze(0)?;
+        crate::ops::linear(x, &self.weight.as_tensor().i(e)?, &bias, act)
     }
 
     /// `[E, in, out]` weights.
@@ -182,10 +186,7 @@ impl EnsembleMlp {
                 let mut h = x.clone();
                 let last = self.layers.len() - 1;
                 for (i, layer) in self.layers.iter().enumerate() {
-                    h = layer.forward(&h)?;
-                    if i < last {
-                        h = self.activation.apply(&h)?;
-                    }
+                    h = layer.forward_act(&h, (i < last).then_some(self.activation))?;
                 }
                 Ok(h)
             }
@@ -203,10 +204,7 @@ impl EnsembleMlp {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward_member(e, &h)?;
-            if i < last {
-                h = self.activation.apply(&h)?;
-            }
+            h = layer.forward_member_act(e, &h, (i < last).then_some(self.activation))?;
         }
         Ok(h)
     }

@@ -6,9 +6,14 @@
 //! crate (the kernel candle itself uses) straight into preallocated buffers, adds the bias
 //! by starting the product from it, applies the activation in place with a vectorised
 //! `exp`, and splits rows over threads once per call rather than once per matmul. After
-//! the first call with a given batch size nothing is allocated.
+//! the first call with a given batch size only a per-layer list of weight views is
+//! allocated.
+//!
+//! On the CPU it reads the ensemble's weights where training writes them (the storage of
+//! the `Var`s, shared, under a read lock per call), so it can never plan with stale
+//! weights. Weights on another device are copied to the CPU once, at construction.
 
-use candle_core::IndexOp;
+use candle_core::{CpuStorage, Device, Storage, StorageRef, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -16,13 +21,32 @@ use crate::ensemble::{Activation, EnsembleMlp};
 use crate::simd::apply_in_place;
 use crate::Result;
 
-/// One layer of every member: `weights [E, in, out]`, `biases [E, out]`, row-major.
+/// One layer of every member: `weight [E, in, out]`, `bias [E, 1, out]`, sharing the
+/// trained variables' storage.
 #[derive(Clone, Debug)]
 struct Layer {
     inputs: usize,
     outputs: usize,
-    weights: Vec<f32>,
-    biases: Vec<f32>,
+    weight: Tensor,
+    bias: Tensor,
+}
+
+/// A layer's weights as row-major slices for one call.
+struct LayerView<'a> {
+    inputs: usize,
+    outputs: usize,
+    weights: &'a [f32],
+    biases: &'a [f32],
+}
+
+/// The contiguous f32 data of a CPU tensor under its read lock.
+fn cpu_slice<'a>(storage: &'a StorageRef<'_>, layout: &candle_core::Layout) -> &'a [f32] {
+    match (&**storage, layout.contiguous_offsets()) {
+        (Storage::Cpu(CpuStorage::F32(v)), Some((start, end))) => &v[start..end],
+        _ => {
+            unreachable!("FastEnsemble holds contiguous f32 CPU tensors (checked at construction)")
+        }
+    }
 }
 
 /// Rows run through all layers at once: 256 rows × 200 units × 4 bytes is 200 KiB per
@@ -60,31 +84,32 @@ pub struct FastEnsemble {
 }
 
 impl FastEnsemble {
-    /// Copies the weights of `mlp`; `threads` (≥ 1) splits the rows of each call.
+    /// Reads the weights of `mlp` (copies them when they are not contiguous f32 on the
+    /// CPU); `threads` (≥ 1) splits the rows of each call.
     pub fn from_ensemble(mlp: &EnsembleMlp, threads: usize) -> Result<Self> {
         let members = mlp.members();
         let mut layers = Vec::new();
         for layer in mlp.layers() {
-            let w = layer.weight().as_tensor();
-            let (_, inputs, outputs) = w.dims3()?;
-            let mut weights = Vec::with_capacity(members * inputs * outputs);
-            let mut biases = Vec::with_capacity(members * outputs);
-            for e in 0..members {
-                weights.extend(w.i(e)?.flatten_all()?.to_vec1::<f32>()?);
-                biases.extend(
-                    layer
-                        .bias()
-                        .as_tensor()
-                        .i(e)?
-                        .flatten_all()?
-                        .to_vec1::<f32>()?,
-                );
-            }
+            let (weight, bias) = (layer.weight().as_tensor(), layer.bias().as_tensor());
+            let (_, inputs, outputs) = weight.dims3()?;
+            let shared = |t: &Tensor| -> Result<Tensor> {
+                let readable = t.device().is_cpu()
+                    && t.dtype() == candle_core::DType::F32
+                    && t.is_contiguous();
+                if readable {
+                    Ok(t.clone())
+                } else {
+                    t.to_device(&Device::Cpu)?
+                        .to_dtype(candle_core::DType::F32)?
+                        .contiguous()?
+                        .copy()
+                }
+            };
             layers.push(Layer {
                 inputs,
                 outputs,
-                weights,
-                biases,
+                weight: shared(weight)?,
+                bias: shared(bias)?,
             });
         }
         let threads = threads.max(1);
@@ -155,7 +180,23 @@ impl FastEnsemble {
                 }
             }
         }
-        let layers = &self.layers;
+        let guards: Vec<_> = self
+            .layers
+            .iter()
+            .map(|l| (l.weight.storage_and_layout(), l.bias.storage_and_layout()))
+            .collect();
+        let views: Vec<LayerView<'_>> = self
+            .layers
+            .iter()
+            .zip(&guards)
+            .map(|(l, ((ws, wl), (bs, bl)))| LayerView {
+                inputs: l.inputs,
+                outputs: l.outputs,
+                weights: cpu_slice(ws, wl),
+                biases: cpu_slice(bs, bl),
+            })
+            .collect();
+        let layers = &views[..];
         let activation = self.activation;
         let out_ptr = SendPtr(out.as_mut_ptr());
         let run = |share: &[RowGroup], scratch: &mut Scratch| {
@@ -205,7 +246,7 @@ unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
 fn forward_member(
-    layers: &[Layer],
+    layers: &[LayerView<'_>],
     activation: Activation,
     member: usize,
     x: &[f32],
@@ -328,6 +369,45 @@ mod tests {
                     assert!((a - b).abs() < 1e-4, "{a} vs {b}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn reads_weights_written_after_construction() {
+        let mut rng = Rng::seed_from_u64(3);
+        let mlp = EnsembleMlp::new(
+            2,
+            &[3, 8, 2],
+            Activation::Tanh,
+            Execution::Batched,
+            &mut rng,
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut fast = FastEnsemble::from_ensemble(&mlp, 1).unwrap();
+        let x = [0.5f32, -1.0, 2.0];
+        let group = [RowGroup {
+            member: 1,
+            start: 0,
+            len: 1,
+        }];
+        let mut before = [0.0f32; 2];
+        fast.forward_groups(&x, &group, &mut before);
+        // An optimiser step writes the variables in place; the next call must see it.
+        let w = mlp.layers()[1].weight();
+        w.set(&(w.as_tensor() * 3.0).unwrap()).unwrap();
+        let mut after = [0.0f32; 2];
+        fast.forward_groups(&x, &group, &mut after);
+        let want = mlp
+            .forward_member(1, &Tensor::from_slice(&x, (1, 3), &Device::Cpu).unwrap())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_ne!(before, after);
+        for (a, b) in after.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
     }
 }

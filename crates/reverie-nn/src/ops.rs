@@ -10,6 +10,7 @@
 //!   contiguous column sum for `db`.
 //! - [`linear`]: `act(x·W + b)` = candle's matmul + [`bias_act`].
 //! - [`polyak_update`]: `target ← (1 − τ)·target + τ·source` in place (target networks).
+//! - [`ensemble_linear`]: `act(x[e]·W[e] + b[e])` for all members of an ensemble at once.
 //!
 //! Off the CPU every op falls back to plain candle ops.
 
@@ -20,6 +21,9 @@ use candle_core::{
 use crate::ensemble::Activation;
 use crate::simd::{apply_in_place, fast_exp};
 use crate::Result;
+
+mod ensemble;
+pub use ensemble::ensemble_linear;
 
 /// `act(x · w + b)`: `x [B, in]`, `w [in, out]`, `b [out]`; `act = None` is the identity.
 ///

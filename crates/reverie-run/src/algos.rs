@@ -4,6 +4,7 @@
 pub use reverie_agents::{AgentConfig, Algorithm};
 use reverie_core::{Agent, Rng, Space};
 use reverie_envs::EnvRecipe;
+use reverie_nn::DeviceSpec;
 use toml::Table;
 
 use crate::config::{parse_table, ConfigError};
@@ -30,16 +31,19 @@ pub fn agent_config(algo: &str, agent: &Table) -> Result<AgentConfig, ConfigErro
 }
 
 /// Builds the agent `algo` from its `[agent]` table for the env `env` builds, with these
-/// spaces; `total_steps` is the run's budget (schedules anneal over it).
+/// spaces and its networks on `device`; `total_steps` is the run's budget (schedules anneal
+/// over it).
+#[allow(clippy::too_many_arguments)]
 pub fn build_agent(
     algo: &str,
     env: &EnvRecipe,
     agent: &Table,
+    device: DeviceSpec,
     observation_space: &Space,
     action_space: &Space,
     total_steps: u64,
     rng: Rng,
 ) -> anyhow::Result<Box<dyn Agent>> {
-    let config = agent_config(algo, agent)?;
+    let config = agent_config(algo, agent)?.with_device(device);
     Ok(config.init(env, observation_space, action_space, total_steps, rng)?)
 }

@@ -4,6 +4,7 @@
 //! Layers, later ones winning: `presets/base/default.toml` → `presets/<algo>/default.toml` →
 //! `presets/<algo>/<env>.toml` → `--config FILE` → `--set a.b=v` → `--seed` / `--steps`.
 
+use reverie_nn::DeviceSpec;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
@@ -62,11 +63,24 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Log throughput and agent metrics every this many steps.
     pub log_every: u64,
+    /// CPU threads of candle's kernels, set once by the driver before anything is built
+    /// (agents never change it).
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Where the networks live: `"cpu"`, `"cuda"` or `"cuda:N"` (CUDA needs the `cuda`
+    /// feature). Tabular agents ignore it.
+    #[serde(default)]
+    pub device: DeviceSpec,
     /// The environment.
     pub env: EnvConfig,
     /// Agent hyperparameters; the valid keys depend on `algo`.
     #[serde(default)]
     pub agent: Table,
+}
+
+/// Run directories written before `threads` existed ran candle on the machine's cores.
+fn default_threads() -> usize {
+    2
 }
 
 /// Embeds `presets/<algo>/<env>.toml` as `(algo, env, text)`.

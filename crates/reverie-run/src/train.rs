@@ -60,6 +60,7 @@ pub struct TrainSummary {
 
 /// Builds the agent of `config` and loads `checkpoint` into it (for `reverie eval`).
 pub fn load_agent(config: &TrainConfig, checkpoint: &[u8]) -> anyhow::Result<Box<dyn Agent>> {
+    reverie_nn::threads::set_num_threads(config.threads.max(1));
     let options = env_options(&config.env.options)?;
     let env = make_with(&config.env.id, &options)?;
     let mut agent = build(
@@ -85,6 +86,7 @@ fn build(
         &config.algo,
         &env,
         &config.agent,
+        config.device,
         obs_space,
         act_space,
         config.total_steps,
@@ -112,6 +114,11 @@ pub fn train_with_hooks(
     progress: bool,
     hooks: &mut dyn Hooks,
 ) -> anyhow::Result<TrainSummary> {
+    if config.threads == 0 {
+        anyhow::bail!("threads must be >= 1 (candle's CPU threads), got 0");
+    }
+    // Once, before the first tensor: candle sizes its pool from it (reverie_nn::threads).
+    reverie_nn::threads::set_num_threads(config.threads);
     let options = env_options(&config.env.options)?;
     let env = make_with(&config.env.id, &options)?;
     let mut eval_env = make_with(&config.env.id, &options)?;

@@ -18,7 +18,6 @@
 
 use std::time::Instant;
 
-use candle_core::Device;
 use reverie_core::{
     Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
     ReplayBufferConfig, Rng, Space, StepBatch,
@@ -30,7 +29,7 @@ use reverie_models::{
 use serde::{Deserialize, Serialize};
 
 use super::{store_imagined_step, validate_model_settings};
-use crate::error::require;
+use crate::error::{backend, require};
 use crate::model_free::common::box_obs_dim;
 use crate::model_free::{Sac, SacConfig};
 use crate::AgentError;
@@ -160,9 +159,9 @@ impl MbpoConfig {
             obs_dim,
             act_dim,
             &mut rng.fork(),
-            &Device::Cpu,
+            &self.sac.device.device().map_err(backend)?,
         )
-        .map_err(|e| AgentError::Backend(e.to_string()))?;
+        .map_err(backend)?;
         Ok(Mbpo {
             config: self.clone(),
             known: known.only_if(self.known_functions),
@@ -511,7 +510,6 @@ impl Agent for Mbpo {
                 Err(_) => metrics.push(("losses/skipped_update", 1.0)),
             }
         }
-        self.sac.refresh_policy().expect("CPU weights copy");
         self.timings[2] += start.elapsed().as_secs_f64();
         if done > 0 {
             let k = done as f64;

@@ -10,7 +10,6 @@
 //! extra updates are made on imagined minibatches. `planning_steps = 0` is plain DQN. With
 //! `max_disagreement` a rollout stops where the elites disagree (the transition is dropped).
 
-use candle_core::Device;
 use reverie_core::{
     Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
     ReplayBufferConfig, Rng, Space, StepBatch,
@@ -21,7 +20,7 @@ use reverie_models::{
 use serde::{Deserialize, Serialize};
 
 use super::{store_imagined_step, validate_model_settings};
-use crate::error::require;
+use crate::error::{backend, require};
 use crate::model_free::{Dqn, DqnConfig};
 use crate::AgentError;
 
@@ -136,9 +135,9 @@ impl NeuralDynaConfig {
             obs_dim,
             dqn.action_count(),
             &mut rng.fork(),
-            &Device::Cpu,
+            &self.dqn.device.device().map_err(backend)?,
         )
-        .map_err(|e| AgentError::Backend(e.to_string()))?;
+        .map_err(backend)?;
         Ok(NeuralDyna {
             imagined: ReplayBuffer::new(ReplayBufferConfig {
                 capacity: self.imagined_capacity,
@@ -298,7 +297,6 @@ impl NeuralDyna {
         if done > 0 {
             metrics.push(("losses/imagined_td_loss", loss / done as f64));
         }
-        self.dqn.refresh_policy().expect("CPU weights copy");
     }
 }
 

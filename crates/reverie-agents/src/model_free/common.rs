@@ -82,14 +82,13 @@ pub fn box_obs_dim(space: &Space, algo: &'static str) -> Result<usize, AgentErro
 }
 
 /// Checks the network fields every model-free config has.
-pub fn require_network(hidden: &[usize], threads: usize) -> Result<(), AgentError> {
+pub fn require_network(hidden: &[usize]) -> Result<(), AgentError> {
     crate::error::require(
         !hidden.is_empty() && hidden.iter().all(|h| *h > 0),
         "hidden",
         format!("{hidden:?}"),
         "one or more positive widths",
-    )?;
-    crate::error::require(threads >= 1, "threads", threads, ">= 1")
+    )
 }
 
 /// A `[rows, cols]` f32 tensor from row-major data.

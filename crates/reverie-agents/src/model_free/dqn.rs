@@ -11,11 +11,11 @@ use reverie_core::{
     Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
     Space, StepBatch,
 };
-use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
+use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
 use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};
-use crate::error::require;
+use crate::error::{backend, require};
 use crate::AgentError;
 
 /// DQN hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
@@ -56,8 +56,10 @@ pub struct DqnConfig {
     pub hidden: Vec<usize>,
     /// Hidden activation.
     pub activation: Activation,
-    /// candle CPU threads for the updates.
-    pub threads: usize,
+    /// The device the networks live on; set by the run's top-level `device` key (through
+    /// [`crate::AgentConfig::with_device`]), not by the agent table.
+    #[serde(skip)]
+    pub device: DeviceSpec,
 }
 
 impl Default for DqnConfig {
@@ -80,7 +82,7 @@ impl Default for DqnConfig {
             max_grad_norm: 10.0,
             hidden: vec![256, 256],
             activation: Activation::Relu,
-            threads: 1,
+            device: DeviceSpec::Cpu,
         }
     }
 }
@@ -139,7 +141,7 @@ impl DqnConfig {
             self.max_grad_norm,
             "> 0",
         )?;
-        require_network(&self.hidden, self.threads)
+        require_network(&self.hidden)
     }
 
     /// Builds the agent for `Discrete` actions; `total_steps` sets the ε schedule.
@@ -162,8 +164,7 @@ impl DqnConfig {
                 })
             }
         };
-        reverie_nn::threads::set_num_threads(self.threads);
-        let device = Device::Cpu;
+        let device = self.device.device().map_err(backend)?;
         let mut sizes = vec![obs_dim];
         sizes.extend(&self.hidden);
         sizes.push(actions);
@@ -178,7 +179,6 @@ impl DqnConfig {
                 },
             )?;
             Ok(Dqn {
-                fast_q: q.fast()?,
                 q,
                 target,
                 adam,
@@ -212,7 +212,6 @@ pub struct Dqn {
     q: Mlp,
     target: Mlp,
     adam: Adam,
-    fast_q: FastMlp,
     buffer: ReplayBuffer,
     batch: Batch,
     total_steps: u64,
@@ -265,16 +264,9 @@ impl Dqn {
         }
     }
 
-    /// Refreshes the acting copy of the Q-network after updates made through
-    /// [`Dqn::update`].
-    pub fn refresh_policy(&mut self) -> candle_core::Result<()> {
-        self.fast_q = self.q.fast()?;
-        Ok(())
-    }
-
     fn greedy(&mut self, row: &[f32]) -> usize {
         let mut q = vec![0.0f32; self.actions];
-        self.fast_q.forward(row, &mut q);
+        self.q.forward_row(row, &mut q).expect("Q-network forward");
         argmax(&q)
     }
 
@@ -418,7 +410,6 @@ impl Agent for Dqn {
                 metrics.push(("losses/td_loss", loss / done as f64));
                 metrics.push(("losses/q_values", q / done as f64));
             }
-            self.fast_q = self.q.fast().expect("CPU weights copy");
         }
         metrics
     }
@@ -437,7 +428,6 @@ impl Agent for Dqn {
         }
         load_nets(&tensors, &[("q", &self.q), ("target", &self.target)])?;
         self.steps_done = meta(&metadata, "steps_done")?;
-        self.fast_q = self.q.fast().map_err(|e| e.to_string())?;
         Ok(())
     }
 }

@@ -13,13 +13,13 @@
 
 use candle_core::{Device, Tensor, Var, D};
 use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
-use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
+use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
     box_obs_dim, load_nets, meta, require_network, rows, ActionKind, RunningMeanStd,
 };
-use crate::error::require;
+use crate::error::{backend, require};
 use crate::AgentError;
 
 /// PPO hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
@@ -68,8 +68,10 @@ pub struct PpoConfig {
     pub ortho_init: bool,
     /// Initial log standard deviation of the Gaussian policy (Box actions).
     pub log_std_init: f64,
-    /// candle CPU threads for the updates.
-    pub threads: usize,
+    /// The device the networks live on; set by the run's top-level `device` key (through
+    /// [`crate::AgentConfig::with_device`]), not by the agent table.
+    #[serde(skip)]
+    pub device: DeviceSpec,
 }
 
 impl Default for PpoConfig {
@@ -96,7 +98,7 @@ impl Default for PpoConfig {
             activation: Activation::Tanh,
             ortho_init: true,
             log_std_init: 0.0,
-            threads: 1,
+            device: DeviceSpec::Cpu,
         }
     }
 }
@@ -152,7 +154,7 @@ impl PpoConfig {
             format!("{:?}", self.target_kl),
             "> 0 or absent",
         )?;
-        require_network(&self.hidden, self.threads)
+        require_network(&self.hidden)
     }
 
     /// Builds the agent; `total_steps` is the run's budget, over which the learning rate
@@ -167,8 +169,7 @@ impl PpoConfig {
         self.validate()?;
         let obs_dim = box_obs_dim(observation_space, "ppo")?;
         let kind = ActionKind::of(action_space, "ppo")?;
-        reverie_nn::threads::set_num_threads(self.threads);
-        let device = Device::Cpu;
+        let device = self.device.device().map_err(backend)?;
         let outputs = match &kind {
             ActionKind::Discrete(n) => *n,
             ActionKind::Continuous { low, .. } => low.len(),
@@ -211,8 +212,6 @@ impl PpoConfig {
             )?;
             let rollout = self.num_envs * self.n_steps;
             Ok(Ppo {
-                fast_actor: actor.fast()?,
-                fast_critic: critic.fast()?,
                 log_std_values: match &log_std {
                     Some(v) => v.as_tensor().to_vec1::<f32>()?,
                     None => Vec::new(),
@@ -319,8 +318,6 @@ pub struct Ppo {
     critic: Mlp,
     log_std: Option<Var>,
     adam: Adam,
-    fast_actor: FastMlp,
-    fast_critic: FastMlp,
     log_std_values: Vec<f32>,
     obs_rms: Option<RunningMeanStd>,
     buffer: Rollout,
@@ -377,15 +374,19 @@ impl Ppo {
 
     fn value_of(&mut self, row: &[f32]) -> f32 {
         let mut v = [0.0f32];
-        self.fast_critic.forward(row, &mut v);
+        self.critic
+            .forward_row(row, &mut v)
+            .expect("critic forward");
         v[0]
     }
 
     /// Samples (or picks the mode of) the policy for one normalised row: `(stored action
     /// row, log-prob)`.
     fn policy_row(&mut self, row: &[f32], explore: bool) -> (Vec<f32>, f32) {
-        let mut out = vec![0.0f32; self.fast_actor.outputs()];
-        self.fast_actor.forward(row, &mut out);
+        let mut out = vec![0.0f32; self.actor.outputs()];
+        self.actor
+            .forward_row(row, &mut out)
+            .expect("actor forward");
         match &self.kind {
             ActionKind::Discrete(_) => {
                 let max = out.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
@@ -575,8 +576,6 @@ impl Ppo {
         result.value_loss = sums[1] / k;
         result.entropy = sums[2] / k;
         result.clip_fraction = sums[3] / k;
-        self.fast_actor = self.actor.fast()?;
-        self.fast_critic = self.critic.fast()?;
         if let Some(log_std) = &self.log_std {
             self.log_std_values = log_std.as_tensor().to_vec1::<f32>()?;
         }
@@ -719,8 +718,6 @@ impl Agent for Ppo {
             v => Some(RunningMeanStd::from_json(v, self.obs_dim)?),
         };
         self.steps_done = meta(&metadata, "steps_done")?;
-        self.fast_actor = self.actor.fast().map_err(|e| e.to_string())?;
-        self.fast_critic = self.critic.fast().map_err(|e| e.to_string())?;
         Ok(())
     }
 }

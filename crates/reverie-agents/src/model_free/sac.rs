@@ -11,11 +11,11 @@ use reverie_core::{
     Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
     Space, StepBatch,
 };
-use reverie_nn::{Activation, Adam, AdamConfig, FastMlp, Init, Mlp};
+use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
 use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};
-use crate::error::require;
+use crate::error::{backend, require};
 use crate::AgentError;
 
 /// SAC hyperparameters (defaults: Stable-Baselines3's).
@@ -50,8 +50,14 @@ pub struct SacConfig {
     pub hidden: Vec<usize>,
     /// Hidden activation.
     pub activation: Activation,
-    /// Worker threads: 2 runs the twin critics concurrently; 1 runs everything in turn.
-    pub threads: usize,
+    /// Run the twin critics' updates on two workers at once (measured faster on 2 cores
+    /// than candle's own matmul threading at these sizes; the run's `threads = 1` then
+    /// keeps candle's kernels single-threaded inside each worker).
+    pub parallel_critics: bool,
+    /// The device the networks live on; set by the run's top-level `device` key (through
+    /// [`crate::AgentConfig::with_device`]), not by the agent table.
+    #[serde(skip)]
+    pub device: DeviceSpec,
 }
 
 impl Default for SacConfig {
@@ -71,7 +77,8 @@ impl Default for SacConfig {
             target_entropy: None,
             hidden: vec![256, 256],
             activation: Activation::Relu,
-            threads: 2,
+            parallel_critics: true,
+            device: DeviceSpec::Cpu,
         }
     }
 }
@@ -118,7 +125,7 @@ impl SacConfig {
             self.init_ent_coef,
             "> 0",
         )?;
-        require_network(&self.hidden, self.threads)
+        require_network(&self.hidden)
     }
 
     /// Builds the agent for bounded Box actions.
@@ -141,10 +148,7 @@ impl SacConfig {
             }
         };
         let act_dim = low.len();
-        // candle's own matmul threading loses on these sizes; the two critics run on
-        // separate workers instead.
-        reverie_nn::threads::set_num_threads(1);
-        let device = Device::Cpu;
+        let device = self.device.device().map_err(backend)?;
         let sizes = |inputs: usize, outputs: usize| {
             let mut s = vec![inputs];
             s.extend(&self.hidden);
@@ -176,10 +180,9 @@ impl SacConfig {
             };
             let log_alpha = Var::new(&[self.init_ent_coef.ln() as f32], &device)?;
             Ok(Sac {
-                fast_actor: actor.fast()?,
                 actor_adam: adam(actor.vars())?,
                 critic_adams: [adam(q1.vars())?, adam(q2.vars())?],
-                pool: (self.threads > 1).then(|| {
+                pool: self.parallel_critics.then(|| {
                     rayon::ThreadPoolBuilder::new()
                         .num_threads(2)
                         .build()
@@ -236,7 +239,6 @@ pub struct Sac {
     /// Workers for the twin critics (None with `threads = 1`).
     pool: Option<rayon::ThreadPool>,
     alpha_adam: Adam,
-    fast_actor: FastMlp,
     buffer: ReplayBuffer,
     batch: Batch,
     /// Actions in [−1, 1] chosen by the last exploring `act_batch`.
@@ -406,19 +408,15 @@ impl Sac {
     pub fn sample_actions(&mut self, obs: &[f32], out: &mut Vec<f32>) {
         let mut head = vec![0.0f32; 2 * self.act_dim];
         for row in obs.chunks_exact(self.obs_dim) {
-            self.fast_actor.forward(row, &mut head);
+            self.actor
+                .forward_row(row, &mut head)
+                .expect("actor forward");
             let (mean, log_std) = head.split_at(self.act_dim);
             for (m, s) in mean.iter().zip(log_std) {
                 let u = m + s.clamp(-20.0, 2.0).exp() * self.rng.normal() as f32;
                 out.push(u.tanh());
             }
         }
-    }
-
-    /// Refreshes the acting copy of the actor after updates made through [`Sac::update`].
-    pub fn refresh_policy(&mut self) -> candle_core::Result<()> {
-        self.fast_actor = self.actor.fast()?;
-        Ok(())
     }
 
     /// Maps actions in [−1, 1] to the env's bounds, in place.
@@ -475,7 +473,9 @@ impl Agent for Sac {
                     .map(|_| self.rng.uniform_range(-1.0, 1.0) as f32)
                     .collect()
             } else {
-                self.fast_actor.forward(row, &mut out);
+                self.actor
+                    .forward_row(row, &mut out)
+                    .expect("actor forward");
                 let (mean, log_std) = out.split_at(self.act_dim);
                 mean.iter()
                     .zip(log_std)
@@ -541,7 +541,6 @@ impl Agent for Sac {
                 metrics.push(("losses/actor_loss", sums[1] / k));
                 metrics.push(("losses/alpha", sums[2] / k));
             }
-            self.fast_actor = self.actor.fast().expect("CPU weights copy");
         }
         metrics
     }
@@ -579,7 +578,6 @@ impl Agent for Sac {
         let log_alpha = tensors.get("log_alpha").ok_or("missing log_alpha")?;
         self.log_alpha.set(log_alpha).map_err(|e| e.to_string())?;
         self.steps_done = meta(&metadata, "steps_done")?;
-        self.fast_actor = self.actor.fast().map_err(|e| e.to_string())?;
         Ok(())
     }
 }

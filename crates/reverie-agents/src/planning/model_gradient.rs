@@ -2,7 +2,7 @@
 //! the rollout (mean of the elites' mean predictions, learned reward head) is differentiated
 //! with respect to it, and [`reverie_planning::GradientPlanner`] takes Adam steps on it.
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use reverie_models::EnsembleModel;
 
 use reverie_planning::{DifferentiableObjective, Objective};
@@ -43,7 +43,7 @@ impl<'m> ModelGradientObjective<'m> {
     ) -> candle_core::Result<(Vec<f32>, Option<Vec<f32>>)> {
         let m = self.model;
         let (o, a, h) = (m.obs_dim(), m.act_dim(), self.horizon);
-        let device = Device::Cpu;
+        let device = m.device().clone();
         let actions = Var::from_tensor(&Tensor::from_slice(candidates, (n, h, a), &device)?)?;
         let (in_mean, in_std) = m.input_normalizer().tensors(&device)?;
         let target = m.target_normalizer();

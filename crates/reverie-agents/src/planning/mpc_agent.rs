@@ -19,6 +19,7 @@ use reverie_models::{
 use reverie_planning::{ActionBounds, Mpc, Objective, OptimizerConfig, OracleObjective, PlanSpace};
 
 use super::model_objective::{ActionEncoding, ModelObjective, ModelObjectiveConfig};
+use reverie_nn::DeviceSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{require, AgentError};
@@ -35,7 +36,8 @@ pub struct MpcAgentConfig {
     pub train_at_episode_end: bool,
     /// Planning horizon.
     pub horizon: usize,
-    /// CPU threads for model training and planning rollouts.
+    /// Threads of the planner's model rollouts (candle's kernels, model training included,
+    /// use the run's top-level `threads`).
     pub threads: usize,
     /// Use the env's known reward and termination functions (else the model's heads).
     pub known_functions: bool,
@@ -54,6 +56,10 @@ pub struct MpcAgentConfig {
     pub model: EnsembleModelConfig,
     /// How the ensemble is trained.
     pub trainer: TrainerConfig,
+    /// The device the networks live on; set by the run's top-level `device` key (through
+    /// [`crate::AgentConfig::with_device`]), not by the agent table.
+    #[serde(skip)]
+    pub device: DeviceSpec,
 }
 
 impl Default for MpcAgentConfig {
@@ -73,6 +79,7 @@ impl Default for MpcAgentConfig {
             rollouts: ModelObjectiveConfig::default(),
             dynamics: DynamicsKind::Ensemble,
             linear: LinearModelConfig::default(),
+            device: DeviceSpec::Cpu,
             model: EnsembleModelConfig {
                 hidden_sizes: vec![200; 4],
                 ..Default::default()
@@ -157,6 +164,7 @@ impl MpcAgentConfig {
     ) -> Result<MpcAgent, AgentError> {
         require(self.horizon >= 1, "horizon", self.horizon, "≥ 1")?;
         require(self.threads >= 1, "threads", self.threads, "≥ 1")?;
+        self.device.device().map_err(crate::error::backend)?;
         require(
             self.train_every >= 1,
             "train_every",
@@ -314,7 +322,11 @@ impl MpcAgent {
         let act_width = self.encoding.model_dim();
         if self.model.is_none() {
             let mut init_rng = self.rng.fork();
-            let device = candle_core::Device::Cpu;
+            let device = self
+                .config
+                .device
+                .device()
+                .expect("opened when the agent was built");
             match EnsembleModel::new(
                 self.config.model.clone(),
                 self.obs_width,

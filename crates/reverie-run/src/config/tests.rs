@@ -110,6 +110,7 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
             algo,
             &reverie_envs::EnvRecipe::new(env),
             &config.agent,
+            config.device,
             &made.observation_space(),
             &made.action_space(),
             config.total_steps,
