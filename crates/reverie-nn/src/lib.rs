@@ -14,11 +14,15 @@
 //!   per-op framework overhead dominates.
 //! - [`Mlp`]: one trainable network on the fused [`ops`] (bias + activation in one pass,
 //!   with its backward), with target-network updates and a [`FastMlp`] snapshot.
+//! - [`dist`]: probability distributions on tensors (Gaussian, tanh-Gaussian, categorical,
+//!   straight-through one-hot, Gaussian mixture, Bernoulli, symlog two-hot, MuZero's value
+//!   support), sampled from a seeded `Rng`.
 //! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
 //!   matmul kernel directly with fused bias and activation.
 
 pub mod adam;
 pub mod checkpoint;
+pub mod dist;
 pub mod ensemble;
 pub mod fast;
 pub mod fast_ensemble;
