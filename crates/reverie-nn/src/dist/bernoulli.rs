@@ -147,9 +147,7 @@ mod tests {
         // Logits away from 0, where |x| has its kink.
         let logits = t(&[0.3, -0.7, 1.1, -2.0, 0.5, 3.0], &[2, 3]);
         let x = t(&[1.0, 0.0, 1.0, 1.0, 0.0, 0.0], &[2, 3]);
-        check_gradients(&[logits.clone()], |p| {
-            Bernoulli::from_logits(&p[0]).log_prob(&x)
-        });
-        check_gradients(&[logits], |p| Bernoulli::from_logits(&p[0]).entropy());
+        check_gradients(&[&logits], |p| Bernoulli::from_logits(&p[0]).log_prob(&x));
+        check_gradients(&[&logits], |p| Bernoulli::from_logits(&p[0]).entropy());
     }
 }

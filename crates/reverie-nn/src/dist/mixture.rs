@@ -234,7 +234,7 @@ mod tests {
             &[2, 3, 2],
         );
         let x = t(&[0.2, 0.1, -0.3, 0.5], &[2, 2]);
-        check_gradients(&[logits, means, log_stds], |p| {
+        check_gradients(&[&logits, &means, &log_stds], |p| {
             MixtureNormal::new(&p[0], &p[1], &p[2])?.log_prob(&x)
         });
     }

@@ -234,7 +234,7 @@ mod tests {
     fn straight_through_gradient_is_the_probabilities_gradient() {
         let logits = t(&[0.3, -0.7, 1.1, 0.0, 0.5, -0.2], &[2, 3]);
         check_surrogate_gradients(
-            &[logits],
+            &[&logits],
             |p| OneHotCategorical::new(&p[0], DREAMER_UNIMIX)?.rsample(&mut Rng::seed_from_u64(1)),
             |p| {
                 Ok(OneHotCategorical::new(&p[0], DREAMER_UNIMIX)?
@@ -263,13 +263,13 @@ mod tests {
             .sample(&mut Rng::seed_from_u64(2))
             .unwrap();
         for unimix in [0.0, DREAMER_UNIMIX] {
-            check_gradients(&[logits.clone()], |p| {
+            check_gradients(&[&logits], |p| {
                 OneHotCategorical::grouped(&p[0], unimix)?.log_prob(&value)
             });
-            check_gradients(&[logits.clone()], |p| {
+            check_gradients(&[&logits], |p| {
                 OneHotCategorical::grouped(&p[0], unimix)?.entropy()
             });
-            check_gradients(&[logits.clone(), other.clone()], |p| {
+            check_gradients(&[&logits, &other], |p| {
                 OneHotCategorical::grouped(&p[0], unimix)?
                     .kl(&OneHotCategorical::grouped(&p[1], unimix)?)
             });

@@ -210,7 +210,7 @@ mod tests {
     fn gradients_of_rsample_and_log_prob_match_finite_differences() {
         let mean = t(&[0.3, -0.7, 1.1, 0.0], &[2, 2]);
         let log_std = t(&[-0.2, 0.4, 0.1, -0.5], &[2, 2]);
-        let params = [mean, log_std];
+        let params = [&mean, &log_std];
         check_gradients(&params, |p| {
             let (a, logp) =
                 TanhNormal::new(&p[0], &p[1]).rsample_with_log_prob(&mut Rng::seed_from_u64(2))?;

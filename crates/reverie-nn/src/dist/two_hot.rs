@@ -282,9 +282,9 @@ mod tests {
         )
         .unwrap();
         let targets = Tensor::from_slice(&[0.7f32, -2.5], 2, &Device::Cpu).unwrap();
-        check_gradients(&[logits.clone()], |p| {
+        check_gradients(&[&logits], |p| {
             TwoHot::new(&p[0], &bins)?.log_prob(&targets)
         });
-        check_gradients(&[logits], |p| TwoHot::new(&p[0], &bins)?.mean());
+        check_gradients(&[&logits], |p| TwoHot::new(&p[0], &bins)?.mean());
     }
 }
