@@ -51,8 +51,11 @@ impl MixtureNormal {
     /// A draw at temperature `tau` as in the World Models code: the weights' logits are
     /// divided by τ and every standard deviation is scaled by √τ, so τ < 1 sharpens the
     /// dream and τ > 1 makes it wilder. Per row: one [`Rng::uniform`] picks the component,
-    /// then one [`Rng::normal`] per dimension. No gradient.
+    /// then one [`Rng::normal`] per dimension. No gradient. `tau` must be positive.
     pub fn sample_with_temperature(&self, rng: &mut Rng, tau: f64) -> Result<Tensor> {
+        if !(tau > 0.0 && tau.is_finite()) {
+            candle_core::bail!("mixture temperature must be positive and finite, got {tau}");
+        }
         let (log_weights, rows) = rows_of(&self.log_weights)?;
         let components = self.log_weights.dim(D::Minus1)?;
         let dims = self.means.dim(D::Minus1)?;
