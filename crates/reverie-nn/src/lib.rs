@@ -17,12 +17,16 @@
 //! - [`Mlp`]: one trainable network on the fused [`ops`] (bias + activation in one pass,
 //!   with its backward), with target-network updates and an allocation-free single-row
 //!   path for acting that reads the trained weights in place (nothing to refresh).
+//! - [`dist`]: probability distributions on tensors (Gaussian, tanh-Gaussian, categorical,
+//!   straight-through one-hot, Gaussian mixture, Bernoulli, symlog two-hot, MuZero's value
+//!   support), sampled from a seeded `Rng`.
 //! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
 //!   matmul kernel directly with fused bias and activation.
 
 pub mod adam;
 pub mod checkpoint;
 pub mod device;
+pub mod dist;
 pub mod ensemble;
 mod fast;
 pub mod fast_ensemble;

@@ -11,8 +11,9 @@
 //! value head). A truncated episode is bootstrapped by adding γ·V(final observation) to
 //! its last reward, as SB3 does.
 
-use candle_core::{Device, Tensor, Var, D};
+use candle_core::{Device, Tensor, Var};
 use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
+use reverie_nn::dist::{categorical, Categorical, Distribution};
 use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
@@ -389,28 +390,11 @@ impl Ppo {
             .expect("actor forward");
         match &self.kind {
             ActionKind::Discrete(_) => {
-                let max = out.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                let log_z = max + out.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
+                let log_z = categorical::log_normalizer(&out);
                 let a = if explore {
-                    let u = self.rng.uniform() as f32;
-                    let mut acc = 0.0;
-                    let mut pick = out.len() - 1;
-                    for (k, l) in out.iter().enumerate() {
-                        acc += (l - log_z).exp();
-                        if u < acc {
-                            pick = k;
-                            break;
-                        }
-                    }
-                    pick
+                    categorical::sample_index(&out, log_z, &mut self.rng)
                 } else {
-                    out.iter()
-                        .enumerate()
-                        .fold(
-                            (0, f32::NEG_INFINITY),
-                            |b, (k, l)| if *l > b.1 { (k, *l) } else { b },
-                        )
-                        .0
+                    categorical::argmax_index(&out)
                 };
                 (vec![a as f32], out[a] - log_z)
             }
@@ -436,12 +420,10 @@ impl Ppo {
         let batch = out.dim(0)?;
         match &self.log_std {
             None => {
-                let log_probs = candle_nn::ops::log_softmax(&out, D::Minus1)?;
+                let policy = Categorical::from_logits(&out)?;
                 let index: Vec<u32> = actions.iter().map(|a| *a as u32).collect();
-                let index = Tensor::from_vec(index, (batch, 1), &self.device)?;
-                let chosen = log_probs.gather(&index, 1)?.squeeze(1)?;
-                let entropy = (log_probs.exp()? * &log_probs)?.sum(1)?.neg()?;
-                Ok((chosen, entropy))
+                let index = Tensor::from_vec(index, batch, &self.device)?;
+                Ok((policy.log_prob(&index)?, policy.entropy()?))
             }
             Some(log_std) => {
                 let dims = out.dim(1)?;

@@ -11,6 +11,7 @@ use reverie_core::{
     Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
     Space, StepBatch,
 };
+use reverie_nn::dist::TanhNormal;
 use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
 use serde::{Deserialize, Serialize};
 
@@ -249,23 +250,6 @@ pub struct Sac {
     device: Device,
 }
 
-/// Reparameterised samples of a tanh-squashed diagonal Gaussian: with `u = mean + σ·eps`,
-/// returns `(tanh(u) [B, A], log π(tanh(u)) [B])`, the log-density including the
-/// correction −Σ ln(1 − tanh(u)² + 1e-6) for the squashing (SB3's ε).
-pub fn squashed_gaussian(
-    mean: &Tensor,
-    log_std: &Tensor,
-    eps: &Tensor,
-) -> candle_core::Result<(Tensor, Tensor)> {
-    let u = (mean + (log_std.exp()? * eps)?)?;
-    let a = u.tanh()?;
-    let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
-    // ln N(u; mean, σ) written through eps = (u − mean)/σ.
-    let gaussian = (((eps.sqr()? * -0.5)? - log_std)? - half_log_2pi)?.sum(1)?;
-    let correction = ((a.sqr()?.neg()? + (1.0 + 1e-6))?).log()?.sum(1)?;
-    Ok((a.clone(), (gaussian - correction)?))
-}
-
 impl Sac {
     /// Current temperature α.
     pub fn alpha(&self) -> f64 {
@@ -281,13 +265,6 @@ impl Sac {
         }
     }
 
-    fn normal(&mut self, rows: usize) -> candle_core::Result<Tensor> {
-        let data: Vec<f32> = (0..rows * self.act_dim)
-            .map(|_| self.rng.normal() as f32)
-            .collect();
-        Tensor::from_vec(data, (rows, self.act_dim), &self.device)
-    }
-
     /// `(actions in [−1, 1], log-probs)` for a batch of observations; with `frozen` no
     /// gradient graph is kept (target computation).
     fn sample(&mut self, obs: &Tensor, frozen: bool) -> candle_core::Result<(Tensor, Tensor)> {
@@ -300,8 +277,7 @@ impl Sac {
         let log_std = out
             .narrow(1, self.act_dim, self.act_dim)?
             .clamp(-20.0, 2.0)?;
-        let eps = self.normal(out.dim(0)?)?;
-        squashed_gaussian(&mean, &log_std, &eps)
+        TanhNormal::new(&mean, &log_std).rsample_with_log_prob(&mut self.rng)
     }
 
     /// Runs `a` and `b` on the worker pool when there is one (the twin critics are
@@ -585,73 +561,6 @@ impl Agent for Sac {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tanh_log_prob_correction_matches_a_numerical_jacobian() {
-        // Two dimensions, several points: log π(a) must equal ln N(u) − ln|da/du| with
-        // the Jacobian of tanh taken by central differences.
-        let dev = Device::Cpu;
-        let mean = Tensor::new(&[[0.3f32, -1.2], [0.0, 0.8]], &dev).unwrap();
-        let log_std = Tensor::new(&[[-0.2f32, 0.4], [0.1, -1.0]], &dev).unwrap();
-        let eps = Tensor::new(&[[0.7f32, -1.5], [-0.2, 1.1]], &dev).unwrap();
-        let (a, logp) = squashed_gaussian(&mean, &log_std, &eps).unwrap();
-        let (m, s, e) = (
-            mean.to_vec2::<f32>().unwrap(),
-            log_std.to_vec2::<f32>().unwrap(),
-            eps.to_vec2::<f32>().unwrap(),
-        );
-        let logp = logp.to_vec1::<f32>().unwrap();
-        let a = a.to_vec2::<f32>().unwrap();
-        for row in 0..2 {
-            let mut want = 0.0f64;
-            for k in 0..2 {
-                let (mu, sigma) = (m[row][k] as f64, (s[row][k] as f64).exp());
-                let u = mu + sigma * e[row][k] as f64;
-                let gauss = -0.5 * ((u - mu) / sigma).powi(2)
-                    - sigma.ln()
-                    - 0.5 * (2.0 * std::f64::consts::PI).ln();
-                let h = 1e-5;
-                let jacobian = ((u + h).tanh() - (u - h).tanh()) / (2.0 * h);
-                want += gauss - jacobian.ln();
-                assert!((a[row][k] as f64 - u.tanh()).abs() < 1e-6);
-            }
-            // SB3's +1e-6 inside the log shifts the value slightly; 1e-3 covers it here.
-            assert!(
-                (logp[row] as f64 - want).abs() < 1e-3,
-                "row {row}: {} vs {want}",
-                logp[row]
-            );
-        }
-    }
-
-    #[test]
-    fn squashed_density_integrates_to_one() {
-        // ∫ π(a) da over (−1, 1) in one dimension, by the midpoint rule in u = atanh(a).
-        let dev = Device::Cpu;
-        let (mu, log_sigma) = (0.4f64, 0.3f64);
-        let n = 4000;
-        let us: Vec<f32> = (0..n)
-            .map(|i| -6.0 + 12.0 * (i as f32 + 0.5) / n as f32)
-            .collect();
-        let eps: Vec<f32> = us
-            .iter()
-            .map(|u| ((*u as f64 - mu) / log_sigma.exp()) as f32)
-            .collect();
-        let mean = Tensor::full(mu as f32, (n, 1), &dev).unwrap();
-        let log_std = Tensor::full(log_sigma as f32, (n, 1), &dev).unwrap();
-        let eps = Tensor::from_vec(eps, (n, 1), &dev).unwrap();
-        let (a, logp) = squashed_gaussian(&mean, &log_std, &eps).unwrap();
-        let (a, logp) = (
-            a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            logp.to_vec1::<f32>().unwrap(),
-        );
-        let mut total = 0.0f64;
-        for i in 1..n {
-            total += ((logp[i] as f64).exp() + (logp[i - 1] as f64).exp()) / 2.0
-                * (a[i] - a[i - 1]) as f64;
-        }
-        assert!((total - 1.0).abs() < 5e-3, "{total}");
-    }
 
     #[test]
     fn target_critics_track_the_critics_by_tau() {
