@@ -2,14 +2,18 @@
 //! threads: plain candle ops against the fused cells, forward and forward + backward; and
 //! LayerNorm forward + backward on `[1024, 256]`.
 //!
-//! `cargo run --release -p reverie-nn --example gru_speed`
+//! `cargo run --release -p reverie-nn --example gru_speed [threads]` (2 by default).
+//!
+//! candle's parallel elementwise ops (gradient accumulation in the backward) spin on a
+//! barrier for their worker thread: on a loaded machine, where that thread is often
+//! descheduled, the backward times balloon; compare with 1 thread there.
 
 use std::time::Instant;
 
 use candle_core::{Device, Module, Tensor, Var};
 use reverie_core::Rng;
 use reverie_nn::recurrent::unroll_steps;
-use reverie_nn::{GruConfig, LayerNormConfig, LstmConfig, NormGruConfig, RecurrentCell};
+use reverie_nn::{unroll, GruConfig, LayerNormConfig, LstmConfig, NormGruConfig, RecurrentCell};
 
 const STEPS: usize = 64;
 const BATCH: usize = 16;
@@ -35,7 +39,9 @@ fn median_ms(mut f: impl FnMut()) -> f64 {
 
 fn data(rng: &mut Rng, shape: &[usize], device: &Device) -> Tensor {
     let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n).map(|_| rng.uniform_range(-1.0, 1.0) as f32).collect();
+    let v: Vec<f32> = (0..n)
+        .map(|_| rng.uniform_range(-1.0, 1.0) as f32)
+        .collect();
     Tensor::from_vec(v, shape, device).unwrap()
 }
 
@@ -53,7 +59,10 @@ fn time_unroll(name: &str, xs: &[Tensor], run: impl Fn(&[Tensor]) -> Tensor) {
 
 fn main() {
     // Before any tensor op: candle sizes its pool on first use.
-    reverie_nn::threads::set_num_threads(2);
+    let threads = std::env::args()
+        .nth(1)
+        .map_or(2, |a| a.parse().expect("threads: a number"));
+    reverie_nn::threads::set_num_threads(threads);
     let device = Device::Cpu;
     let mut rng = Rng::seed_from_u64(0);
     println!(
@@ -64,7 +73,9 @@ fn main() {
         .map(|_| data(&mut rng, &[BATCH, WIDTH], &device))
         .collect();
 
-    let gru = GruConfig::new(WIDTH, WIDTH).init(&mut rng, &device).unwrap();
+    let gru = GruConfig::new(WIDTH, WIDTH)
+        .init(&mut rng, &device)
+        .unwrap();
     let h0 = gru.zero_state(BATCH, &device).unwrap();
     let unroll_with = |step: &dyn Fn(&Tensor, &Tensor) -> Tensor, xs: &[Tensor]| {
         let mut h = h0.clone();
@@ -78,11 +89,17 @@ fn main() {
     time_unroll("GRU, plain candle ops", &xs, |xs| {
         unroll_with(&|x, h| gru.step_reference(x, h).unwrap(), xs)
     });
-    time_unroll("GRU, fused", &xs, |xs| {
+    time_unroll("GRU, fused step", &xs, |xs| {
         unroll_steps(&gru, xs, &h0).unwrap().0
     });
+    let stacked = Tensor::stack(&xs, 0).unwrap();
+    time_unroll("GRU, fused sequence (unroll)", &xs, |_| {
+        unroll(&gru, &stacked, &h0).unwrap().0
+    });
 
-    let lstm = LstmConfig::new(WIDTH, WIDTH).init(&mut rng, &device).unwrap();
+    let lstm = LstmConfig::new(WIDTH, WIDTH)
+        .init(&mut rng, &device)
+        .unwrap();
     let s0 = lstm.zero_state(BATCH, &device).unwrap();
     time_unroll("LSTM, plain candle ops", &xs, |xs| {
         let (mut h, mut c) = s0.clone();
@@ -97,7 +114,9 @@ fn main() {
         unroll_steps(&lstm, xs, &s0).unwrap().0
     });
 
-    let norm_gru = NormGruConfig::new(WIDTH, WIDTH).init(&mut rng, &device).unwrap();
+    let norm_gru = NormGruConfig::new(WIDTH, WIDTH)
+        .init(&mut rng, &device)
+        .unwrap();
     time_unroll("DreamerV3 GRU, plain candle ops", &xs, |xs| {
         unroll_with(&|x, h| norm_gru.step_reference(x, h).unwrap(), xs)
     });

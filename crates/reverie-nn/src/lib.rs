@@ -49,7 +49,8 @@ pub use mlp::{Init, Mlp};
 pub use norm::{LayerNorm, LayerNormConfig, RmsNorm, RmsNormConfig};
 pub use normalizer::Normalizer;
 pub use recurrent::{
-    unroll, GruCell, GruConfig, LstmCell, LstmConfig, NormGruCell, NormGruConfig, RecurrentCell,
+    unroll, unroll_stepwise, GruCell, GruConfig, LstmCell, LstmConfig, NormGruCell, NormGruConfig,
+    RecurrentCell,
 };
 
 /// The error type of this crate's fallible operations (candle's).

@@ -5,7 +5,7 @@
 //! `RmsNorm` take that path for contiguous inputs, so gradients silently stop there. The
 //! differentiable fallback (`layer_norm_slow`) is ~8 candle ops forward and ~20 backward.
 //! These ops are one pass forward and one pass backward (dx, dγ, dβ together), with
-//! the variance from a second pass over the row rather than E[x²] − E[x]² (which cancels
+//! the variance from a second pass over the row rather than E(x²) − E(x)² (which cancels
 //! catastrophically for rows with a large mean).
 //!
 //! Off the CPU they fall back to plain candle ops.

@@ -3,7 +3,7 @@
 //! the RSSM's deterministic path), and [`unroll`] over a sequence.
 //!
 //! Each step is the projections ([`crate::ops::linear`], matmul with the bias fused) and one
-//! fused gate op from [`gates`] with its analytic backward, instead of ~12 candle ops at
+//! fused gate op with its analytic backward, instead of ~12 candle ops at
 //! several µs each.
 //!
 //! Weights are stored `[in, gates · hidden]` so that a projection is `x · W` (PyTorch stores
@@ -11,6 +11,7 @@
 
 mod gates;
 pub mod gru;
+mod gru_sequence;
 pub mod lstm;
 pub mod norm_gru;
 
@@ -35,9 +36,31 @@ pub trait RecurrentCell {
 
     /// The output of a state, `[B, hidden]` (`h`).
     fn output(state: &Self::State) -> &Tensor;
+
+    /// Runs the cell over `xs [T, B, in]` (see [`unroll`]); step by step unless a cell has a
+    /// faster whole-sequence path.
+    fn unroll_sequence(&self, xs: &Tensor, state: &Self::State) -> Result<(Tensor, Self::State)>
+    where
+        Self: Sized,
+    {
+        unroll_stepwise(self, xs, state)
+    }
 }
 
-/// Runs `cell` over `xs` from `state`.
+/// Runs `cell` over `xs` from `state`. [`GruCell`] runs the whole sequence as one op on
+/// the CPU (a cuDNN-style fused recurrence with its BPTT); other cells step by step.
+///
+/// # Shapes
+/// `xs [T, B, in]` → (`[T, B, hidden]` outputs, final state).
+pub fn unroll<C: RecurrentCell>(
+    cell: &C,
+    xs: &Tensor,
+    state: &C::State,
+) -> Result<(Tensor, C::State)> {
+    cell.unroll_sequence(xs, state)
+}
+
+/// [`unroll`] one [`RecurrentCell::step_state`] at a time.
 ///
 /// Slicing a step out of `xs` costs a full-size zero-padded gradient in candle's backward
 /// (its `narrow` backward), so when `xs` itself needs gradients prefer [`unroll_steps`] on
@@ -45,7 +68,7 @@ pub trait RecurrentCell {
 ///
 /// # Shapes
 /// `xs [T, B, in]` → (`[T, B, hidden]` outputs, final state).
-pub fn unroll<C: RecurrentCell>(
+pub fn unroll_stepwise<C: RecurrentCell>(
     cell: &C,
     xs: &Tensor,
     state: &C::State,

@@ -7,6 +7,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::gates::GruGates;
+use super::gru_sequence::GruSequence;
 use super::RecurrentCell;
 use crate::ops::linear;
 use crate::params::{load_var, uniform_var};
@@ -144,6 +145,36 @@ impl RecurrentCell for GruCell {
     fn output(h: &Tensor) -> &Tensor {
         h
     }
+
+    /// On the CPU: one `[T·B, in]` input projection, then the recurrence and its BPTT as
+    /// one op (a cuDNN-style fused recurrence), instead of T steps of candle ops.
+    fn unroll_sequence(&self, xs: &Tensor, h0: &Tensor) -> Result<(Tensor, Tensor)> {
+        if !xs.device().is_cpu() {
+            return super::unroll_stepwise(self, xs, h0);
+        }
+        let (steps, batch, inputs) = xs.dims3()?;
+        if steps == 0 {
+            candle_core::bail!("unroll: no steps");
+        }
+        let three = 3 * self.hidden();
+        let xp = linear(
+            &xs.reshape((steps * batch, inputs))?.contiguous()?,
+            self.w_ih.as_tensor(),
+            self.b_ih.as_tensor(),
+            None,
+        )?
+        .reshape((steps, batch, three))?;
+        let w = Tensor::cat(
+            &[
+                self.w_hh.as_tensor(),
+                &self.b_hh.as_tensor().reshape((1, three))?,
+            ],
+            0,
+        )?;
+        let hs = xp.apply_op3(&w, &h0.contiguous()?, GruSequence::default())?;
+        let last = hs.get(steps - 1)?;
+        Ok((hs, last))
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +210,43 @@ mod tests {
             let d = max_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
             assert!(d < 1e-4, "gradient differs by {d}");
         }
+    }
+
+    #[test]
+    fn fused_sequence_matches_steps_in_values_and_gradients() {
+        let cell = GruConfig::new(6, 8)
+            .init(&mut Rng::seed_from_u64(12), &Device::Cpu)
+            .unwrap();
+        let xs = var(13, &[4, 3, 6], 1.5);
+        let h0 = var(14, &[3, 8], 1.0);
+        let target = var(15, &[4, 3, 8], 1.0);
+        let loss = |y: &Tensor| {
+            (y - target.as_tensor())
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+        };
+        let (fused, last) = cell
+            .unroll_sequence(xs.as_tensor(), h0.as_tensor())
+            .unwrap();
+        let (steps, _) =
+            crate::recurrent::unroll_stepwise(&cell, xs.as_tensor(), h0.as_tensor()).unwrap();
+        assert!(max_diff(&fused, &steps) < 1e-5);
+        assert!(max_diff(&last, &steps.get(3).unwrap()) < 1e-5);
+        let g1 = loss(&fused).backward().unwrap();
+        let g2 = loss(&steps).backward().unwrap();
+        for v in [&xs, &h0].into_iter().chain(cell.vars().iter()) {
+            let d = max_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+            assert!(d < 1e-4, "gradient differs by {d}");
+        }
+        let params = cell.vars();
+        let mut vars = vec![&xs, &h0];
+        vars.extend(params.iter());
+        check_gradients("gru sequence", &vars, 8, || {
+            Ok(cell.unroll_sequence(xs.as_tensor(), h0.as_tensor())?.0)
+        });
     }
 
     #[test]
