@@ -77,16 +77,17 @@ pub(crate) fn gru_forward(xp: &[f32], hp: &[f32], h: &[f32], out: &mut [f32], hi
     })
 }
 
-/// GRU backward on slices: from `g = ∂L/∂h'`, the gradients of `xp`, `hp` and `h`.
-///
-/// dh = g ⊙ z; dz = g ⊙ (h − n) ⊙ z(1 − z); dn = g ⊙ (1 − z) ⊙ (1 − n²);
-/// dr = dn ⊙ h_n ⊙ r(1 − r); dxp = [dr, dz, dn]; dhp = [dr, dz, r ⊙ dn].
+/// Where [`gru_backward`] writes the gradients of `xp`, `hp` and `h`.
 pub(crate) struct GruGrads<'a> {
     pub dxp: &'a mut [f32],
     pub dhp: &'a mut [f32],
     pub dh: &'a mut [f32],
 }
 
+/// GRU backward on slices: from `g = ∂L/∂h'`, the gradients of `xp`, `hp` and `h`.
+///
+/// dh = g ⊙ z; dz = g ⊙ (h − n) ⊙ z(1 − z); dn = g ⊙ (1 − z) ⊙ (1 − n²);
+/// dr = dn ⊙ h_n ⊙ r(1 − r); dxp = [dr, dz, dn]; dhp = [dr, dz, r ⊙ dn].
 pub(crate) fn gru_backward(
     xp: &[f32],
     hp: &[f32],
