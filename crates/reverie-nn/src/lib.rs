@@ -22,28 +22,46 @@
 //!   support), sampled from a seeded `Rng`.
 //! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
 //!   matmul kernel directly with fused bias and activation.
+//! - [`recurrent`]: GRU and LSTM cells and DreamerV3's layer-normed GRU, each step two fused
+//!   projections and one fused gate op with its backward, and [`recurrent::unroll`].
+//! - [`norm`]: [`LayerNorm`] and [`RmsNorm`] over the last dimension on fused,
+//!   differentiable ops ([`norm_ops`]; candle-nn's drop gradients for contiguous inputs).
+//! - [`embedding`]: [`Embedding`], a lookup table from u32 ids to learned vectors.
 
 pub mod adam;
 pub mod checkpoint;
 pub mod device;
 pub mod dist;
+pub mod embedding;
 pub mod ensemble;
 mod fast;
 pub mod fast_ensemble;
+#[cfg(test)]
+mod gradcheck;
 pub mod mlp;
 pub mod module;
+pub mod norm;
+pub mod norm_ops;
 pub mod normalizer;
 pub mod ops;
+mod params;
+pub mod recurrent;
 mod simd;
 pub mod threads;
 
 pub use adam::{clip_grad_norm, grad_norm, Adam, AdamConfig};
 pub use device::DeviceSpec;
+pub use embedding::{Embedding, EmbeddingConfig};
 pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};
 pub use fast_ensemble::{FastEnsemble, RowGroup};
 pub use mlp::{Mlp, MlpConfig};
 pub use module::{Init, Linear, LinearConfig, Parameters};
+pub use norm::{LayerNorm, LayerNormConfig, RmsNorm, RmsNormConfig};
 pub use normalizer::Normalizer;
+pub use recurrent::{
+    unroll, unroll_stepwise, GruCell, GruConfig, LstmCell, LstmConfig, NormGruCell, NormGruConfig,
+    RecurrentCell,
+};
 
 /// The error type of this crate's fallible operations (candle's).
 pub type Result<T> = candle_core::Result<T>;

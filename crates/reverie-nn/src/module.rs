@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Activation;
 use crate::ops::linear;
+use crate::params::load_var;
 use crate::Result;
 
 /// What an optimiser and a checkpoint need of a layer.
@@ -27,17 +28,6 @@ pub trait Parameters {
     /// Overwrites the parameters from [`Parameters::named_tensors`] output; refuses
     /// missing names or other shapes.
     fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()>;
-}
-
-/// Sets `var` from `tensors[key]`, refusing a missing key or another shape.
-pub(crate) fn load_var(var: &Var, key: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-    let Some(t) = tensors.get(key) else {
-        candle_core::bail!("missing parameter {key}");
-    };
-    if t.dims() != var.dims() {
-        candle_core::bail!("{key} has shape {:?}, expected {:?}", t.dims(), var.dims());
-    }
-    var.set(&t.to_device(var.device())?.to_dtype(var.dtype())?)
 }
 
 /// How a layer's weights are initialised.

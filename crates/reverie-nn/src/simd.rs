@@ -24,6 +24,50 @@ pub(crate) fn apply_in_place(activation: Activation, x: &mut [f32]) {
     apply_generic(activation, x);
 }
 
+/// Runs `kernel` compiled for the widest vector instructions the CPU has: the closure is
+/// inlined into a function built for AVX-512 or AVX2, so its loops (over [`fast_exp`] and
+/// arithmetic) vectorise at that width. For fused kernels outside [`apply_in_place`].
+#[inline(always)]
+pub(crate) fn with_best<R>(kernel: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { run_avx512(kernel) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { run_avx2(kernel) };
+        }
+    }
+    kernel()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn run_avx512<R>(kernel: impl FnOnce() -> R) -> R {
+    kernel()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<R>(kernel: impl FnOnce() -> R) -> R {
+    kernel()
+}
+
+/// `1 / (1 + e^{−x})` on [`fast_exp`].
+#[inline(always)]
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+/// `tanh(x) = 1 − 2 / (1 + e^{2x})` on [`fast_exp`].
+#[inline(always)]
+pub(crate) fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (1.0 + fast_exp(2.0 * x))
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn apply_avx512(activation: Activation, x: &mut [f32]) {
