@@ -67,6 +67,7 @@ pub fn pytorch_figures(
 /// Measures every row (candle's thread count must already be set).
 pub fn measure() -> anyhow::Result<Vec<NnRow>> {
     let mut rows = vec![ensemble_train_step()?];
+    rows.extend(gru_unroll()?);
     rows.push(planning_forward()?);
     rows.push(single_row_forward()?);
     Ok(rows)
@@ -94,6 +95,39 @@ fn ensemble_train_step() -> anyhow::Result<NnRow> {
         unit: "ms",
         target_ratio: Some(0.7),
     })
+}
+
+/// Dreamer's deterministic path: a GRU with 256 units on 256-wide inputs, unrolled over 64
+/// steps of a batch of 16, forward and backward (to the weights) of the mean squared state.
+/// Compared with PyTorch's `GRUCell` looped in Python and with its fused `nn.GRU`.
+fn gru_unroll() -> anyhow::Result<Vec<NnRow>> {
+    use reverie_nn::{unroll, GruConfig};
+    let device = Device::Cpu;
+    let mut rng = Rng::seed_from_u64(0);
+    let gru = GruConfig::new(256, 256).init(&mut rng, &device)?;
+    let xs = Tensor::randn(0f32, 1.0, (64, 16, 256), &device)?;
+    let h0 = Tensor::zeros((16, 256), candle_core::DType::F32, &device)?;
+    let step = median_time(20, || {
+        let (states, _) = unroll(&gru, &xs, &h0).expect("unroll");
+        let loss = states.sqr().and_then(|s| s.mean_all()).expect("loss");
+        black_box(loss.backward().expect("backward"));
+    });
+    Ok(vec![
+        NnRow {
+            key: "gru_train",
+            name: "GRU 256, 64 steps x batch 16, fwd + bwd (PyTorch: GRUCell loop)",
+            value: step * 1e3,
+            unit: "ms",
+            target_ratio: Some(1.0),
+        },
+        NnRow {
+            key: "gru_train_fused",
+            name: "  same, PyTorch: nn.GRU (one fused op)",
+            value: step * 1e3,
+            unit: "ms",
+            target_ratio: None,
+        },
+    ])
 }
 
 /// The planner's inference path: 3,500 rows (500 per member) sampled from the Gaussian
