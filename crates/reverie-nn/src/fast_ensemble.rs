@@ -18,6 +18,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::ensemble::{Activation, EnsembleMlp};
+use crate::ops::SendPtr;
 use crate::simd::apply_in_place;
 use crate::Result;
 
@@ -238,12 +239,6 @@ impl FastEnsemble {
         }
     }
 }
-
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: used only to hand disjoint output ranges to scoped threads.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
 
 fn forward_member(
     layers: &[LayerView<'_>],

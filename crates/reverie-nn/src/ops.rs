@@ -32,7 +32,14 @@ pub use ensemble::ensemble_linear;
 /// matmul backward computes both operands' gradients, even for a frozen weight).
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
     if x.device().is_cpu() {
-        x.apply_op3(w, b, LinearAct { act })
+        x.apply_op3(
+            w,
+            b,
+            LinearAct {
+                act,
+                pre: SavedPreActivation::default(),
+            },
+        )
     } else {
         bias_act(&x.matmul(w)?, b, act)
     }
@@ -63,6 +70,37 @@ pub fn polyak_update(target: &Var, source: &Tensor, tau: f64) -> Result<()> {
     }
 }
 
+/// A pre-activation a fused op's forward pass keeps for its backward pass (SiLU's
+/// derivative needs it and cannot be recovered from the output).
+#[derive(Default)]
+struct SavedPreActivation(std::sync::Mutex<Option<Tensor>>);
+
+impl SavedPreActivation {
+    fn save(&self, data: Vec<f32>, shape: Shape) -> Result<()> {
+        let t = Tensor::from_vec(data, shape, &candle_core::Device::Cpu)?;
+        *self.0.lock().expect("saved pre-activation lock") = Some(t);
+        Ok(())
+    }
+
+    fn get(&self) -> Option<Tensor> {
+        self.0.lock().expect("saved pre-activation lock").clone()
+    }
+}
+
+/// A raw pointer handed to the workers that fill disjoint ranges of one buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut f32);
+// SAFETY: used only to hand disjoint ranges of one buffer to scoped workers.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    // A method, so that closures capture the whole (Sync) wrapper, not its raw field.
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// The f32 slice a contiguous CPU tensor occupies.
 pub(crate) fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     let data = s.as_slice::<f32>()?;
@@ -89,6 +127,8 @@ fn rows_cols(l: &Layout, op: &str) -> Result<(usize, usize)> {
 
 struct LinearAct {
     act: Option<Activation>,
+    /// SiLU's pre-activation, for the backward pass.
+    pre: SavedPreActivation,
 }
 
 impl CustomOp3 for LinearAct {
@@ -151,6 +191,9 @@ impl CustomOp3 for LinearAct {
                 parallelism,
             );
         }
+        if self.act == Some(Activation::Silu) {
+            self.pre.save(out.clone(), Shape::from((rows, cols)))?;
+        }
         if let Some(act) = self.act {
             apply_in_place(act, &mut out);
         }
@@ -169,7 +212,10 @@ impl CustomOp3 for LinearAct {
         let dz = match self.act {
             None => grad,
             Some(Activation::Silu) => {
-                let pre = x.matmul(w)?.broadcast_add(b)?;
+                let pre = match self.pre.get() {
+                    Some(pre) => pre,
+                    None => x.matmul(w)?.broadcast_add(b)?,
+                };
                 grad.apply_op2_no_bwd(&pre, &ActGrad(Activation::Silu))?
             }
             Some(act) => grad.apply_op2_no_bwd(&res.contiguous()?, &ActGrad(act))?,

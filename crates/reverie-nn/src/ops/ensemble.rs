@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{contiguous_f32, ActGrad};
+use super::{contiguous_f32, ActGrad, SavedPreActivation};
 use crate::ensemble::Activation;
 use crate::simd::apply_in_place;
 use crate::Result;
@@ -25,7 +25,7 @@ pub fn ensemble_linear(
     act: Option<Activation>,
 ) -> Result<Tensor> {
     if x.device().is_cpu() {
-        x.apply_op3(w, b, EnsembleLinear { act })
+        x.apply_op3(w, b, EnsembleLinear::new(act))
     } else {
         let pre = x.matmul(w)?.broadcast_add(b)?;
         match act {
@@ -146,6 +146,18 @@ where
 
 struct EnsembleLinear {
     act: Option<Activation>,
+    /// SiLU's pre-activation, kept by the forward pass for the backward (SiLU cannot be
+    /// inverted from its output; recomputing it was a fourth matmul per layer).
+    pre: SavedPreActivation,
+}
+
+impl EnsembleLinear {
+    fn new(act: Option<Activation>) -> Self {
+        Self {
+            act,
+            pre: SavedPreActivation::default(),
+        }
+    }
 }
 
 impl CustomOp3 for EnsembleLinear {
@@ -177,6 +189,13 @@ impl CustomOp3 for EnsembleLinear {
         }
         let mut out = vec![0.0f32; members * rows * cols];
         let act = self.act;
+        let keep = act == Some(Activation::Silu);
+        let mut pre = if keep {
+            vec![0.0f32; out.len()]
+        } else {
+            Vec::new()
+        };
+        let pre_ptr = super::SendPtr(pre.as_mut_ptr());
         for_each_piece(&mut out, members, rows, cols, |e, range, dst| {
             let bias = &b[e * cols..(e + 1) * cols];
             for row in dst.chunks_exact_mut(cols) {
@@ -195,11 +214,22 @@ impl CustomOp3 for EnsembleLinear {
                 w,
                 (cols, 1),
             );
+            if keep {
+                let offset = (e * rows + range.start) * cols;
+                // SAFETY: pieces cover disjoint ranges of `out`, and `pre` has its length.
+                let saved =
+                    unsafe { std::slice::from_raw_parts_mut(pre_ptr.get().add(offset), dst.len()) };
+                saved.copy_from_slice(dst);
+            }
             if let Some(act) = act {
                 apply_in_place(act, dst);
             }
         });
-        Ok((CpuStorage::F32(out), Shape::from((members, rows, cols))))
+        let shape = Shape::from((members, rows, cols));
+        if keep {
+            self.pre.save(pre, shape.clone())?;
+        }
+        Ok((CpuStorage::F32(out), shape))
     }
 
     fn bwd(
@@ -215,7 +245,10 @@ impl CustomOp3 for EnsembleLinear {
             None => grad,
             Some(Activation::Silu) => {
                 // SiLU's derivative needs the pre-activation, not the output.
-                let pre = ensemble_linear(&x.detach(), &w.detach(), &b.detach(), None)?;
+                let pre = match self.pre.get() {
+                    Some(pre) => pre,
+                    None => ensemble_linear(&x.detach(), &w.detach(), &b.detach(), None)?,
+                };
                 grad.apply_op2_no_bwd(&pre, &ActGrad(Activation::Silu))?
             }
             Some(act) => grad.apply_op2_no_bwd(&res.contiguous()?, &ActGrad(act))?,
