@@ -30,9 +30,6 @@ pub mod tanh_normal;
 pub mod two_hot;
 pub mod value_support;
 
-#[cfg(test)]
-mod gradcheck;
-
 pub use bernoulli::Bernoulli;
 pub use categorical::Categorical;
 pub use mixture::MixtureNormal;

@@ -1,5 +1,11 @@
-//! Finite-difference gradient checks shared by the layer tests: every fused op's hand-written
-//! backward is compared with central differences of the same forward pass.
+//! Finite-difference gradient checks shared by every test of a hand-written backward pass
+//! (fused ops, layers, distributions): candle's gradient against central differences of the
+//! same forward computation, with the output reduced to one f64 scalar by fixed unequal
+//! weights so that a gradient sent to the wrong element is caught.
+//!
+//! Two entry points for two kinds of code under test: [`check_gradients`] for layers that
+//! read their own variables, [`check_function_gradients`] (and the straight-through
+//! [`check_surrogate_gradients`]) for pure functions of tensors.
 
 use candle_core::{DType, Tensor, Var};
 
@@ -8,13 +14,15 @@ use crate::Result;
 /// Step of the central differences: small enough for the curvature of tanh and sigmoid,
 /// large enough that f32 rounding of the loss stays well under the tolerance.
 const STEP: f32 = 1e-3;
+/// Allowed relative disagreement between candle's gradient and the finite difference.
+const RELATIVE_TOLERANCE: f64 = 1e-2;
 
 /// Checks `∂loss/∂v` from candle's backward against central differences `(L(v + ε) −
 /// L(v − ε)) / 2ε` for up to `per_var` elements of each variable (spread over the tensor).
 ///
 /// `forward` must rebuild its output from the current values of `vars`; the loss is the
-/// output weighted by fixed pseudo-random coefficients, so that no gradient is trivially
-/// uniform. Panics with the worst element when one differs by more than 1e-2 relative
+/// output reduced by [`weighted_sum`], so that no gradient is trivially uniform. Panics
+/// with the first element that differs by more than 1e-2 relative
 /// (with an absolute floor of 2e-3 for near-zero gradients).
 pub(crate) fn check_gradients(
     name: &str,
@@ -22,20 +30,8 @@ pub(crate) fn check_gradients(
     per_var: usize,
     forward: impl Fn() -> Result<Tensor>,
 ) {
-    let out = forward().unwrap();
-    let n = out.elem_count();
-    // Fixed weights in [−1, 1], different per element.
-    let weights: Vec<f64> = (0..n)
-        .map(|i| (i as f64 * 0.618_033_988_7).fract() * 2.0 - 1.0)
-        .collect();
-    let weights = Tensor::from_vec(weights, out.shape(), out.device()).unwrap();
-    let loss = |y: Tensor| -> Tensor {
-        (y.to_dtype(DType::F64).unwrap() * &weights)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-    };
-    let grads = loss(out).backward().unwrap();
+    let loss = |y: Tensor| -> Tensor { weighted_sum(&y).unwrap().0 };
+    let grads = loss(forward().unwrap()).backward().unwrap();
     let value = || -> f64 { loss(forward().unwrap()).to_scalar::<f64>().unwrap() };
     for (k, var) in vars.iter().enumerate() {
         let analytic: Vec<f32> = match grads.get(var.as_tensor()) {
@@ -62,13 +58,84 @@ pub(crate) fn check_gradients(
             var.set(&Tensor::from_vec(original.clone(), var.shape(), var.device()).unwrap())
                 .unwrap();
             let a = analytic[i] as f64;
-            let tolerance = 1e-2 * a.abs().max(numeric.abs()) + 2e-3;
+            let tolerance = RELATIVE_TOLERANCE * a.abs().max(numeric.abs()) + 2e-3;
             assert!(
                 (a - numeric).abs() <= tolerance,
                 "{name}: variable {k} element {i}: analytic {a}, numeric {numeric}"
             );
         }
     }
+}
+
+/// Checks candle's gradient of `f` with respect to each of `params` against central
+/// differences of `f` itself (see [`check_surrogate_gradients`]).
+pub(crate) fn check_function_gradients(
+    params: &[&Tensor],
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+) {
+    check_surrogate_gradients(params, &f, &f);
+}
+
+/// Checks the gradient candle's `backward()` gives for `analytic` against central
+/// differences of `numeric`, perturbing each element of each parameter by ±[`STEP`].
+/// They differ for straight-through estimators, whose backward pass is by design the
+/// gradient of a smooth surrogate (the probabilities) rather than of the forward value.
+///
+/// The outputs are reduced to one scalar in f64 with fixed, unequal weights, so a
+/// gradient sent to the wrong element is caught, and summation adds no f32 rounding.
+pub(crate) fn check_surrogate_gradients(
+    params: &[&Tensor],
+    analytic: impl Fn(&[Tensor]) -> Result<Tensor>,
+    numeric: impl Fn(&[Tensor]) -> Result<Tensor>,
+) {
+    let vars: Vec<Var> = params
+        .iter()
+        .map(|p| Var::from_tensor(&p.copy().unwrap()).unwrap())
+        .collect();
+    let inputs: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let (loss, _) = weighted_sum(&analytic(&inputs).unwrap()).unwrap();
+    let grads = loss.backward().unwrap();
+
+    for (which, param) in params.iter().enumerate() {
+        let grad = match grads.get(vars[which].as_tensor()) {
+            Some(g) => g.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            None => vec![0.0; param.elem_count()],
+        };
+        let values = param.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for element in 0..values.len() {
+            let at = |delta: f32| {
+                let mut shifted = values.clone();
+                shifted[element] += delta;
+                let mut inputs: Vec<Tensor> = params.iter().map(|p| (*p).clone()).collect();
+                inputs[which] = Tensor::from_vec(shifted, param.shape(), param.device()).unwrap();
+                let (loss, magnitude) = weighted_sum(&numeric(&inputs).unwrap()).unwrap();
+                (loss.to_scalar::<f64>().unwrap(), magnitude)
+            };
+            let ((plus, magnitude), (minus, _)) = (at(STEP), at(-STEP));
+            let finite = (plus - minus) / (2.0 * STEP as f64);
+            let exact = grad[element] as f64;
+            // Each f32 output carries a relative rounding error of ~6e-8, which the
+            // division by 2·STEP magnifies; 1e-4·Σ|w·f| bounds that with room to spare.
+            let rounding = 1e-4 * magnitude;
+            let tolerance = RELATIVE_TOLERANCE * exact.abs().max(finite.abs()) + rounding + 1e-4;
+            assert!(
+                (exact - finite).abs() <= tolerance,
+                "parameter {which} element {element}: backward {exact} vs finite difference {finite}"
+            );
+        }
+    }
+}
+
+/// `(Σ w_i·f_i in f64, Σ |w_i·f_i|)` with the fixed weights w_i = 1 + ½ sin(0.7 i).
+fn weighted_sum(output: &Tensor) -> Result<(Tensor, f64)> {
+    let flat = output.to_dtype(DType::F64)?.flatten_all()?;
+    let weights: Vec<f64> = (0..flat.elem_count())
+        .map(|i| 1.0 + 0.5 * (0.7 * i as f64).sin())
+        .collect();
+    let weights = Tensor::from_vec(weights, flat.shape(), flat.device())?;
+    let weighted = (flat * weights)?;
+    let magnitude = weighted.abs()?.sum_all()?.to_scalar::<f64>()?;
+    Ok((weighted.sum_all()?, magnitude))
 }
 
 /// A variable of the given shape with values uniform in `[−scale, scale]` from a seeded
@@ -94,4 +161,25 @@ pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         .unwrap()
         .to_scalar::<f32>()
         .unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+
+    use super::*;
+
+    #[test]
+    fn agrees_on_a_known_gradient() {
+        let x = Tensor::from_slice(&[-1.5f32, 0.2, 3.0], 3, &Device::Cpu).unwrap();
+        check_function_gradients(&[&x], |p| p[0].sqr()?.sin());
+    }
+
+    #[test]
+    #[should_panic(expected = "finite difference")]
+    fn catches_a_wrong_gradient() {
+        // The backward pass sees x² but the forward value is 3x: the check must object.
+        let x = Tensor::from_slice(&[-1.5f32, 0.2, 3.0], 3, &Device::Cpu).unwrap();
+        check_surrogate_gradients(&[&x], |p| p[0].sqr(), |p| p[0].clone() * 3.0);
+    }
 }

@@ -242,6 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn linear_and_mlp_gradients_match_finite_differences() {
+        use crate::gradcheck::{check_gradients, var};
+        let mut rng = Rng::seed_from_u64(5);
+        let x = var(6, &[4, 3], 1.0);
+        for activation in [Activation::Tanh, Activation::Silu] {
+            let mlp = crate::MlpConfig {
+                sizes: vec![3, 8, 2],
+                activation,
+                init: Init::Torch,
+            }
+            .init(&mut rng, &Device::Cpu)
+            .unwrap();
+            let vars = mlp.vars();
+            let mut all: Vec<&Var> = vars.iter().collect();
+            all.push(&x);
+            check_gradients(&format!("mlp {activation:?}"), &all, 10, || {
+                mlp.forward(x.as_tensor())
+            });
+        }
+    }
+
+    #[test]
     fn linear_round_trips_through_named_tensors_and_refuses_other_shapes() {
         let mut rng = Rng::seed_from_u64(2);
         let config = LinearConfig {

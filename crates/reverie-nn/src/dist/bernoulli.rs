@@ -78,7 +78,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
+    use crate::gradcheck::check_function_gradients;
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
@@ -147,7 +147,7 @@ mod tests {
         // Logits away from 0, where |x| has its kink.
         let logits = t(&[0.3, -0.7, 1.1, -2.0, 0.5, 3.0], &[2, 3]);
         let x = t(&[1.0, 0.0, 1.0, 1.0, 0.0, 0.0], &[2, 3]);
-        check_gradients(&[&logits], |p| Bernoulli::from_logits(&p[0]).log_prob(&x));
-        check_gradients(&[&logits], |p| Bernoulli::from_logits(&p[0]).entropy());
+        check_function_gradients(&[&logits], |p| Bernoulli::from_logits(&p[0]).log_prob(&x));
+        check_function_gradients(&[&logits], |p| Bernoulli::from_logits(&p[0]).entropy());
     }
 }

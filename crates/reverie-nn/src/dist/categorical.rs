@@ -122,7 +122,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
+    use crate::gradcheck::check_function_gradients;
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
@@ -187,11 +187,11 @@ mod tests {
         let logits = t(&[0.3, -0.7, 1.1, 0.0, 0.5, -0.2], &[2, 3]);
         let other = t(&[0.0, 0.4, -0.3, 0.9, -1.0, 0.2], &[2, 3]);
         let index = Tensor::from_slice(&[2u32, 0], 2, &Device::Cpu).unwrap();
-        check_gradients(&[&logits], |p| {
+        check_function_gradients(&[&logits], |p| {
             Categorical::from_logits(&p[0])?.log_prob(&index)
         });
-        check_gradients(&[&logits], |p| Categorical::from_logits(&p[0])?.entropy());
-        check_gradients(&[&logits, &other], |p| {
+        check_function_gradients(&[&logits], |p| Categorical::from_logits(&p[0])?.entropy());
+        check_function_gradients(&[&logits, &other], |p| {
             Categorical::from_logits(&p[0])?.kl(&Categorical::from_logits(&p[1])?)
         });
     }

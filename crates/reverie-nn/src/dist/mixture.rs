@@ -120,8 +120,8 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
     use crate::dist::Normal;
+    use crate::gradcheck::check_function_gradients;
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
@@ -237,7 +237,7 @@ mod tests {
             &[2, 3, 2],
         );
         let x = t(&[0.2, 0.1, -0.3, 0.5], &[2, 2]);
-        check_gradients(&[&logits, &means, &log_stds], |p| {
+        check_function_gradients(&[&logits, &means, &log_stds], |p| {
             MixtureNormal::new(&p[0], &p[1], &p[2])?.log_prob(&x)
         });
     }

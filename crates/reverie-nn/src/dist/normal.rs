@@ -107,7 +107,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
+    use crate::gradcheck::check_function_gradients;
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
@@ -185,20 +185,20 @@ mod tests {
         let mean = t(&[0.3, -0.7, 1.1, 0.0], &[2, 2]);
         let log_std = t(&[-0.2, 0.4, 0.1, -0.5], &[2, 2]);
         let x = t(&[0.5, -1.0, 0.8, 0.3], &[2, 2]);
-        check_gradients(&[&mean, &log_std], |p| {
+        check_function_gradients(&[&mean, &log_std], |p| {
             Normal::from_log_std(&p[0], &p[1])?.log_prob(&x)
         });
-        check_gradients(&[&mean, &log_std], |p| {
+        check_function_gradients(&[&mean, &log_std], |p| {
             Normal::from_log_std(&p[0], &p[1])?.rsample(&mut Rng::seed_from_u64(3))
         });
-        check_gradients(&[&mean, &log_std], |p| {
+        check_function_gradients(&[&mean, &log_std], |p| {
             Normal::from_log_std(&p[0], &p[1])?.entropy()
         });
         let (mean_q, std_q) = (
             t(&[0.0, 0.4, -0.3, 0.9], &[2, 2]),
             t(&[0.8, 1.3, 0.6, 1.1], &[2, 2]),
         );
-        check_gradients(&[&mean, &log_std, &mean_q, &std_q], |p| {
+        check_function_gradients(&[&mean, &log_std, &mean_q, &std_q], |p| {
             let q = Normal::from_std(&p[2], &p[3])?;
             Normal::from_log_std(&p[0], &p[1])?.kl(&q)
         });

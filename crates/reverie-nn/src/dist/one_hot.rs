@@ -146,7 +146,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::{check_gradients, check_surrogate_gradients};
+    use crate::gradcheck::{check_function_gradients, check_surrogate_gradients};
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
@@ -263,13 +263,13 @@ mod tests {
             .sample(&mut Rng::seed_from_u64(2))
             .unwrap();
         for unimix in [0.0, DREAMER_UNIMIX] {
-            check_gradients(&[&logits], |p| {
+            check_function_gradients(&[&logits], |p| {
                 OneHotCategorical::grouped(&p[0], unimix)?.log_prob(&value)
             });
-            check_gradients(&[&logits], |p| {
+            check_function_gradients(&[&logits], |p| {
                 OneHotCategorical::grouped(&p[0], unimix)?.entropy()
             });
-            check_gradients(&[&logits, &other], |p| {
+            check_function_gradients(&[&logits, &other], |p| {
                 OneHotCategorical::grouped(&p[0], unimix)?
                     .kl(&OneHotCategorical::grouped(&p[1], unimix)?)
             });

@@ -93,7 +93,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
+    use crate::gradcheck::check_function_gradients;
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
@@ -211,13 +211,13 @@ mod tests {
         let mean = t(&[0.3, -0.7, 1.1, 0.0], &[2, 2]);
         let log_std = t(&[-0.2, 0.4, 0.1, -0.5], &[2, 2]);
         let params = [&mean, &log_std];
-        check_gradients(&params, |p| {
+        check_function_gradients(&params, |p| {
             let (a, logp) =
                 TanhNormal::new(&p[0], &p[1]).rsample_with_log_prob(&mut Rng::seed_from_u64(2))?;
             Tensor::cat(&[a.flatten_all()?, logp], 0)
         });
         let actions = t(&[0.5, -0.9, 0.2, 0.7], &[2, 2]);
-        check_gradients(&params, |p| {
+        check_function_gradients(&params, |p| {
             TanhNormal::new(&p[0], &p[1]).log_prob(&actions)
         });
     }

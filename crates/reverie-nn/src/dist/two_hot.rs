@@ -175,8 +175,8 @@ impl TwoHot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
     use crate::dist::symlog::symexp_f32;
+    use crate::gradcheck::check_function_gradients;
 
     fn bins5() -> TwoHotBins {
         // Points -2, -1, 0, 1, 2 on the symlog scale.
@@ -282,9 +282,9 @@ mod tests {
         )
         .unwrap();
         let targets = Tensor::from_slice(&[0.7f32, -2.5], 2, &Device::Cpu).unwrap();
-        check_gradients(&[&logits], |p| {
+        check_function_gradients(&[&logits], |p| {
             TwoHot::new(&p[0], &bins)?.log_prob(&targets)
         });
-        check_gradients(&[&logits], |p| TwoHot::new(&p[0], &bins)?.mean());
+        check_function_gradients(&[&logits], |p| TwoHot::new(&p[0], &bins)?.mean());
     }
 }

@@ -121,7 +121,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::dist::gradcheck::check_gradients;
+    use crate::gradcheck::check_function_gradients;
 
     #[test]
     fn scale_known_values_and_exact_round_trip() {
@@ -190,14 +190,14 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         let x = Tensor::from_slice(&[-40.0f32, -0.5, 0.0, 0.7, 12.0], 5, &Device::Cpu).unwrap();
-        check_gradients(&[&x], |p| scale_tensor(&p[0]));
+        check_function_gradients(&[&x], |p| scale_tensor(&p[0]));
         let y = Tensor::from_slice(
             &[-40.0f32, -3.0, -0.5, 0.0, 0.7, 2.0, 300.0],
             7,
             &Device::Cpu,
         )
         .unwrap();
-        check_gradients(&[&y], |p| unscale_tensor(&p[0]));
+        check_function_gradients(&[&y], |p| unscale_tensor(&p[0]));
         let support = ScalarSupport::new(3);
         let logits = Tensor::from_slice(
             &[
@@ -208,7 +208,7 @@ mod tests {
         )
         .unwrap();
         let values = Tensor::from_slice(&[2.5f32, -6.0], 2, &Device::Cpu).unwrap();
-        check_gradients(&[&logits], |p| support.log_prob(&p[0], &values));
-        check_gradients(&[&logits], |p| support.decode(&p[0]));
+        check_function_gradients(&[&logits], |p| support.log_prob(&p[0], &values));
+        check_function_gradients(&[&logits], |p| support.decode(&p[0]));
     }
 }

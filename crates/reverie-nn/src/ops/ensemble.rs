@@ -443,6 +443,26 @@ mod tests {
     }
 
     #[test]
+    fn gradients_match_finite_differences() {
+        use crate::gradcheck::{check_gradients, var};
+        // Smooth activations only: ReLU's kink makes central differences meaningless at 0
+        // (its gradient is checked against candle's above).
+        for act in [None, Some(Activation::Tanh), Some(Activation::Silu)] {
+            let (x, w, b) = (
+                var(1, &[3, 5, 4], 1.0),
+                var(2, &[3, 4, 6], 0.5),
+                var(3, &[3, 1, 6], 0.5),
+            );
+            check_gradients(
+                &format!("ensemble_linear {act:?}"),
+                &[&x, &w, &b],
+                12,
+                || ensemble_linear(x.as_tensor(), w.as_tensor(), b.as_tensor(), act),
+            );
+        }
+    }
+
+    #[test]
     fn frozen_weights_get_no_gradient_but_the_input_does() {
         let dev = Device::Cpu;
         let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 4, 3), &dev).unwrap()).unwrap();
