@@ -467,3 +467,36 @@ fn vector_agents_refuse_pixel_observations_and_write_nothing() {
         );
     }
 }
+
+/// `device` and `threads` are run keys: a GPU the build cannot reach and zero threads are
+/// refused with the reason before a run directory exists.
+#[test]
+fn bad_device_and_thread_settings_are_refused_and_write_nothing() {
+    let cases: &[(&str, &str)] = &[("device=\"tpu\"", "cuda:N"), ("threads=0", "threads")];
+    let mut cases = cases.to_vec();
+    if !cfg!(feature = "cuda") {
+        cases.push(("device=\"cuda:0\"", "`cuda` feature"));
+    }
+    for (i, (setting, reason)) in cases.iter().enumerate() {
+        let dir = scratch(&format!("device-{i}"));
+        let out = reverie(&[
+            "train",
+            "dqn",
+            "--env",
+            "CartPole-v1",
+            "--steps",
+            "100",
+            "--set",
+            setting,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{setting} trained");
+        let err = stderr(&out);
+        assert!(err.contains(reason), "{setting}: {err}");
+        assert!(
+            !dir.exists() || is_empty_dir(&dir),
+            "{setting}: nothing written"
+        );
+    }
+}
