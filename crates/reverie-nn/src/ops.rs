@@ -314,23 +314,36 @@ impl CustomOp2 for ActGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let g = contiguous_f32(s1, l1, self.name())?;
         let y = contiguous_f32(s2, l2, self.name())?;
-        let out: Vec<f32> = match self.0 {
-            Activation::Tanh => g.iter().zip(y).map(|(g, y)| g * (1.0 - y * y)).collect(),
-            Activation::Relu => g
-                .iter()
-                .zip(y)
-                .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
-                .collect(),
-            Activation::Silu => g
-                .iter()
-                .zip(y)
-                .map(|(g, x)| {
-                    let s = 1.0 / (1.0 + fast_exp(-x));
-                    g * s * (1.0 + x * (1.0 - s))
-                })
-                .collect(),
+        let mut out = vec![0.0f32; g.len()];
+        let act = self.0;
+        let piece = |(out, (g, y)): (&mut [f32], (&[f32], &[f32]))| {
+            crate::simd::with_best(|| act_grad(act, g, y, out))
         };
+        // An ensemble's hidden layer is 7 × 256 × 200 elements: worth both cores.
+        const PIECE: usize = 1 << 15;
+        if g.len() >= 2 * PIECE && candle_core::utils::get_num_threads() > 1 {
+            use rayon::prelude::*;
+            out.par_chunks_mut(PIECE)
+                .zip(g.par_chunks(PIECE).zip(y.par_chunks(PIECE)))
+                .for_each(piece);
+        } else {
+            piece((&mut out, (g, y)));
+        }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// `out = g ⊙ act'(y)` (see [`ActGrad`] for what `y` is per activation).
+#[inline(always)]
+fn act_grad(act: Activation, g: &[f32], y: &[f32], out: &mut [f32]) {
+    let pairs = out.iter_mut().zip(g.iter().zip(y));
+    match act {
+        Activation::Tanh => pairs.for_each(|(o, (g, y))| *o = g * (1.0 - y * y)),
+        Activation::Relu => pairs.for_each(|(o, (g, y))| *o = if *y > 0.0 { *g } else { 0.0 }),
+        Activation::Silu => pairs.for_each(|(o, (g, x))| {
+            let s = 1.0 / (1.0 + fast_exp(-x));
+            *o = g * s * (1.0 + x * (1.0 - s));
+        }),
     }
 }
 
