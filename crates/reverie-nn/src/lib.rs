@@ -14,11 +14,14 @@
 //!   per-op framework overhead dominates.
 //! - [`Mlp`]: one trainable network on the fused [`ops`] (bias + activation in one pass,
 //!   with its backward), with target-network updates and a [`FastMlp`] snapshot.
+//! - [`conv`]: [`Conv2d`] and [`ConvTranspose2d`] layers (NCHW, PyTorch layouts) on
+//!   hand-written im2col/col2im + matmul kernels with their backward.
 //! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
 //!   matmul kernel directly with fused bias and activation.
 
 pub mod adam;
 pub mod checkpoint;
+pub mod conv;
 pub mod ensemble;
 pub mod fast;
 pub mod fast_ensemble;
@@ -29,6 +32,7 @@ mod simd;
 pub mod threads;
 
 pub use adam::{clip_grad_norm, grad_norm, Adam, AdamConfig};
+pub use conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};
 pub use fast::FastMlp;
 pub use fast_ensemble::{FastEnsemble, RowGroup};

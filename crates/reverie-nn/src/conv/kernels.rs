@@ -1,0 +1,332 @@
+//! The three batched matrix products a convolution and its adjoint are made of, over a
+//! [`Geometry`] and `m` channels on the grid side, with the weight as `a [m, C·kh·kw]`:
+//!
+//! - [`lower`]: `grid = a · im2col(image)` (conv forward, transposed-conv input gradient);
+//! - [`raise`]: `image = col2im(aᵀ · grid)` (transposed-conv forward, conv input gradient);
+//! - [`weight_grad`]: `Σ_b grid_b · im2col(image_b)ᵀ` (both layers' weight gradients).
+//!
+//! Images are taken in groups so that each matrix product is at least [`MIN_COLUMNS`] wide:
+//! at 4×4 grids one image gives 16 columns, where the matmul kernel runs far below its peak
+//! and, for the weight gradient, re-reads the whole `[m, K]` accumulator per image.
+//! Groups run in parallel on rayon's pool when there are enough of them, each with a
+//! single-threaded matmul; otherwise the matmul itself is threaded.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use super::geometry::Geometry;
+
+/// Fewest matrix columns (grid cells × images) per matmul.
+const MIN_COLUMNS: usize = 256;
+
+thread_local! {
+    /// Per-thread unrolled-matrix and grid buffers, grown as needed and kept between calls.
+    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` on this thread's scratch buffers, sized `col` and `grid` values.
+fn with_scratch<R>(col: usize, grid: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (c, g) = &mut *guard;
+        if c.len() < col {
+            c.resize(col, 0.0);
+        }
+        if g.len() < grid {
+            g.resize(grid, 0.0);
+        }
+        f(&mut c[..col], &mut g[..grid])
+    })
+}
+
+/// How a batch is split: images per group, and whether groups run in parallel.
+struct Split {
+    group: usize,
+    parallel: bool,
+    threads: usize,
+}
+
+impl Split {
+    fn new(g: &Geometry, batch: usize) -> Self {
+        let group = MIN_COLUMNS
+            .div_ceil(g.cells().max(1))
+            .clamp(1, batch.max(1));
+        let threads = candle_core::utils::get_num_threads();
+        Self {
+            group,
+            parallel: threads > 1 && batch.div_ceil(group) >= threads,
+            threads,
+        }
+    }
+
+    /// The matmul's own threading: none inside parallel groups.
+    fn gemm_parallelism(&self) -> gemm::Parallelism {
+        if self.parallel || self.threads <= 1 {
+            gemm::Parallelism::None
+        } else {
+            gemm::Parallelism::Rayon(self.threads)
+        }
+    }
+}
+
+/// `dst [m, n] = (read ? dst : 0) + lhs · rhs` on row-major `dst` (rows `dst_rs` apart),
+/// operands given by (column, row) strides.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    dst_rs: usize,
+    read: bool,
+    (lhs, lhs_cs, lhs_rs): (&[f32], usize, usize),
+    (rhs, rhs_cs, rhs_rs): (&[f32], usize, usize),
+    parallelism: gemm::Parallelism,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(dst.len() > last(m, dst_rs, n, 1));
+    if k > 0 {
+        assert!(lhs.len() > last(m, lhs_rs, k, lhs_cs) && rhs.len() > last(k, rhs_rs, n, rhs_cs));
+    }
+    // SAFETY: the asserts above keep every element the strides address inside the three
+    // slices; `dst` is borrowed mutably, so it aliases neither operand.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            read,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// `out_b [m, N] = bias + a [m, K] · im2col(image_b)` for each image of `images [B, C, H, W]`
+/// into `out [B, m, N]` (`K = C·kh·kw`, `N = gh·gw`; `bias [m]` or zero).
+pub(crate) fn lower(
+    g: &Geometry,
+    m: usize,
+    a: &[f32],
+    bias: Option<&[f32]>,
+    images: &[f32],
+) -> Vec<f32> {
+    let (k, n, px) = (g.rows(), g.cells(), g.pixels());
+    let batch = images.len() / px.max(1);
+    let mut out = vec![0.0f32; batch * m * n];
+    if batch == 0 || m * n == 0 {
+        return out;
+    }
+    let split = Split::new(g, batch);
+    let par = split.gemm_parallelism();
+    let run = |(out, images): (&mut [f32], &[f32])| {
+        let count = images.len() / px;
+        let cols = count * n;
+        with_scratch(
+            k * cols,
+            if count > 1 { m * cols } else { 0 },
+            |col, grid| {
+                for (i, img) in images.chunks_exact(px).enumerate() {
+                    g.im2col(img, &mut col[i * n..], cols);
+                }
+                // One image writes its output in place; a group goes through `grid` [m, count·N].
+                let dst: &mut [f32] = if count == 1 { &mut *out } else { &mut *grid };
+                if let Some(bias) = bias {
+                    for (row, b) in dst.chunks_exact_mut(cols).zip(bias) {
+                        row.fill(*b);
+                    }
+                }
+                matmul(
+                    (m, cols, k),
+                    dst,
+                    cols,
+                    bias.is_some(),
+                    (a, 1, k),
+                    (col, 1, cols),
+                    par,
+                );
+                if count > 1 {
+                    for (i, o) in out.chunks_exact_mut(m * n).enumerate() {
+                        for (row, src) in o.chunks_exact_mut(n).zip(grid.chunks_exact(cols)) {
+                            row.copy_from_slice(&src[i * n..(i + 1) * n]);
+                        }
+                    }
+                }
+            },
+        );
+    };
+    let outs = out.chunks_mut(split.group * m * n);
+    let ins = images.chunks(split.group * px);
+    if split.parallel {
+        outs.collect::<Vec<_>>()
+            .into_par_iter()
+            .zip(ins.collect::<Vec<_>>())
+            .for_each(run);
+    } else {
+        outs.zip(ins).for_each(run);
+    }
+    out
+}
+
+/// `image_b = bias + col2im(aᵀ · grid_b)` for each `grid_b [m, N]` of `grids [B, m, N]`,
+/// into images `[B, C, H, W]` (`bias [C]` per channel, or zero).
+pub(crate) fn raise(
+    g: &Geometry,
+    m: usize,
+    a: &[f32],
+    bias: Option<&[f32]>,
+    grids: &[f32],
+) -> Vec<f32> {
+    let (k, n, px) = (g.rows(), g.cells(), g.pixels());
+    let batch = grids.len() / (m * n).max(1);
+    let mut out = vec![0.0f32; batch * px];
+    if batch == 0 || px == 0 {
+        return out;
+    }
+    let plane = g.height * g.width;
+    let split = Split::new(g, batch);
+    let par = split.gemm_parallelism();
+    let run = |(images, grids): (&mut [f32], &[f32])| {
+        let count = grids.len() / (m * n);
+        let cols = count * n;
+        with_scratch(
+            k * cols,
+            if count > 1 { m * cols } else { 0 },
+            |col, grid| {
+                let rhs: &[f32] = if count == 1 {
+                    grids
+                } else {
+                    for (i, src) in grids.chunks_exact(m * n).enumerate() {
+                        for (row, s) in grid.chunks_exact_mut(cols).zip(src.chunks_exact(n)) {
+                            row[i * n..(i + 1) * n].copy_from_slice(s);
+                        }
+                    }
+                    grid
+                };
+                matmul(
+                    (k, cols, m),
+                    col,
+                    cols,
+                    false,
+                    (a, k, 1),
+                    (rhs, 1, cols),
+                    par,
+                );
+                for (i, img) in images.chunks_exact_mut(px).enumerate() {
+                    if let Some(bias) = bias {
+                        for (p, b) in img.chunks_exact_mut(plane).zip(bias) {
+                            p.fill(*b);
+                        }
+                    }
+                    g.col2im(&col[i * n..], cols, img);
+                }
+            },
+        );
+    };
+    let outs = out.chunks_mut(split.group * px);
+    let ins = grids.chunks(split.group * m * n);
+    if split.parallel {
+        outs.collect::<Vec<_>>()
+            .into_par_iter()
+            .zip(ins.collect::<Vec<_>>())
+            .for_each(run);
+    } else {
+        outs.zip(ins).for_each(run);
+    }
+    out
+}
+
+/// `Σ_b grid_b [m, N] · im2col(image_b)ᵀ` → `[m, K]`, over `grids [B, m, N]` and
+/// `images [B, C, H, W]`.
+pub(crate) fn weight_grad(g: &Geometry, m: usize, grids: &[f32], images: &[f32]) -> Vec<f32> {
+    let (k, n, px) = (g.rows(), g.cells(), g.pixels());
+    let batch = images.len() / px.max(1);
+    let split = Split::new(g, batch);
+    let par = split.gemm_parallelism();
+    let run = |acc: &mut Vec<f32>, (grids, images): (&[f32], &[f32])| {
+        let count = images.len() / px;
+        let cols = count * n;
+        with_scratch(
+            k * cols,
+            if count > 1 { m * cols } else { 0 },
+            |col, grid| {
+                for (i, img) in images.chunks_exact(px).enumerate() {
+                    g.im2col(img, &mut col[i * n..], cols);
+                }
+                let lhs: &[f32] = if count == 1 {
+                    grids
+                } else {
+                    for (i, src) in grids.chunks_exact(m * n).enumerate() {
+                        for (row, s) in grid.chunks_exact_mut(cols).zip(src.chunks_exact(n)) {
+                            row[i * n..(i + 1) * n].copy_from_slice(s);
+                        }
+                    }
+                    grid
+                };
+                matmul(
+                    (m, k, cols),
+                    acc,
+                    k,
+                    true,
+                    (lhs, 1, cols),
+                    (col, cols, 1),
+                    par,
+                );
+            },
+        );
+    };
+    let zero = || vec![0.0f32; m * k];
+    if batch == 0 || m * n == 0 {
+        return zero();
+    }
+    let ins = grids
+        .chunks(split.group * m * n)
+        .zip(images.chunks(split.group * px));
+    if split.parallel {
+        // One accumulator per rayon split, summed at the end.
+        ins.collect::<Vec<_>>()
+            .into_par_iter()
+            .fold(zero, |mut acc, pair| {
+                run(&mut acc, pair);
+                acc
+            })
+            .reduce(zero, |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            })
+    } else {
+        let mut acc = zero();
+        ins.for_each(|pair| run(&mut acc, pair));
+        acc
+    }
+}
+
+/// `[B, C, S] → [C]`: each channel summed over batch and space (bias gradients).
+pub(crate) fn channel_sum(x: &[f32], channels: usize, size: usize) -> Vec<f32> {
+    let mut out = vec![0.0f64; channels];
+    if size > 0 {
+        for image in x.chunks_exact(channels * size) {
+            for (o, plane) in out.iter_mut().zip(image.chunks_exact(size)) {
+                *o += plane.iter().sum::<f32>() as f64;
+            }
+        }
+    }
+    out.into_iter().map(|v| v as f32).collect()
+}
