@@ -21,22 +21,27 @@ use super::geometry::Geometry;
 const MIN_COLUMNS: usize = 256;
 
 thread_local! {
-    /// Per-thread unrolled-matrix and grid buffers, grown as needed and kept between calls.
-    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// Per-thread unrolled-matrix, grid and split-image buffers, grown as needed and kept
+    /// between calls.
+    static SCRATCH: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// Runs `f` on this thread's scratch buffers, sized `col` and `grid` values.
-fn with_scratch<R>(col: usize, grid: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+/// Runs `f` on this thread's scratch buffers: `col` and `grid` values, and one split image.
+fn with_scratch<R>(
+    g: &Geometry,
+    col: usize,
+    grid: usize,
+    f: impl FnOnce(&mut [f32], &mut [f32], &mut [f32]) -> R,
+) -> R {
     SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
-        let (c, g) = &mut *guard;
-        if c.len() < col {
-            c.resize(col, 0.0);
+        let [c, gr, sp] = &mut *guard;
+        for (v, len) in [(&mut *c, col), (&mut *gr, grid), (&mut *sp, g.split_len())] {
+            if v.len() < len {
+                v.resize(len, 0.0);
+            }
         }
-        if g.len() < grid {
-            g.resize(grid, 0.0);
-        }
-        f(&mut c[..col], &mut g[..grid])
+        f(&mut c[..col], &mut gr[..grid], &mut sp[..g.split_len()])
     })
 }
 
@@ -138,11 +143,13 @@ pub(crate) fn lower(
         let count = images.len() / px;
         let cols = count * n;
         with_scratch(
+            g,
             k * cols,
             if count > 1 { m * cols } else { 0 },
-            |col, grid| {
+            |col, grid, pad| {
                 for (i, img) in images.chunks_exact(px).enumerate() {
-                    g.im2col(img, &mut col[i * n..], cols);
+                    g.split(img, pad);
+                    g.im2col(pad, &mut col[i * n..], cols);
                 }
                 // One image writes its output in place; a group goes through `grid` [m, count·N].
                 let dst: &mut [f32] = if count == 1 { &mut *out } else { &mut *grid };
@@ -205,9 +212,10 @@ pub(crate) fn raise(
         let count = grids.len() / (m * n);
         let cols = count * n;
         with_scratch(
+            g,
             k * cols,
             if count > 1 { m * cols } else { 0 },
-            |col, grid| {
+            |col, grid, pad| {
                 let rhs: &[f32] = if count == 1 {
                     grids
                 } else {
@@ -233,7 +241,9 @@ pub(crate) fn raise(
                             p.fill(*b);
                         }
                     }
-                    g.col2im(&col[i * n..], cols, img);
+                    pad.fill(0.0);
+                    g.col2im(&col[i * n..], cols, pad);
+                    g.unsplit_add(pad, img);
                 }
             },
         );
@@ -262,11 +272,14 @@ pub(crate) fn weight_grad(g: &Geometry, m: usize, grids: &[f32], images: &[f32])
         let count = images.len() / px;
         let cols = count * n;
         with_scratch(
+            g,
             k * cols,
             if count > 1 { m * cols } else { 0 },
-            |col, grid| {
+            |rows, grid, _| {
+                let mut pad = vec![0.0f32; g.padded_len()];
                 for (i, img) in images.chunks_exact(px).enumerate() {
-                    g.im2col(img, &mut col[i * n..], cols);
+                    g.pad(img, &mut pad);
+                    g.im2row(&pad, &mut rows[i * n * k..]);
                 }
                 let lhs: &[f32] = if count == 1 {
                     grids
@@ -284,7 +297,7 @@ pub(crate) fn weight_grad(g: &Geometry, m: usize, grids: &[f32], images: &[f32])
                     k,
                     true,
                     (lhs, 1, cols),
-                    (col, cols, 1),
+                    (rows, 1, k),
                     par,
                 );
             },
@@ -329,4 +342,62 @@ pub(crate) fn channel_sum(x: &[f32], channels: usize, size: usize) -> Vec<f32> {
         }
     }
     out.into_iter().map(|v| v as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Per-kernel timings of the 64×64 autoencoder's layers (not a check):
+    /// `RAYON_NUM_THREADS=2 cargo test --release -p reverie-nn kernel_timings -- --ignored
+    /// --nocapture`.
+    #[test]
+    #[ignore]
+    fn kernel_timings() {
+        let batch = 256;
+        // CPU time of all threads (the machine is shared; wall time swings 2×), halved
+        // to read as 2-thread wall time.
+        let cpu = || -> f64 {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .map(|t| {
+                    let s = std::fs::read_to_string(t.unwrap().path().join("schedstat")).unwrap();
+                    s.split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9
+                })
+                .sum()
+        };
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let t = cpu();
+                    f();
+                    (cpu() - t) / 2.0
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        for (c, m, size) in [(3, 16, 64), (16, 32, 32), (32, 64, 16), (64, 128, 8)] {
+            let g = Geometry {
+                channels: c,
+                height: size,
+                width: size,
+                kh: 4,
+                kw: 4,
+                stride: 2,
+                padding: 1,
+                gh: size / 2,
+                gw: size / 2,
+            };
+            let images: Vec<f32> = (0..batch * g.pixels()).map(|i| (i % 7) as f32).collect();
+            let grids: Vec<f32> = (0..batch * m * g.cells()).map(|i| (i % 5) as f32).collect();
+            let a: Vec<f32> = (0..m * g.rows()).map(|i| (i % 3) as f32).collect();
+            let flops = 2.0 * (m * g.rows() * g.cells() * batch) as f64 / 1e9;
+            let tl = best(&mut || drop(std::hint::black_box(lower(&g, m, &a, None, &images))));
+            let tr = best(&mut || drop(std::hint::black_box(raise(&g, m, &a, None, &grids))));
+            let tw = best(&mut || drop(std::hint::black_box(weight_grad(&g, m, &grids, &images))));
+            println!(
+                "{c:>3}→{m:<3} {size:>2}px: lower {:6.1} ms ({:5.1} GFLOP/s), raise {:6.1} ms ({:5.1}), weight {:6.1} ms ({:5.1})",
+                tl * 1e3, flops / tl, tr * 1e3, flops / tr, tw * 1e3, flops / tw
+            );
+        }
+    }
 }
