@@ -85,20 +85,20 @@ impl Geometry {
             self.phase_width(),
             self.padded_height(),
         );
-        let plane = self.height * self.width;
-        buf.fill(0.0);
-        for c in 0..self.channels {
-            for h in 0..self.height {
-                let src = &img[c * plane + h * self.width..][..self.width];
-                let base = (c * hp + h + p) * s;
-                for phase in 0..s {
-                    let (w0, j0, count) = self.phase_columns(phase);
-                    let dst = &mut buf[(base + phase) * wq + j0..][..count];
-                    if s == 1 {
-                        dst.copy_from_slice(&src[w0..w0 + count]);
-                    } else {
-                        for (d, v) in dst.iter_mut().zip(src[w0..].iter().step_by(s)) {
-                            *d = *v;
+        let (w, plane) = (self.width, self.height * self.width);
+        // Phase outermost: its column range costs two divisions.
+        for phase in 0..s {
+            let (w0, j0, count) = self.phase_columns(phase);
+            for c in 0..self.channels {
+                for row_index in 0..hp {
+                    let row = &mut buf[((c * hp + row_index) * s + phase) * wq..][..wq];
+                    match row_index.checked_sub(p).filter(|h| *h < self.height) {
+                        None => row.fill(0.0),
+                        Some(h) => {
+                            row[..j0].fill(0.0);
+                            row[j0 + count..].fill(0.0);
+                            let src = &img[c * plane + h * w..][..w];
+                            gather(&mut row[j0..j0 + count], &src[w0..], s);
                         }
                     }
                 }
@@ -114,17 +114,14 @@ impl Geometry {
             self.phase_width(),
             self.padded_height(),
         );
-        let plane = self.height * self.width;
-        for c in 0..self.channels {
-            for h in 0..self.height {
-                let dst = &mut img[c * plane + h * self.width..][..self.width];
-                let base = (c * hp + h + p) * s;
-                for phase in 0..s {
-                    let (w0, j0, count) = self.phase_columns(phase);
-                    let src = &buf[(base + phase) * wq + j0..][..count];
-                    for (d, v) in dst[w0..].iter_mut().step_by(s).zip(src) {
-                        *d += v;
-                    }
+        let (w, plane) = (self.width, self.height * self.width);
+        for phase in 0..s {
+            let (w0, j0, count) = self.phase_columns(phase);
+            for c in 0..self.channels {
+                for h in 0..self.height {
+                    let row = &buf[((c * hp + h + p) * s + phase) * wq..][..wq];
+                    let dst = &mut img[c * plane + h * w..][..w];
+                    scatter_add(&mut dst[w0..], &row[j0..j0 + count], s);
                 }
             }
         }
@@ -146,10 +143,11 @@ impl Geometry {
                 for kj in 0..self.kw {
                     let r = (c * self.kh + ki) * self.kw + kj;
                     let row = &mut col[r * ld..r * ld + self.cells()];
-                    let start = kj / s;
-                    for (oh, dst) in row.chunks_exact_mut(gw).enumerate() {
-                        let at = ((c * hp + oh * s + ki) * s + kj % s) * wq + start;
+                    // Grid row `oh` reads padded row `oh·s + ki`, phase `kj mod s`.
+                    let mut at = ((c * hp + ki) * s + kj % s) * wq + kj / s;
+                    for dst in row.chunks_exact_mut(gw) {
                         copy(dst, &buf[at..at + gw]);
+                        at += s * s * wq;
                     }
                 }
             }
@@ -170,10 +168,10 @@ impl Geometry {
                 for kj in 0..self.kw {
                     let r = (c * self.kh + ki) * self.kw + kj;
                     let row = &col[r * ld..r * ld + self.cells()];
-                    let start = kj / s;
-                    for (oh, src) in row.chunks_exact(gw).enumerate() {
-                        let at = ((c * hp + oh * s + ki) * s + kj % s) * wq + start;
+                    let mut at = ((c * hp + ki) * s + kj % s) * wq + kj / s;
+                    for src in row.chunks_exact(gw) {
                         add(&mut buf[at..at + gw], src);
+                        at += s * s * wq;
                     }
                 }
             }
@@ -240,6 +238,50 @@ fn copy(dst: &mut [f32], src: &[f32]) {
     }
     for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
         *d = *s;
+    }
+}
+
+/// `dst[j] = src[j·s]`, the stride-2 case written so that it vectorises.
+#[inline(always)]
+fn gather(dst: &mut [f32], src: &[f32], s: usize) {
+    match s {
+        1 => dst.copy_from_slice(&src[..dst.len()]),
+        2 => {
+            let pairs = dst.len().min(src.len() / 2);
+            for (d, pair) in dst[..pairs].iter_mut().zip(src.chunks_exact(2)) {
+                *d = pair[0];
+            }
+            for (j, d) in dst.iter_mut().enumerate().skip(pairs) {
+                *d = src[2 * j];
+            }
+        }
+        _ => {
+            for (d, v) in dst.iter_mut().zip(src.iter().step_by(s)) {
+                *d = *v;
+            }
+        }
+    }
+}
+
+/// `dst[j·s] += src[j]`, the adjoint of [`gather`].
+#[inline(always)]
+fn scatter_add(dst: &mut [f32], src: &[f32], s: usize) {
+    match s {
+        1 => add(dst, src),
+        2 => {
+            let pairs = src.len().min(dst.len() / 2);
+            for (pair, v) in dst.chunks_exact_mut(2).zip(&src[..pairs]) {
+                pair[0] += v;
+            }
+            for (j, v) in src.iter().enumerate().skip(pairs) {
+                dst[2 * j] += v;
+            }
+        }
+        _ => {
+            for (d, v) in dst.iter_mut().step_by(s).zip(src) {
+                *d += v;
+            }
+        }
     }
 }
 
