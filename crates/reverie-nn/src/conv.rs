@@ -20,7 +20,6 @@ use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Activation;
-use crate::ops::activate;
 use crate::Result;
 use op::ConvOp;
 
@@ -29,15 +28,16 @@ fn fast_path(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
 }
 
-/// Convolution of `x [B, in, H, W]` with `w [out, in, k, k]` (plus `b [out]`) →
-/// `[B, out, (H + 2·padding − k)/stride + 1, …]`, like PyTorch's `conv2d` (no dilation or
-/// groups).
+/// `act(conv(x, w) + b)`: convolution of `x [B, in, H, W]` with `w [out, in, k, k]` (plus
+/// `b [out]`) → `[B, out, (H + 2·padding − k)/stride + 1, …]`, like PyTorch's `conv2d` (no
+/// dilation or groups), then the activation if any.
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     stride: usize,
     padding: usize,
+    act: Option<Activation>,
 ) -> Result<Tensor> {
     if fast_path(x) {
         let op = ConvOp {
@@ -45,6 +45,8 @@ pub fn conv2d(
             stride,
             padding,
             output_padding: 0,
+            act,
+            pre: Default::default(),
         };
         let (x, w) = (x.contiguous()?, w.contiguous()?);
         match b {
@@ -53,16 +55,26 @@ pub fn conv2d(
         }
     } else {
         let y = x.conv2d(w, padding, stride, 1, 1)?;
-        match b {
-            Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?),
-            None => Ok(y),
-        }
+        finish(y, b, act)
     }
 }
 
-/// Transposed convolution (the adjoint of [`conv2d`]) of `x [B, in, H, W]` with
-/// `w [in, out, k, k]` (plus `b [out]`) → `[B, out, (H − 1)·stride − 2·padding + k +
-/// output_padding, …]`, like PyTorch's `conv_transpose2d`; `output_padding < stride`.
+/// Bias and activation with candle's ops (off the fast path).
+fn finish(y: Tensor, b: Option<&Tensor>, act: Option<Activation>) -> Result<Tensor> {
+    let y = match b {
+        Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
+        None => y,
+    };
+    match act {
+        Some(act) => act.apply(&y),
+        None => Ok(y),
+    }
+}
+
+/// `act(conv_transpose(x, w) + b)`: transposed convolution (the adjoint of [`conv2d`]) of
+/// `x [B, in, H, W]` with `w [in, out, k, k]` (plus `b [out]`) → `[B, out, (H − 1)·stride −
+/// 2·padding + k + output_padding, …]`, like PyTorch's `conv_transpose2d`
+/// (`output_padding < stride`), then the activation if any.
 pub fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
@@ -70,6 +82,7 @@ pub fn conv_transpose2d(
     stride: usize,
     padding: usize,
     output_padding: usize,
+    act: Option<Activation>,
 ) -> Result<Tensor> {
     if fast_path(x) {
         let op = ConvOp {
@@ -77,6 +90,8 @@ pub fn conv_transpose2d(
             stride,
             padding,
             output_padding,
+            act,
+            pre: Default::default(),
         };
         let (x, w) = (x.contiguous()?, w.contiguous()?);
         match b {
@@ -85,10 +100,7 @@ pub fn conv_transpose2d(
         }
     } else {
         let y = x.conv_transpose2d(w, padding, output_padding, stride, 1)?;
-        match b {
-            Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?),
-            None => Ok(y),
-        }
+        finish(y, b, act)
     }
 }
 
@@ -290,11 +302,8 @@ impl Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let c = &self.config;
         let b = self.params.bias.as_ref().map(|b| b.as_tensor());
-        let y = conv2d(x, self.params.weight.as_tensor(), b, c.stride, c.padding)?;
-        match c.activation {
-            Some(act) => activate(&y, act),
-            None => Ok(y),
-        }
+        let w = self.params.weight.as_tensor();
+        conv2d(x, w, b, c.stride, c.padding, c.activation)
     }
 }
 
@@ -334,11 +343,8 @@ impl Module for ConvTranspose2d {
         let c = &self.config;
         let b = self.params.bias.as_ref().map(|b| b.as_tensor());
         let w = self.params.weight.as_tensor();
-        let y = conv_transpose2d(x, w, b, c.stride, c.padding, c.output_padding)?;
-        match c.activation {
-            Some(act) => activate(&y, act),
-            None => Ok(y),
-        }
+        let (s, p, op) = (c.stride, c.padding, c.output_padding);
+        conv_transpose2d(x, w, b, s, p, op, c.activation)
     }
 }
 

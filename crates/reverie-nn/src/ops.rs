@@ -282,6 +282,17 @@ where
     }
 }
 
+/// `act` over `x` in place, split across threads when large.
+pub(crate) fn activate_in_place(act: Activation, x: &mut [f32]) {
+    use rayon::prelude::*;
+    if x.len() > PARALLEL_CHUNK && candle_core::utils::get_num_threads() > 1 {
+        x.par_chunks_mut(PARALLEL_CHUNK)
+            .for_each(|o| apply_in_place(act, o));
+    } else {
+        apply_in_place(act, x);
+    }
+}
+
 /// `act(x)` elementwise; see [`activate`].
 struct Act(Activation);
 
@@ -293,7 +304,7 @@ impl CustomOp1 for Act {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(s, l, self.name())?;
         let mut out = x.to_vec();
-        chunked(&mut out, [x, x], |o, _, _| apply_in_place(self.0, o));
+        activate_in_place(self.0, &mut out);
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
 
@@ -312,7 +323,7 @@ impl CustomOp1 for Act {
 
 /// `grad ⊙ act'(·)`: from the output `y` for tanh (1 − y²) and ReLU (y > 0), from the
 /// pre-activation for SiLU.
-struct ActGrad(Activation);
+pub(crate) struct ActGrad(pub(crate) Activation);
 
 impl CustomOp2 for ActGrad {
     fn name(&self) -> &'static str {

@@ -1,16 +1,21 @@
 //! The candle custom ops: [`ConvOp`] (conv2d or transposed conv2d, with or without bias)
 //! and the no-backward ops its gradient is computed with, all on [`super::kernels`].
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Device, Layout, Shape, Tensor};
 
 use super::geometry::Geometry;
 use super::kernels::{channel_sum, lower, raise, weight_grad};
-use crate::ops::contiguous_f32;
+use crate::ensemble::Activation;
+use crate::ops::{activate_in_place, contiguous_f32, ActGrad};
 use crate::Result;
 
 /// A 2-D convolution (`transposed: false`) or its adjoint, on NCHW f32 tensors with PyTorch's
-/// weight layouts (`[out, in, kh, kw]`, transposed `[in, out, kh, kw]`).
-#[derive(Clone, Copy, Debug)]
+/// weight layouts (`[out, in, kh, kw]`, transposed `[in, out, kh, kw]`), with the output
+/// activation fused in: a separate activation node costs candle's backward a zero-filled
+/// gradient buffer and an add over the whole activation, besides its own passes.
+#[derive(Debug)]
 pub(crate) struct ConvOp {
     /// Transposed convolution.
     pub transposed: bool,
@@ -20,6 +25,11 @@ pub(crate) struct ConvOp {
     pub padding: usize,
     /// Extra output rows and columns of a transposed convolution.
     pub output_padding: usize,
+    /// Activation applied to the output.
+    pub act: Option<Activation>,
+    /// The pre-activation, kept by the forward pass for SiLU's derivative (the others'
+    /// come from the output).
+    pub pre: Mutex<Option<Tensor>>,
 }
 
 /// What a [`ConvOp`] computes on given shapes.
@@ -129,12 +139,20 @@ impl ConvOp {
             }
             None => None,
         };
-        let out = if self.transposed {
+        let mut out = if self.transposed {
             raise(&plan.geometry, plan.m, w, b, x)
         } else {
             lower(&plan.geometry, plan.m, w, b, x)
         };
-        Ok((CpuStorage::F32(out), Shape::from(plan.out.to_vec())))
+        let shape = Shape::from(plan.out.to_vec());
+        if let Some(act) = self.act {
+            if act == Activation::Silu {
+                let pre = Tensor::from_vec(out.clone(), shape.clone(), &Device::Cpu)?;
+                *self.pre.lock().expect("conv: poisoned lock") = Some(pre);
+            }
+            activate_in_place(act, &mut out);
+        }
+        Ok((CpuStorage::F32(out), shape))
     }
 
     fn backward(
@@ -142,10 +160,22 @@ impl ConvOp {
         x: &Tensor,
         w: &Tensor,
         b: Option<&Tensor>,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let plan = self.plan(x.shape(), w.shape())?;
         let grad = grad.contiguous()?;
+        let grad = match self.act {
+            None => grad,
+            Some(Activation::Silu) => {
+                let pre = self.pre.lock().expect("conv: poisoned lock").clone();
+                let Some(pre) = pre else {
+                    candle_core::bail!("conv: backward before forward");
+                };
+                grad.apply_op2_no_bwd(&pre, &ActGrad(Activation::Silu))?
+            }
+            Some(act) => grad.apply_op2_no_bwd(&res.contiguous()?, &ActGrad(act))?,
+        };
         let (g, m) = (plan.geometry, plan.m);
         let kernel = |kind| Kernel {
             kind,
@@ -208,10 +238,10 @@ impl CustomOp2 for ConvOp {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, _) = self.backward(x, w, None, grad)?;
+        let (dx, dw, _) = self.backward(x, w, None, res, grad)?;
         Ok((dx, dw))
     }
 }
@@ -242,10 +272,10 @@ impl CustomOp3 for ConvOp {
         x: &Tensor,
         w: &Tensor,
         b: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        self.backward(x, w, Some(b), grad)
+        self.backward(x, w, Some(b), res, grad)
     }
 }
 

@@ -50,14 +50,18 @@ fn conv2d_matches_candle() {
         let wt = randn(&mut rng, &[co, ci, k, k]);
         let bias = randn(&mut rng, &[co]);
         let want = x.conv2d(&wt, p, s, 1, 1).unwrap();
-        let got = conv2d(&x, &wt, None, s, p).unwrap();
+        let got = conv2d(&x, &wt, None, s, p, None).unwrap();
         let case = (b, ci, co, h, w, k, s, p);
         assert!(max_rel_diff(&got, &want) < 1e-5, "{case:?}");
         let want = want
             .broadcast_add(&bias.reshape((1, co, 1, 1)).unwrap())
             .unwrap();
-        let got = conv2d(&x, &wt, Some(&bias), s, p).unwrap();
-        assert!(max_rel_diff(&got, &want) < 1e-5, "{case:?} with bias");
+        let want = candle_nn::ops::silu(&want).unwrap();
+        let got = conv2d(&x, &wt, Some(&bias), s, p, Some(Activation::Silu)).unwrap();
+        assert!(
+            max_rel_diff(&got, &want) < 1e-5,
+            "{case:?} with bias and SiLU"
+        );
     }
 }
 
@@ -70,14 +74,19 @@ fn conv_transpose2d_matches_candle() {
             let wt = randn(&mut rng, &[ci, co, k, k]);
             let bias = randn(&mut rng, &[co]);
             let want = x.conv_transpose2d(&wt, p, op, s, 1).unwrap();
-            let got = conv_transpose2d(&x, &wt, None, s, p, op).unwrap();
+            let got = conv_transpose2d(&x, &wt, None, s, p, op, None).unwrap();
             let case = (b, ci, co, h, w, k, s, p, op);
             assert!(max_rel_diff(&got, &want) < 1e-5, "{case:?}");
             let want = want
                 .broadcast_add(&bias.reshape((1, co, 1, 1)).unwrap())
                 .unwrap();
-            let got = conv_transpose2d(&x, &wt, Some(&bias), s, p, op).unwrap();
-            assert!(max_rel_diff(&got, &want) < 1e-5, "{case:?} with bias");
+            let want = want.tanh().unwrap();
+            let act = Some(Activation::Tanh);
+            let got = conv_transpose2d(&x, &wt, Some(&bias), s, p, op, act).unwrap();
+            assert!(
+                max_rel_diff(&got, &want) < 1e-5,
+                "{case:?} with bias and tanh"
+            );
         }
     }
 }
@@ -198,7 +207,8 @@ fn conv_transpose2d_gradients_match_finite_differences() {
     }
 }
 
-/// The grouped and parallel paths (many 4×4 grids) against candle's own backward.
+/// The grouped and parallel paths (many 4×4 grids) against candle's own backward, with a
+/// fused ReLU between the layers.
 #[test]
 fn batched_gradients_match_candle_backward() {
     let mut rng = Rng::seed_from_u64(5);
@@ -208,10 +218,10 @@ fn batched_gradients_match_candle_backward() {
     let run = |fast: bool| {
         let (x, w, wt) = (x.as_tensor(), w.as_tensor(), wt.as_tensor());
         let y = if fast {
-            let h = conv2d(x, w, None, 2, 1).unwrap();
-            conv_transpose2d(&h, wt, None, 2, 1, 0).unwrap()
+            let h = conv2d(x, w, None, 2, 1, Some(Activation::Relu)).unwrap();
+            conv_transpose2d(&h, wt, None, 2, 1, 0, None).unwrap()
         } else {
-            let h = x.conv2d(w, 1, 2, 1, 1).unwrap();
+            let h = x.conv2d(w, 1, 2, 1, 1).unwrap().relu().unwrap();
             h.conv_transpose2d(wt, 1, 0, 2, 1).unwrap()
         };
         assert_eq!(y.dims(), [37, 3, 8, 8]);
@@ -300,9 +310,9 @@ fn init_reproduces_and_parameters_round_trip() {
 fn mismatched_shapes_are_refused() {
     let x = Tensor::zeros((1, 3, 8, 8), DType::F32, &DEV).unwrap();
     let w = Tensor::zeros((4, 2, 3, 3), DType::F32, &DEV).unwrap();
-    assert!(conv2d(&x, &w, None, 1, 0).is_err());
+    assert!(conv2d(&x, &w, None, 1, 0, None).is_err());
     let w = Tensor::zeros((3, 4, 3, 3), DType::F32, &DEV).unwrap();
-    assert!(conv_transpose2d(&x, &w, None, 2, 0, 2).is_err());
+    assert!(conv_transpose2d(&x, &w, None, 2, 0, 2, None).is_err());
     let big = Tensor::zeros((4, 3, 9, 9), DType::F32, &DEV).unwrap();
-    assert!(conv2d(&x, &big, None, 1, 0).is_err());
+    assert!(conv2d(&x, &big, None, 1, 0, None).is_err());
 }
