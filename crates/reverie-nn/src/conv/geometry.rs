@@ -359,6 +359,16 @@ mod tests {
                     &want[r * g.cells()..][..g.cells()]
                 );
             }
+            // im2row is the transpose.
+            let mut padded = vec![f32::NAN; g.padded_len()];
+            g.pad(&img, &mut padded);
+            let mut rows = vec![f32::NAN; g.rows() * g.cells()];
+            g.im2row(&padded, &mut rows);
+            for r in 0..g.rows() {
+                for n in 0..g.cells() {
+                    assert_eq!(rows[n * g.rows() + r], want[r * g.cells() + n]);
+                }
+            }
             // ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩.
             let y: Vec<f32> = (0..g.rows() * ld)
                 .map(|i| (i as f32 * 0.11).cos())

@@ -331,17 +331,35 @@ pub(crate) fn weight_grad(g: &Geometry, m: usize, grids: &[f32], images: &[f32])
     }
 }
 
-/// `[B, C, S] → [C]`: each channel summed over batch and space (bias gradients).
+/// `[B, C, S] → [C]`: each channel summed over batch and space (bias gradients), images
+/// split across threads.
 pub(crate) fn channel_sum(x: &[f32], channels: usize, size: usize) -> Vec<f32> {
-    let mut out = vec![0.0f64; channels];
-    if size > 0 {
-        for image in x.chunks_exact(channels * size) {
-            for (o, plane) in out.iter_mut().zip(image.chunks_exact(size)) {
-                *o += plane.iter().sum::<f32>() as f64;
-            }
-        }
+    let image = channels * size;
+    if image == 0 {
+        return vec![0.0; channels];
     }
-    out.into_iter().map(|v| v as f32).collect()
+    let sum = |acc: &mut Vec<f64>, img: &[f32]| {
+        for (o, plane) in acc.iter_mut().zip(img.chunks_exact(size)) {
+            *o += plane.iter().sum::<f32>() as f64;
+        }
+    };
+    let zero = || vec![0.0f64; channels];
+    let total = if candle_core::utils::get_num_threads() > 1 && x.len() > 1 << 16 {
+        x.par_chunks(image)
+            .fold(zero, |mut acc, img| {
+                sum(&mut acc, img);
+                acc
+            })
+            .reduce(zero, |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            })
+    } else {
+        let mut acc = zero();
+        x.chunks_exact(image).for_each(|img| sum(&mut acc, img));
+        acc
+    };
+    total.into_iter().map(|v| v as f32).collect()
 }
 
 #[cfg(test)]
