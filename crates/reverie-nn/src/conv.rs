@@ -4,10 +4,17 @@
 //! [`conv_transpose2d`] they run on.
 //!
 //! On the CPU both are candle custom ops on hand-written kernels (`im2col` + matmul, and the
-//! adjoint matmul + `col2im`), with their backward. candle's own CPU `conv_transpose2d`
-//! (which its `conv2d` backward also uses for the input gradient) is a direct loop:
-//! `examples/conv_speed.rs` measures a DreamerV3-sized 64×64 encoder/decoder training step
-//! against it. Off the CPU the layers use candle's ops.
+//! adjoint matmul + `col2im`), with their backward and the layer's activation fused in.
+//! candle's own CPU `conv_transpose2d` (which its `conv2d` backward also uses for the input
+//! gradient) is a direct loop. `examples/conv_speed.rs` times a DreamerV3-sized 64×64
+//! autoencoder training step (batch 1024, 85 GFLOP, 2 threads): candle's ops 6.3 s, these
+//! 0.9 s. Off the CPU the layers use candle's ops.
+//!
+//! Memory: glibc hands every allocation over 32 MB a fresh `mmap` and returns it on free,
+//! so a step's activations and gradients fault their pages in anew; at batch 1024 that was
+//! 45% of the step (1.6 s instead of 0.9 s). Running with
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184` keeps
+//! freed memory for reuse (the example sets it for itself).
 
 mod geometry;
 mod kernels;

@@ -6,8 +6,9 @@
 //! - [`weight_grad`]: `Σ_b grid_b · im2col(image_b)ᵀ` (both layers' weight gradients).
 //!
 //! Images are taken in groups so that each matrix product is at least [`MIN_COLUMNS`] wide:
-//! at 4×4 grids one image gives 16 columns, where the matmul kernel runs far below its peak
-//! and, for the weight gradient, re-reads the whole `[m, K]` accumulator per image.
+//! at 4×4 grids one image gives 16 columns, and image by image the 64→128-channel layer ran
+//! at 198 / 131 / 254 GFLOP/s (lower / raise / weight) against 300 / 275 / 310 grouped
+//! (`kernel_timings`, 2 threads, CPU time; 128 to 1024 columns all measured alike).
 //! Groups run in parallel on rayon's pool when there are enough of them, each with a
 //! single-threaded matmul; otherwise the matmul itself is threaded.
 
