@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Device, Layout, Shape, Tensor};
 
 use super::geometry::Geometry;
-use super::kernels::{channel_sum, lower, raise, weight_grad};
+use super::kernels::{channel_sum, lower, raise, weight_grad, Epilogue};
 use crate::ensemble::Activation;
-use crate::ops::{activate_in_place, contiguous_f32, ActGrad};
+use crate::ops::{contiguous_f32, ActGrad};
 use crate::Result;
 
 /// A 2-D convolution (`transposed: false`) or its adjoint, on NCHW f32 tensors with PyTorch's
@@ -139,18 +139,20 @@ impl ConvOp {
             }
             None => None,
         };
-        let mut out = if self.transposed {
-            raise(&plan.geometry, plan.m, w, b, x)
+        let epilogue = Epilogue {
+            bias: b,
+            act: self.act,
+            keep_pre: self.act == Some(Activation::Silu),
+        };
+        let (out, pre) = if self.transposed {
+            raise(&plan.geometry, plan.m, w, epilogue, x)
         } else {
-            lower(&plan.geometry, plan.m, w, b, x)
+            lower(&plan.geometry, plan.m, w, epilogue, x)
         };
         let shape = Shape::from(plan.out.to_vec());
-        if let Some(act) = self.act {
-            if act == Activation::Silu {
-                let pre = Tensor::from_vec(out.clone(), shape.clone(), &Device::Cpu)?;
-                *self.pre.lock().expect("conv: poisoned lock") = Some(pre);
-            }
-            activate_in_place(act, &mut out);
+        if let Some(pre) = pre {
+            let pre = Tensor::from_vec(pre, shape.clone(), &Device::Cpu)?;
+            *self.pre.lock().expect("conv: poisoned lock") = Some(pre);
         }
         Ok((CpuStorage::F32(out), shape))
     }
@@ -317,9 +319,12 @@ impl CustomOp2 for Kernel {
         let b = contiguous_f32(s2, l2, self.name())?;
         let batch = l1.shape().dims()[0];
         let (out, shape) = match self.kind {
-            Kind::Lower => (lower(g, m, b, None, a), vec![batch, m, g.gh, g.gw]),
+            Kind::Lower => (
+                lower(g, m, b, Epilogue::default(), a).0,
+                vec![batch, m, g.gh, g.gw],
+            ),
             Kind::Raise => (
-                raise(g, m, b, None, a),
+                raise(g, m, b, Epilogue::default(), a).0,
                 vec![batch, g.channels, g.height, g.width],
             ),
             Kind::WeightGrad => (weight_grad(g, m, a, b), vec![m, g.rows()]),
