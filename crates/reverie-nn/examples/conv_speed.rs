@@ -5,11 +5,10 @@
 //! `reverie_nn::conv`.
 //!
 //! `cargo run --release -p reverie-nn --example conv_speed [-- --batch N --steps N
-//! --threads N --only candle|reverie --default-malloc]` (defaults: batch 1024, 5 timed
+//! --threads N --only candle|reverie]` (defaults: batch 1024, 5 timed
 //! steps after one warm-up, 2 threads, both).
 //!
-//! On Linux it reruns itself with [`TUNABLES`] in `GLIBC_TUNABLES` unless that is already
-//! set or `--default-malloc` is given.
+//! It runs on the allocator the `reverie` binary uses: mimalloc, freed memory kept.
 
 use std::time::Instant;
 
@@ -20,11 +19,14 @@ use reverie_nn::{Activation, Adam, AdamConfig, Conv2d, ConvTranspose2d};
 
 const CHANNELS: [usize; 5] = [3, 16, 32, 64, 128];
 
-/// glibc serves every allocation over 32 MB with a fresh `mmap` and unmaps it on free, so
-/// each step's tensors (gigabytes at batch 1024) fault their pages in again: 45% of a step
-/// in `perf`, 1.9 s → 1.1 s of CPU time per step without it. These settings keep freed
-/// memory in the heap for the next step.
-const TUNABLES: &str = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
+/// As in the `reverie` binary: candle allocates every tensor afresh, and the system
+/// allocator returns large freed buffers to the OS, to fault them back in on the next step.
+/// With glibc's allocator this step took 1.7 s instead of 0.5 s.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc v3 (libmimalloc-sys 0.1.49, pinned in Cargo.toml).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 struct Net {
     encoder: Vec<Conv2d>,
@@ -191,17 +193,11 @@ fn time(candle: bool, batch: usize, steps: usize) -> candle_core::Result<()> {
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> candle_core::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let default_malloc = args.iter().any(|a| a == "--default-malloc");
-    if cfg!(target_os = "linux") && !default_malloc && std::env::var_os("GLIBC_TUNABLES").is_none()
-    {
-        let status = std::process::Command::new(std::env::current_exe()?)
-            .args(&args[1..])
-            .env("GLIBC_TUNABLES", TUNABLES)
-            .status()?;
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    // SAFETY: first thing in main, before other threads exist; mi_option_set is only
+    // unsafe because it is not thread-safe.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let arg = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -214,10 +210,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (batch, steps) = (number("--batch", 1024), number("--steps", 5).max(1));
     let only = arg("--only");
     println!(
-        "batch {batch} of 3×64×64, {} threads, median of {steps} steps after one warm-up; \
-         GLIBC_TUNABLES={}",
+        "batch {batch} of 3×64×64, {} threads, median of {steps} steps after one warm-up",
         reverie_nn::threads::num_threads(),
-        std::env::var("GLIBC_TUNABLES").unwrap_or_default()
     );
     if only.as_deref() != Some("candle") {
         time(false, batch, steps)?;

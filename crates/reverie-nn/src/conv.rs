@@ -10,11 +10,10 @@
 //! autoencoder training step (batch 1024, 85 GFLOP, 2 threads): candle's ops 6.3 s, these
 //! 0.9 s. Off the CPU the layers use candle's ops.
 //!
-//! Memory: glibc hands every allocation over 32 MB a fresh `mmap` and returns it on free,
-//! so a step's activations and gradients fault their pages in anew; at batch 1024 that was
-//! 45% of the step (1.6 s instead of 0.9 s). Running with
-//! `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184` keeps
-//! freed memory for reuse (the example sets it for itself).
+//! Memory: candle allocates every tensor afresh, and glibc hands each one over 32 MB a new
+//! `mmap` and unmaps it on free, so every step faults its activations and gradients in
+//! again: that step took 1.7 s with glibc's allocator. Binaries should run on an allocator
+//! that keeps freed memory, as the `reverie` CLI and the example do (mimalloc).
 
 mod geometry;
 mod kernels;
