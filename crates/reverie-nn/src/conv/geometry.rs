@@ -204,24 +204,39 @@ impl Geometry {
     /// rows made that matmul's packing a strided gather (12–22 GFLOP/s against 70 for the
     /// forward product at 32×32 grids).
     pub fn im2row(&self, buf: &[f32], rows: &mut [f32]) {
-        let (s, wp, hp, kw) = (
-            self.stride,
-            self.width + 2 * self.padding,
-            self.padded_height(),
-            self.kw,
-        );
-        let k = self.rows();
+        let (wp, hp) = (self.width + 2 * self.padding, self.padded_height());
         for oh in 0..self.gh {
-            for ow in 0..self.gw {
-                let row = &mut rows[(oh * self.gw + ow) * k..][..k];
-                let mut dst = row.chunks_exact_mut(kw);
-                for c in 0..self.channels {
-                    for ki in 0..self.kh {
-                        let at = (c * hp + oh * s + ki) * wp + ow * s;
-                        copy(dst.next().unwrap(), &buf[at..at + kw]);
+            let rows = &mut rows[oh * self.gw * self.rows()..][..self.gw * self.rows()];
+            for c in 0..self.channels {
+                for ki in 0..self.kh {
+                    let src = &buf[(c * hp + oh * self.stride + ki) * wp..][..wp];
+                    let offset = (c * self.kh + ki) * self.kw;
+                    // Fixed-width copies for the usual kernels: with the generic loop the
+                    // 3→16-channel weight gradient took 3.3 ms instead of 2.7 (256 images).
+                    match self.kw {
+                        3 => self.window_runs::<3>(src, rows, offset),
+                        4 => self.window_runs::<4>(src, rows, offset),
+                        _ => {
+                            for ow in 0..self.gw {
+                                let at = ow * self.stride;
+                                rows[ow * self.rows() + offset..][..self.kw]
+                                    .copy_from_slice(&src[at..at + self.kw]);
+                            }
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// For each grid column `ow`, the `KW` padded pixels from `ow·s` into row `ow` of
+    /// `rows` at `offset`.
+    #[inline(always)]
+    fn window_runs<const KW: usize>(&self, src: &[f32], rows: &mut [f32], offset: usize) {
+        let k = self.rows();
+        for ow in 0..self.gw {
+            let dst: &mut [f32; KW] = (&mut rows[ow * k + offset..][..KW]).try_into().unwrap();
+            *dst = src[ow * self.stride..][..KW].try_into().unwrap();
         }
     }
 }
