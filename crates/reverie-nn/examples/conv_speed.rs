@@ -127,7 +127,7 @@ fn flops_per_frame() -> (f64, f64) {
 
 /// CPU seconds used so far by all of this process's threads (Linux; `None` elsewhere). The
 /// step's CPU time over the thread count is a steadier figure than wall time on a machine
-/// shared with other jobs.
+/// shared with other jobs; it includes idle pool threads spinning, so it overstates work.
 fn cpu_seconds() -> Option<f64> {
     let mut total = 0.0;
     for task in std::fs::read_dir("/proc/self/task").ok()? {
@@ -183,8 +183,8 @@ fn time(candle: bool, batch: usize, steps: usize) -> candle_core::Result<()> {
         let c = median(&mut cpu);
         let threads = reverie_nn::threads::num_threads() as f64;
         println!(
-            "{:>12}  CPU time {c:9.1} ms/step, {:.1} ms per thread ({:.1} GFLOP/s if the \
-             threads had the cores to themselves)",
+            "{:>12}  CPU time {c:9.1} ms/step, {:.1} ms per thread (at least {:.1} GFLOP/s \
+             with the cores to itself)",
             "",
             c / threads,
             gflops / (c / threads / 1e3),
