@@ -20,6 +20,8 @@
 //! - [`dist`]: probability distributions on tensors (Gaussian, tanh-Gaussian, categorical,
 //!   straight-through one-hot, Gaussian mixture, Bernoulli, symlog two-hot, MuZero's value
 //!   support), sampled from a seeded `Rng`.
+//! - [`conv`]: [`Conv2d`] and [`ConvTranspose2d`] layers (NCHW, PyTorch layouts) on
+//!   hand-written im2col/col2im + matmul kernels with their backward.
 //! - [`FastEnsemble`]: batched, allocation-free ensemble inference for planning, calling the
 //!   matmul kernel directly with fused bias and activation.
 //! - [`recurrent`]: GRU and LSTM cells and DreamerV3's layer-normed GRU, each step two fused
@@ -30,6 +32,7 @@
 
 pub mod adam;
 pub mod checkpoint;
+pub mod conv;
 pub mod device;
 pub mod dist;
 pub mod embedding;
@@ -50,6 +53,7 @@ mod simd;
 pub mod threads;
 
 pub use adam::{clip_grad_norm, grad_norm, Adam, AdamConfig};
+pub use conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 pub use device::DeviceSpec;
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};

@@ -9,6 +9,8 @@
 //! - [`bias_act`]: `act(z + b)` in one pass; its backward is one fused pass for `dz` and a
 //!   contiguous column sum for `db`.
 //! - [`linear`]: `act(x·W + b)` = candle's matmul + [`bias_act`].
+//! - [`activate`]: `act(x)` elementwise on a tensor of any shape (convolution layers), its
+//!   backward one fused pass; split across threads for large tensors.
 //! - [`polyak_update`]: `target ← (1 − τ)·target + τ·source` in place (target networks).
 //! - [`ensemble_linear`]: `act(x[e]·W[e] + b[e])` for all members of an ensemble at once.
 //!
@@ -55,6 +57,18 @@ pub fn bias_act(z: &Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tenso
             Some(a) => a.apply(&pre),
             None => Ok(pre),
         }
+    }
+}
+
+/// `act(x)` elementwise, any shape.
+///
+/// On the CPU one vectorised pass (candle's SiLU is several allocating passes with a libm
+/// `exp` each) and a fused backward; elsewhere candle's ops.
+pub fn activate(x: &Tensor, act: Activation) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        x.contiguous()?.apply_op1(Act(act))
+    } else {
+        act.apply(x)
     }
 }
 
@@ -296,9 +310,70 @@ impl CustomOp2 for BiasAct {
     }
 }
 
+/// Elementwise passes split into chunks of this many values across rayon's pool: below it
+/// the split costs more than it saves.
+const PARALLEL_CHUNK: usize = 1 << 16;
+
+/// `f` over `chunk`-sized pieces of `out` (with the matching pieces of `inputs`), in
+/// parallel when there is more than one piece and more than one thread.
+fn chunked<F>(out: &mut [f32], inputs: [&[f32]; 2], f: F)
+where
+    F: Fn(&mut [f32], &[f32], &[f32]) + Sync,
+{
+    use rayon::prelude::*;
+    let [a, b] = inputs;
+    if out.len() > PARALLEL_CHUNK && candle_core::utils::get_num_threads() > 1 {
+        out.par_chunks_mut(PARALLEL_CHUNK)
+            .zip(a.par_chunks(PARALLEL_CHUNK))
+            .zip(b.par_chunks(PARALLEL_CHUNK))
+            .for_each(|((o, a), b)| f(o, a, b));
+    } else {
+        f(out, a, b);
+    }
+}
+
+/// `act` over `x` in place, split across threads when large.
+pub(crate) fn activate_in_place(act: Activation, x: &mut [f32]) {
+    use rayon::prelude::*;
+    if x.len() > PARALLEL_CHUNK && candle_core::utils::get_num_threads() > 1 {
+        x.par_chunks_mut(PARALLEL_CHUNK)
+            .for_each(|o| apply_in_place(act, o));
+    } else {
+        apply_in_place(act, x);
+    }
+}
+
+/// `act(x)` elementwise; see [`activate`].
+struct Act(Activation);
+
+impl CustomOp1 for Act {
+    fn name(&self) -> &'static str {
+        "activate"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(s, l, self.name())?;
+        let mut out = x.to_vec();
+        activate_in_place(self.0, &mut out);
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        // SiLU's derivative needs the input, the others' the output.
+        let at = match self.0 {
+            Activation::Silu => x,
+            _ => res,
+        };
+        Ok(Some(
+            grad.contiguous()?
+                .apply_op2_no_bwd(&at.contiguous()?, &ActGrad(self.0))?,
+        ))
+    }
+}
+
 /// `grad ⊙ act'(·)`: from the output `y` for tanh (1 − y²) and ReLU (y > 0), from the
 /// pre-activation for SiLU.
-struct ActGrad(Activation);
+pub(crate) struct ActGrad(pub(crate) Activation);
 
 impl CustomOp2 for ActGrad {
     fn name(&self) -> &'static str {
@@ -314,33 +389,28 @@ impl CustomOp2 for ActGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let g = contiguous_f32(s1, l1, self.name())?;
         let y = contiguous_f32(s2, l2, self.name())?;
+        if g.len() != y.len() {
+            candle_core::bail!("act-grad: {} gradients for {} values", g.len(), y.len());
+        }
         let mut out = vec![0.0f32; g.len()];
         let act = self.0;
-        let piece = |(out, (g, y)): (&mut [f32], (&[f32], &[f32]))| {
-            crate::simd::with_best(|| act_grad(act, g, y, out))
-        };
-        // An ensemble's hidden layer is 7 × 256 × 200 elements: worth both cores.
-        const PIECE: usize = 1 << 15;
-        if g.len() >= 2 * PIECE && candle_core::utils::get_num_threads() > 1 {
-            use rayon::prelude::*;
-            out.par_chunks_mut(PIECE)
-                .zip(g.par_chunks(PIECE).zip(y.par_chunks(PIECE)))
-                .for_each(piece);
-        } else {
-            piece((&mut out, (g, y)));
-        }
+        chunked(&mut out, [g, y], |o, g, y| act_grad(act, o, g, y));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
 
-/// `out = g ⊙ act'(y)` (see [`ActGrad`] for what `y` is per activation).
+/// `out = g ⊙ act'(·)` from `y` (see [`ActGrad`]), vectorised like the forward pass.
+fn act_grad(act: Activation, out: &mut [f32], g: &[f32], y: &[f32]) {
+    crate::simd::with_best(|| act_grad_generic(act, out, g, y))
+}
+
 #[inline(always)]
-fn act_grad(act: Activation, g: &[f32], y: &[f32], out: &mut [f32]) {
-    let pairs = out.iter_mut().zip(g.iter().zip(y));
+fn act_grad_generic(act: Activation, out: &mut [f32], g: &[f32], y: &[f32]) {
+    let items = out.iter_mut().zip(g).zip(y);
     match act {
-        Activation::Tanh => pairs.for_each(|(o, (g, y))| *o = g * (1.0 - y * y)),
-        Activation::Relu => pairs.for_each(|(o, (g, y))| *o = if *y > 0.0 { *g } else { 0.0 }),
-        Activation::Silu => pairs.for_each(|(o, (g, x))| {
+        Activation::Tanh => items.for_each(|((o, g), y)| *o = g * (1.0 - y * y)),
+        Activation::Relu => items.for_each(|((o, g), y)| *o = if *y > 0.0 { *g } else { 0.0 }),
+        Activation::Silu => items.for_each(|((o, g), x)| {
             let s = 1.0 / (1.0 + fast_exp(-x));
             *o = g * s * (1.0 + x * (1.0 - s));
         }),
@@ -448,6 +518,32 @@ mod tests {
                     .unwrap();
                 assert!(d < 1e-4, "{act:?} gradient differs by {d}");
             }
+        }
+    }
+
+    #[test]
+    fn activate_matches_candle_values_and_gradients() {
+        let dev = Device::Cpu;
+        // Large enough to be split across threads.
+        let x = Var::from_tensor(&Tensor::randn(0f32, 2.0, (3, 5, 70, 70), &dev).unwrap()).unwrap();
+        for act in [Activation::Tanh, Activation::Relu, Activation::Silu] {
+            let fast = activate(x.as_tensor(), act).unwrap();
+            let plain = act.apply(x.as_tensor()).unwrap();
+            let diff = (&fast - &plain).unwrap().abs().unwrap().max_all().unwrap();
+            assert!(diff.to_scalar::<f32>().unwrap() < 1e-5, "{act:?} forward");
+            let g1 = (fast.sqr().unwrap().sum_all().unwrap()).backward().unwrap();
+            let g2 = (plain.sqr().unwrap().sum_all().unwrap())
+                .backward()
+                .unwrap();
+            let d = (g1.get(&x).unwrap() - g2.get(&x).unwrap())
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(d < 1e-4, "{act:?} gradient differs by {d}");
         }
     }
 
