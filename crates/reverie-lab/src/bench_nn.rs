@@ -67,6 +67,7 @@ pub fn pytorch_figures(
 /// Measures every row (candle's thread count must already be set).
 pub fn measure() -> anyhow::Result<Vec<NnRow>> {
     let mut rows = vec![ensemble_train_step()?];
+    rows.push(conv_autoencoder()?);
     rows.extend(gru_unroll()?);
     rows.push(planning_forward()?);
     rows.push(single_row_forward()?);
@@ -94,6 +95,71 @@ fn ensemble_train_step() -> anyhow::Result<NnRow> {
         value: step * 1e3,
         unit: "ms",
         target_ratio: Some(0.7),
+    })
+}
+
+/// DreamerV3's image encoder and decoder at `size1m`-like width: four stride-2 convolutions
+/// (kernel 4, depth 16 doubling: 64×64×3 → 4×4×128) and four transposed convolutions back,
+/// SiLU between layers, MSE reconstruction, Adam; 1,024 frames (16 sequences × 64 steps).
+fn conv_autoencoder() -> anyhow::Result<NnRow> {
+    use reverie_nn::{Activation, Adam, AdamConfig, Conv2dConfig, ConvTranspose2dConfig};
+    use reverie_nn::{Conv2d, ConvTranspose2d};
+    let device = Device::Cpu;
+    let mut rng = Rng::seed_from_u64(0);
+    let channels = [3, 16, 32, 64, 128];
+    let encoder = channels
+        .windows(2)
+        .map(|c| {
+            Conv2dConfig {
+                stride: 2,
+                padding: 1,
+                activation: Some(Activation::Silu),
+                ..Conv2dConfig::new(c[0], c[1], 4)
+            }
+            .init(&mut rng, &device)
+        })
+        .collect::<candle_core::Result<Vec<Conv2d>>>()?;
+    let decoder = channels
+        .windows(2)
+        .rev()
+        .map(|c| {
+            ConvTranspose2dConfig {
+                stride: 2,
+                padding: 1,
+                activation: (c[0] != 3).then_some(Activation::Silu),
+                ..ConvTranspose2dConfig::new(c[1], c[0], 4)
+            }
+            .init(&mut rng, &device)
+        })
+        .collect::<candle_core::Result<Vec<ConvTranspose2d>>>()?;
+    let vars = encoder
+        .iter()
+        .flat_map(|l| l.vars())
+        .chain(decoder.iter().flat_map(|l| l.vars()))
+        .collect();
+    let mut adam = Adam::new(vars, AdamConfig::default())?;
+    let frames: Vec<f32> = (0..1024 * 3 * 64 * 64).map(|_| rng.uniform_f32()).collect();
+    let x = Tensor::from_vec(frames, (1024, 3, 64, 64), &device)?;
+    let step = median_time(5, || {
+        let mut h = x.clone();
+        for layer in &encoder {
+            h = candle_core::Module::forward(layer, &h).expect("encoder");
+        }
+        for layer in &decoder {
+            h = candle_core::Module::forward(layer, &h).expect("decoder");
+        }
+        let loss = (h - &x)
+            .and_then(|d| d.sqr())
+            .and_then(|d| d.mean_all())
+            .expect("loss");
+        adam.backward_step(&loss, None).expect("step");
+    });
+    Ok(NnRow {
+        key: "conv_train",
+        name: "conv encoder + decoder 64x64x3, depth 16, 1024 frames, fwd + bwd + Adam",
+        value: step * 1e3,
+        unit: "ms",
+        target_ratio: Some(1.0),
     })
 }
 
