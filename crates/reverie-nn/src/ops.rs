@@ -84,6 +84,11 @@ pub fn polyak_update(target: &Var, source: &Tensor, tau: f64) -> Result<()> {
     }
 }
 
+/// Matrix products below this many multiply-adds run on the calling thread: a GRU step's
+/// `[16, 256] × [256, 768]` (3.1M) finished before a second thread had woken, and handing
+/// it over made the GRU's backward ~20% slower (`examples/gru_speed.rs`).
+pub(crate) const PARALLEL_MACS: usize = 1 << 22;
+
 /// A pre-activation a fused op's forward pass keeps for its backward pass (SiLU's
 /// derivative needs it and cannot be recovered from the output).
 #[derive(Default)]
@@ -175,7 +180,7 @@ impl CustomOp3 for LinearAct {
             out.extend_from_slice(b);
         }
         let threads = candle_core::utils::get_num_threads();
-        let parallelism = if threads > 1 {
+        let parallelism = if threads > 1 && rows * cols * inputs >= PARALLEL_MACS {
             gemm::Parallelism::Rayon(threads)
         } else {
             gemm::Parallelism::None

@@ -45,7 +45,10 @@ fn gemm(
         "gemm: rhs too small"
     );
     let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 {
+    // A step's [16, 256] × [256, 768] product is done before a second thread has woken:
+    // handing it over cost more than it saved (sched_yield and wake-ups were a fifth of the
+    // GRU backward's profile). Only the whole-sequence weight gradient is split.
+    let parallelism = if threads > 1 && m * n * k >= crate::ops::PARALLEL_MACS {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
