@@ -265,6 +265,13 @@ pub(crate) fn raise(
     }
     let (bias, plane) = (epilogue.bias, g.height * g.width);
     let par = split.gemm_parallelism();
+    // aᵀ [K, m] once, so that each group's matmul packs a contiguous operand.
+    let mut at = vec![0.0f32; k * m];
+    for (mi, row) in a.chunks_exact(k).enumerate() {
+        for (kk, v) in row.iter().enumerate() {
+            at[kk * m + mi] = *v;
+        }
+    }
     let run = |((images, pre), grids): (OutChunk, &[f32])| {
         let count = grids.len() / (m * n);
         let cols = count * n;
@@ -288,7 +295,7 @@ pub(crate) fn raise(
                     col,
                     cols,
                     false,
-                    (a, k, 1),
+                    (&at, 1, m),
                     (rhs, 1, cols),
                     par,
                 );
