@@ -378,3 +378,21 @@ fn random_shapes_match_candle_values_and_gradients() {
         }
     }
 }
+
+/// Single images take the threaded-matmul path; called from inside rayon's pool, a thread
+/// waiting in one call's matmul may run another call, which must not find its scratch
+/// buffers taken.
+#[test]
+fn calls_nested_in_the_thread_pool_agree() {
+    use rayon::prelude::*;
+    let mut rng = Rng::seed_from_u64(11);
+    let x = randn(&mut rng, &[1, 8, 24, 24]);
+    let w = randn(&mut rng, &[16, 8, 3, 3]);
+    let want = conv2d(&x, &w, None, 1, 1, None).unwrap();
+    (0..16).into_par_iter().for_each(|_| {
+        let got = conv2d(&x, &w, None, 1, 1, None).unwrap();
+        let back = conv_transpose2d(&got, &w, None, 1, 1, 0, None).unwrap();
+        assert_eq!(back.dims(), x.dims());
+        assert!(max_rel_diff(&got, &want) < 1e-6);
+    });
+}
