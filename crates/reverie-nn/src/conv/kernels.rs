@@ -413,7 +413,7 @@ pub(crate) fn channel_sum(x: &[f32], channels: usize, size: usize) -> Vec<f32> {
     }
     let sum = |acc: &mut Vec<f64>, img: &[f32]| {
         for (o, plane) in acc.iter_mut().zip(img.chunks_exact(size)) {
-            *o += plane.iter().sum::<f32>() as f64;
+            *o += lane_sum(plane) as f64;
         }
     };
     let zero = || vec![0.0f64; channels];
@@ -433,6 +433,20 @@ pub(crate) fn channel_sum(x: &[f32], channels: usize, size: usize) -> Vec<f32> {
         acc
     };
     total.into_iter().map(|v| v as f32).collect()
+}
+
+/// The sum of `x` in 16 interleaved partial sums, which the compiler vectorises (a single
+/// running sum is one dependent add per value: the autoencoder step took 428 instead of
+/// 409 ms of CPU time per thread that way).
+fn lane_sum(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
 #[cfg(test)]
