@@ -8,8 +8,8 @@
 //! candle's own CPU `conv_transpose2d` (which its `conv2d` backward also uses for the input
 //! gradient) is a direct loop. `examples/conv_speed.rs` times a DreamerV3-sized 64×64
 //! autoencoder training step (batch 1024, 85 GFLOP, 2 threads, AVX-512 EPYC): candle's ops
-//! 9.6 s, these 0.87 s in the same run on a machine shared with other builds, and 0.46–0.50
-//! s (≈180 GFLOP/s) when it was otherwise idle. Off the CPU the layers use candle's ops.
+//! 7.7 s, these 0.48 s (≈177 GFLOP/s) in the same run; up to 0.9 s while other builds
+//! shared the two cores. Off the CPU the layers use candle's ops.
 //!
 //! Memory: candle allocates every tensor afresh, and glibc hands each one over 32 MB a new
 //! `mmap` and unmaps it on free, so every step faults its activations and gradients in

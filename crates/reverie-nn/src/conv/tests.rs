@@ -316,3 +316,83 @@ fn mismatched_shapes_are_refused() {
     let big = Tensor::zeros((4, 3, 9, 9), DType::F32, &DEV).unwrap();
     assert!(conv2d(&x, &big, None, 1, 0, None).is_err());
 }
+
+/// Random shapes (kernels 1–5, strides 1–3, padding up to 2, output padding, sizes down to
+/// the kernel's) against candle's values and backward. Square images only: candle's conv2d
+/// backward takes the width's output padding from the height, and fails (a shape mismatch)
+/// where they differ; the finite-difference tests cover non-square images.
+#[test]
+fn random_shapes_match_candle_values_and_gradients() {
+    let mut rng = Rng::seed_from_u64(10);
+    let mut checked = 0;
+    while checked < 40 {
+        let pick = |rng: &mut Rng, lo: usize, hi: usize| lo + rng.index(hi - lo + 1);
+        let (b, ci, co) = (
+            pick(&mut rng, 1, 4),
+            pick(&mut rng, 1, 5),
+            pick(&mut rng, 1, 5),
+        );
+        let (k, s, p) = (
+            pick(&mut rng, 1, 5),
+            pick(&mut rng, 1, 3),
+            pick(&mut rng, 0, 2),
+        );
+        let h = pick(&mut rng, 1, 11);
+        let w = h;
+        let op = rng.index(s);
+        if h + 2 * p < k || (h - 1) * s + k + op <= 2 * p {
+            continue;
+        }
+        checked += 1;
+        let case = (b, ci, co, h, w, k, s, p, op);
+        let x = Var::from_tensor(&randn(&mut rng, &[b, ci, h, w])).unwrap();
+        let wc = Var::from_tensor(&randn(&mut rng, &[co, ci, k, k])).unwrap();
+        let wt = Var::from_tensor(&randn(&mut rng, &[ci, co, k, k])).unwrap();
+        let grads = |fast: bool, transposed: bool| {
+            let xt = x.as_tensor();
+            let y = match (fast, transposed) {
+                (true, false) => conv2d(xt, wc.as_tensor(), None, s, p, None),
+                (false, false) => xt.conv2d(wc.as_tensor(), p, s, 1, 1),
+                (true, true) => conv_transpose2d(xt, wt.as_tensor(), None, s, p, op, None),
+                (false, true) => xt.conv_transpose2d(wt.as_tensor(), p, op, s, 1),
+            }
+            .unwrap();
+            let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+            (y, g)
+        };
+        for (transposed, weight) in [(false, &wc), (true, &wt)] {
+            let (y1, g1) = grads(true, transposed);
+            let (y2, g2) = grads(false, transposed);
+            assert!(
+                max_rel_diff(&y1, &y2) < 1e-5,
+                "{case:?} transposed {transposed}"
+            );
+            for v in [&x, weight] {
+                let d = max_rel_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+                assert!(
+                    d < 1e-4,
+                    "{case:?} transposed {transposed} {:?}: {d}",
+                    v.dims()
+                );
+            }
+        }
+    }
+}
+
+/// Single images take the threaded-matmul path; called from inside rayon's pool, a thread
+/// waiting in one call's matmul may run another call, which must not find its scratch
+/// buffers taken.
+#[test]
+fn calls_nested_in_the_thread_pool_agree() {
+    use rayon::prelude::*;
+    let mut rng = Rng::seed_from_u64(11);
+    let x = randn(&mut rng, &[1, 8, 24, 24]);
+    let w = randn(&mut rng, &[16, 8, 3, 3]);
+    let want = conv2d(&x, &w, None, 1, 1, None).unwrap();
+    (0..16).into_par_iter().for_each(|_| {
+        let got = conv2d(&x, &w, None, 1, 1, None).unwrap();
+        let back = conv_transpose2d(&got, &w, None, 1, 1, 0, None).unwrap();
+        assert_eq!(back.dims(), x.dims());
+        assert!(max_rel_diff(&got, &want) < 1e-6);
+    });
+}
