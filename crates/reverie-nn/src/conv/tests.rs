@@ -1,6 +1,7 @@
 //! Values against candle's own ops, finite-difference gradients, shapes, parameters.
 
 use super::*;
+use crate::gradcheck::check_gradients;
 
 const DEV: Device = Device::Cpu;
 
@@ -91,67 +92,6 @@ fn conv_transpose2d_matches_candle() {
     }
 }
 
-/// `Σ r·y + ½ Σ y²` in f64 on the host, and the same as a candle graph for `backward`.
-fn loss_f64(y: &Tensor, r: &[f32]) -> f64 {
-    let y = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    y.iter()
-        .zip(r)
-        .map(|(y, r)| *y as f64 * *r as f64 + 0.5 * (*y as f64).powi(2))
-        .sum()
-}
-
-fn loss_tensor(y: &Tensor, r: &Tensor) -> Tensor {
-    let lin = (y * r).unwrap().sum_all().unwrap();
-    let sq = (y.sqr().unwrap().sum_all().unwrap() * 0.5).unwrap();
-    (lin + sq).unwrap()
-}
-
-/// Central differences (±1e-3) at a few entries of each of `vars`, against `backward()`.
-fn check_gradients(forward: &dyn Fn() -> Tensor, vars: &[(&str, &Var)], rng: &mut Rng) {
-    let y = forward();
-    let r: Vec<f32> = (0..y.elem_count()).map(|_| rng.normal() as f32).collect();
-    let r_t = Tensor::from_vec(r.clone(), y.dims(), &DEV).unwrap();
-    let grads = loss_tensor(&y, &r_t).backward().unwrap();
-    let eps = 1e-3;
-    for (name, var) in vars {
-        let grad = grads
-            .get(var)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let base = var
-            .as_tensor()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let at = |v: &[f32]| {
-            var.set(&Tensor::from_slice(v, var.dims(), &DEV).unwrap())
-                .unwrap();
-            loss_f64(&forward(), &r)
-        };
-        for _ in 0..12 {
-            let i = rng.index(base.len());
-            let mut v = base.clone();
-            v[i] = base[i] + eps;
-            let up = at(&v);
-            v[i] = base[i] - eps;
-            let down = at(&v);
-            let fd = (up - down) / (2.0 * eps as f64);
-            let an = grad[i] as f64;
-            let tol = 1e-2 * an.abs().max(fd.abs()).max(0.1);
-            assert!(
-                (fd - an).abs() <= tol,
-                "{name}[{i}]: finite difference {fd}, backward {an}"
-            );
-        }
-        var.set(&Tensor::from_slice(&base, var.dims(), &DEV).unwrap())
-            .unwrap();
-    }
-}
-
 #[test]
 fn conv2d_gradients_match_finite_differences() {
     let mut rng = Rng::seed_from_u64(3);
@@ -169,12 +109,10 @@ fn conv2d_gradients_match_finite_differences() {
         let layer = config.init(&mut rng, &DEV).unwrap();
         let x = Var::from_tensor(&randn(&mut rng, &[2, 3, 9, 8])).unwrap();
         let [w, b] = [&layer.vars()[0], &layer.vars()[1]].map(|v| v.clone());
-        let forward = || layer.forward(x.as_tensor()).unwrap();
-        check_gradients(
-            &forward,
-            &[("input", &x), ("weight", &w), ("bias", &b)],
-            &mut rng,
-        );
+        // Input, weight and bias, 12 entries each.
+        check_gradients(&format!("{config:?}"), &[&x, &w, &b], 12, || {
+            layer.forward(x.as_tensor())
+        });
     }
 }
 
@@ -198,12 +136,10 @@ fn conv_transpose2d_gradients_match_finite_differences() {
         let layer = config.init(&mut rng, &DEV).unwrap();
         let x = Var::from_tensor(&randn(&mut rng, &[2, 3, 5, 6])).unwrap();
         let [w, b] = [&layer.vars()[0], &layer.vars()[1]].map(|v| v.clone());
-        let forward = || layer.forward(x.as_tensor()).unwrap();
-        check_gradients(
-            &forward,
-            &[("input", &x), ("weight", &w), ("bias", &b)],
-            &mut rng,
-        );
+        // Input, weight and bias, 12 entries each.
+        check_gradients(&format!("{config:?}"), &[&x, &w, &b], 12, || {
+            layer.forward(x.as_tensor())
+        });
     }
 }
 
