@@ -18,6 +18,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::ensemble::{Activation, EnsembleMlp};
+use crate::ops::matmul::{matmul_into, Strided};
 use crate::ops::SendPtr;
 use crate::simd::apply_in_place;
 use crate::Result;
@@ -271,31 +272,14 @@ fn forward_member(
             row.copy_from_slice(bias);
         }
         let w = &layer.weights[member * k * n..(member + 1) * k * n];
-        // SAFETY: all three matrices are row-major and in bounds: src [rows, k], w [k, n],
-        // dst [rows, n].
-        unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                src.as_ptr(),
-                1,
-                k as isize,
-                w.as_ptr(),
-                1,
-                n as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                Parallelism::None,
-            );
-        }
+        matmul_into(
+            (rows, n, k),
+            (dst, n),
+            true,
+            Strided::rows(src, k),
+            Strided::rows(w, n),
+            Parallelism::None,
+        );
         if i < last {
             apply_in_place(activation, dst);
             std::mem::swap(&mut scratch.a, &mut scratch.b);

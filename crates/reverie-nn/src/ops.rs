@@ -25,6 +25,7 @@ use crate::simd::{apply_in_place, fast_exp};
 use crate::Result;
 
 mod ensemble;
+pub(crate) mod matmul;
 pub use ensemble::ensemble_linear;
 
 /// `act(x · w + b)`: `x [B, in]`, `w [in, out]`, `b [out]`; `act = None` is the identity.
@@ -179,37 +180,14 @@ impl CustomOp3 for LinearAct {
         for _ in 0..rows {
             out.extend_from_slice(b);
         }
-        let threads = candle_core::utils::get_num_threads();
-        let parallelism = if threads > 1 && rows * cols * inputs >= PARALLEL_MACS {
-            gemm::Parallelism::Rayon(threads)
-        } else {
-            gemm::Parallelism::None
-        };
-        // SAFETY: x [rows, inputs], w [inputs, cols] and out [rows, cols] are row-major,
-        // contiguous and of exactly these sizes (checked above).
-        unsafe {
-            gemm::gemm(
-                rows,
-                cols,
-                inputs,
-                out.as_mut_ptr(),
-                1,
-                cols as isize,
-                true,
-                x.as_ptr(),
-                1,
-                inputs as isize,
-                w.as_ptr(),
-                1,
-                cols as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+        matmul::matmul_into(
+            (rows, cols, inputs),
+            (&mut out, cols),
+            true,
+            matmul::Strided::rows(x, inputs),
+            matmul::Strided::rows(w, cols),
+            matmul::parallelism_for(rows * cols * inputs),
+        );
         if self.act == Some(Activation::Silu) {
             self.pre.save(out.clone(), Shape::from((rows, cols)))?;
         }

@@ -51,9 +51,9 @@ pub struct SacConfig {
     pub hidden: Vec<usize>,
     /// Hidden activation.
     pub activation: Activation,
-    /// Run the twin critics' updates on two workers at once (measured faster on 2 cores
-    /// than candle's own matmul threading at these sizes; the run's `threads = 1` then
-    /// keeps candle's kernels single-threaded inside each worker).
+    /// Run the twin critics' updates at once on a pool of two workers of their own (20k
+    /// Pendulum steps with `threads = 2`: 50 s; on the run's shared pool 52.6 s; one
+    /// after the other 10.1 s against 7.8 s for 3k steps).
     pub parallel_critics: bool,
     /// The device the networks live on; set by the run's top-level `device` key (through
     /// [`crate::AgentConfig::with_device`]), not by the agent table.

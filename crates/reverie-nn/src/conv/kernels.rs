@@ -12,6 +12,7 @@
 //! Groups run in parallel on rayon's pool when there are enough of them, each with a
 //! single-threaded matmul; otherwise the matmul itself is threaded.
 
+use crate::ops::matmul::{matmul_into, Strided};
 use std::cell::RefCell;
 
 use rayon::prelude::*;
@@ -128,53 +129,6 @@ impl Split {
     }
 }
 
-/// `dst [m, n] = (read ? dst : 0) + lhs · rhs` on row-major `dst` (rows `dst_rs` apart),
-/// operands given by (column, row) strides.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    dst_rs: usize,
-    read: bool,
-    (lhs, lhs_cs, lhs_rs): (&[f32], usize, usize),
-    (rhs, rhs_cs, rhs_rs): (&[f32], usize, usize),
-    parallelism: gemm::Parallelism,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(dst.len() > last(m, dst_rs, n, 1));
-    if k > 0 {
-        assert!(lhs.len() > last(m, lhs_rs, k, lhs_cs) && rhs.len() > last(k, rhs_rs, n, rhs_cs));
-    }
-    // SAFETY: the asserts above keep every element the strides address inside the three
-    // slices; `dst` is borrowed mutably, so it aliases neither operand.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            read,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
-
 /// `out_b [m, N] = act(bias + a [m, K] · im2col(image_b))` for each image of
 /// `images [B, C, H, W]` into `out [B, m, N]` (`K = C·kh·kw`, `N = gh·gw`), and the
 /// pre-activation if the epilogue keeps it.
@@ -215,13 +169,12 @@ pub(crate) fn lower(
                         row.fill(*b);
                     }
                 }
-                matmul(
+                matmul_into(
                     (m, cols, k),
-                    dst,
-                    cols,
+                    (dst, cols),
                     bias.is_some(),
-                    (a, 1, k),
-                    (col, 1, cols),
+                    Strided::rows(a, k),
+                    Strided::rows(col, cols),
                     par,
                 );
                 if count > 1 {
@@ -296,13 +249,12 @@ pub(crate) fn raise(
                     }
                     grid
                 };
-                matmul(
+                matmul_into(
                     (k, cols, m),
-                    col,
-                    cols,
+                    (col, cols),
                     false,
-                    (&at, 1, m),
-                    (rhs, 1, cols),
+                    Strided::rows(&at, m),
+                    Strided::rows(rhs, cols),
                     par,
                 );
                 for (i, img) in images.chunks_exact_mut(px).enumerate() {
@@ -364,13 +316,12 @@ pub(crate) fn weight_grad(g: &Geometry, m: usize, grids: &[f32], images: &[f32])
                     }
                     grid
                 };
-                matmul(
+                matmul_into(
                     (m, k, cols),
-                    acc,
-                    k,
+                    (acc, k),
                     true,
-                    (lhs, 1, cols),
-                    (rows, 1, k),
+                    Strided::rows(lhs, cols),
+                    Strided::rows(rows, k),
                     par,
                 );
             },

@@ -11,6 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::matmul::{matmul_into, Strided};
 use super::{contiguous_f32, ActGrad, SavedPreActivation};
 use crate::ensemble::Activation;
 use crate::simd::apply_in_place;
@@ -53,58 +54,6 @@ fn splits_per_member(members: usize, threads: usize) -> usize {
         }
     }
     threads / gcd(members.max(1), threads.max(1))
-}
-
-/// One member's `dst [m, n] (+)= lhs [m, k] · rhs [k, n]`, each operand given by its row
-/// and column strides (so transposes are free).
-#[allow(clippy::too_many_arguments)]
-fn gemm_strided(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [f32],
-    accumulate: bool,
-    lhs: &[f32],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[f32],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    assert!(dst.len() >= m * n, "gemm: destination too small");
-    if m > 0 && n > 0 && k > 0 {
-        assert!(
-            (m - 1) * lhs_rs + (k - 1) * lhs_cs < lhs.len(),
-            "gemm: lhs bounds"
-        );
-        assert!(
-            (k - 1) * rhs_rs + (n - 1) * rhs_cs < rhs.len(),
-            "gemm: rhs bounds"
-        );
-    }
-    // SAFETY: the asserts above keep every element the strides address inside its slice;
-    // `dst` is row-major [m, n].
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
 }
 
 /// Runs `job(member, piece, dst)` over `members × pieces` disjoint chunks of `out` (each
@@ -203,16 +152,13 @@ impl CustomOp3 for EnsembleLinear {
             }
             let x = &x[(e * rows + range.start) * inputs..(e * rows + range.end) * inputs];
             let w = &w[e * inputs * cols..(e + 1) * inputs * cols];
-            gemm_strided(
-                range.len(),
-                cols,
-                inputs,
-                dst,
+            matmul_into(
+                (range.len(), cols, inputs),
+                (dst, cols),
                 true,
-                x,
-                (inputs, 1),
-                w,
-                (cols, 1),
+                Strided::rows(x, inputs),
+                Strided::rows(w, cols),
+                gemm::Parallelism::None,
             );
             if keep {
                 let offset = (e * rows + range.start) * cols;
@@ -297,16 +243,13 @@ impl CustomOp2 for InputGrad {
             let dz = &dz[(e * rows + range.start) * cols..(e * rows + range.end) * cols];
             let w = &w[e * inputs * cols..(e + 1) * inputs * cols];
             // wᵀ [out, in]: element (o, i) sits at i·out + o.
-            gemm_strided(
-                range.len(),
-                inputs,
-                cols,
-                dst,
+            matmul_into(
+                (range.len(), inputs, cols),
+                (dst, inputs),
                 false,
-                dz,
-                (cols, 1),
-                w,
-                (1, cols),
+                Strided::rows(dz, cols),
+                Strided::transposed(w, cols),
+                gemm::Parallelism::None,
             );
         });
         Ok((CpuStorage::F32(out), Shape::from((members, rows, inputs))))
@@ -338,16 +281,13 @@ impl CustomOp2 for WeightGrad {
             let x = &x[e * rows * inputs..(e + 1) * rows * inputs];
             let dz = &dz[e * rows * cols..(e + 1) * rows * cols];
             // xᵀ [in, B] restricted to rows `range`: element (i, r) sits at r·in + i.
-            gemm_strided(
-                range.len(),
-                cols,
-                rows,
-                dst,
+            matmul_into(
+                (range.len(), cols, rows),
+                (dst, cols),
                 false,
-                &x[range.start..],
-                (1, inputs),
-                dz,
-                (cols, 1),
+                Strided::transposed(&x[range.start..], inputs),
+                Strided::rows(dz, cols),
+                gemm::Parallelism::None,
             );
         });
         Ok((CpuStorage::F32(out), Shape::from((members, inputs, cols))))
@@ -380,6 +320,7 @@ impl CustomOp1 for MemberColumnSum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gradcheck::max_diff;
     use candle_core::{Device, Var};
 
     fn reference(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Tensor {
@@ -388,19 +329,6 @@ mod tests {
             Some(a) => a.apply(&pre).unwrap(),
             None => pre,
         }
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
     }
 
     #[test]

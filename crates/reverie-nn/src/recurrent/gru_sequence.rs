@@ -15,70 +15,8 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
 
 use super::gates::{gru_backward, gru_forward, GruGrads};
 use crate::ops::contiguous_f32;
+use crate::ops::matmul::{matmul_into, parallelism_for, Strided};
 use crate::Result;
-
-/// `dst (m × n) = [dst +] lhs (m × k) · rhs (k × n)`, each matrix given by its slice and
-/// (row, column) strides.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    dst_rs: usize,
-    accumulate: bool,
-    (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
-    (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
-) {
-    if m == 0 || n == 0 || k == 0 {
-        return;
-    }
-    // The last element each operand is read or written at must lie inside its slice.
-    assert!(
-        (m - 1) * dst_rs + n - 1 < dst.len(),
-        "gemm: destination too small"
-    );
-    assert!(
-        (m - 1) * lhs_rs + (k - 1) * lhs_cs < lhs.len(),
-        "gemm: lhs too small"
-    );
-    assert!(
-        (k - 1) * rhs_rs + (n - 1) * rhs_cs < rhs.len(),
-        "gemm: rhs too small"
-    );
-    let threads = candle_core::utils::get_num_threads();
-    // A step's [16, 256] × [256, 768] product is done before a second thread has woken:
-    // handing it over cost more than it saved (sched_yield and wake-ups were a fifth of the
-    // GRU backward's profile). Only the whole-sequence weight gradient is split.
-    let parallelism = if threads > 1 && m * n * k >= crate::ops::PARALLEL_MACS {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: every index the kernel touches is within the slices (checked above), and
-    // dst does not alias lhs or rhs (a &mut borrow).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
 
 /// (xp [T, B, 3H], w [H + 1, 3H] = hidden weight with the hidden bias as its last row,
 /// h0 [B, H]) → hs [T, B, H].
@@ -145,13 +83,13 @@ impl CustomOp3 for GruSequence {
             for row in hp_t.chunks_exact_mut(three) {
                 row.copy_from_slice(bias);
             }
-            gemm(
+            matmul_into(
                 (batch, three, hidden),
-                hp_t,
-                three,
+                (hp_t, three),
                 true,
-                (h_prev, hidden, 1),
-                (weight, three, 1),
+                Strided::rows(h_prev, hidden),
+                Strided::rows(weight, three),
+                parallelism_for(batch * three * hidden),
             );
             gru_forward(
                 &xp[t * n3..(t + 1) * n3],
@@ -262,35 +200,35 @@ impl CustomOp3 for GruSequenceGrad {
                 hidden,
             );
             // carry = g ⊙ z (written above) + dhp_t · W_hᵀ.
-            gemm(
+            matmul_into(
                 (batch, hidden, three),
-                &mut carry,
-                hidden,
+                (&mut carry, hidden),
                 true,
-                (dhp_t, three, 1),
-                (weight, 1, three),
+                Strided::rows(dhp_t, three),
+                Strided::transposed(weight, three),
+                parallelism_for(batch * hidden * three),
             );
         }
         dh0.copy_from_slice(&carry);
         // dW_h = Σ_t h_{t−1}ᵀ · dhp_t: h0 for the first step, then hs[0..T−1] for the rest,
         // each as one matmul over all their rows.
         let (dweight, dbias) = dw.split_at_mut(hidden * three);
-        gemm(
+        matmul_into(
             (hidden, three, batch),
-            dweight,
-            three,
+            (dweight, three),
             false,
-            (h0, 1, hidden),
-            (&dhp[..n3], three, 1),
+            Strided::transposed(h0, hidden),
+            Strided::rows(&dhp[..n3], three),
+            parallelism_for(hidden * three * batch),
         );
         let rows = (steps - 1) * batch;
-        gemm(
+        matmul_into(
             (hidden, three, rows),
-            dweight,
-            three,
+            (dweight, three),
             true,
-            (&hs[..rows * hidden], 1, hidden),
-            (&dhp[n3..], three, 1),
+            Strided::transposed(&hs[..rows * hidden], hidden),
+            Strided::rows(&dhp[n3..], three),
+            parallelism_for(hidden * three * rows),
         );
         for row in dhp.chunks_exact(three) {
             for (b, d) in dbias.iter_mut().zip(row) {
