@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor, Var};
 use reverie_core::Rng;
-use reverie_nn::{Activation, Adam, AdamConfig, Init, Mlp};
+use reverie_nn::{Activation, Adam, AdamConfig, Init, Mlp, Parameters};
 
 use reverie_run::config::{resolve, ConfigRequest};
 use reverie_run::train::{train, RunLocation};

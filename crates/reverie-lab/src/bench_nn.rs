@@ -103,7 +103,7 @@ fn ensemble_train_step() -> anyhow::Result<NnRow> {
 /// SiLU between layers, MSE reconstruction, Adam; 1,024 frames (16 sequences × 64 steps).
 fn conv_autoencoder() -> anyhow::Result<NnRow> {
     use reverie_nn::{Activation, Adam, AdamConfig, Conv2dConfig, ConvTranspose2dConfig};
-    use reverie_nn::{Conv2d, ConvTranspose2d};
+    use reverie_nn::{Conv2d, ConvTranspose2d, Parameters};
     let device = Device::Cpu;
     let mut rng = Rng::seed_from_u64(0);
     let channels = [3, 16, 32, 64, 128];

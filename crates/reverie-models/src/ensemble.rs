@@ -14,7 +14,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor, Var};
 use reverie_core::Rng;
 use reverie_nn::checkpoint::{self, CheckpointError};
-use reverie_nn::{Activation, EnsembleMlp, Execution, Normalizer, Result};
+use reverie_nn::{Activation, EnsembleMlp, Execution, Normalizer, Parameters, Result};
 use serde::{Deserialize, Serialize};
 
 /// Architecture of an [`EnsembleModel`].
@@ -456,7 +456,7 @@ impl EnsembleModel {
     }
 
     fn named_tensors(&self) -> HashMap<String, Tensor> {
-        let mut tensors = self.net.named_tensors("net.");
+        let mut tensors = self.net.named_tensors("net");
         tensors.insert("max_logvar".into(), self.max_logvar.as_tensor().clone());
         tensors.insert("min_logvar".into(), self.min_logvar.as_tensor().clone());
         tensors
@@ -527,7 +527,7 @@ impl EnsembleModel {
         model.elites = parse(&meta, "elites").map_err(mismatch)?;
         model
             .net
-            .load_named("net.", &tensors)
+            .load_named("net", &tensors)
             .map_err(|e| mismatch(e.to_string()))?;
         for (name, var) in [
             ("max_logvar", &model.max_logvar),

@@ -15,6 +15,7 @@ use std::time::Instant;
 use candle_core::{Device, Module, Tensor, Var};
 use reverie_core::Rng;
 use reverie_nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+use reverie_nn::Parameters;
 use reverie_nn::{Activation, Adam, AdamConfig, Conv2d, ConvTranspose2d};
 
 const CHANNELS: [usize; 5] = [3, 16, 32, 64, 128];

@@ -13,6 +13,7 @@ use std::time::Instant;
 use candle_core::{Device, Module, Tensor, Var};
 use reverie_core::Rng;
 use reverie_nn::recurrent::unroll_steps;
+use reverie_nn::Parameters;
 use reverie_nn::{unroll, GruConfig, LayerNormConfig, LstmConfig, NormGruConfig, RecurrentCell};
 
 const STEPS: usize = 64;

@@ -20,13 +20,12 @@ mod geometry;
 mod kernels;
 mod op;
 
-use std::collections::HashMap;
-
 use candle_core::{DType, Device, Module, Tensor, Var};
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Activation;
+use crate::module::Parameters;
 use crate::Result;
 use op::ConvOp;
 
@@ -265,35 +264,10 @@ impl Params {
         Ok(Self { weight, bias })
     }
 
-    fn vars(&self) -> Vec<Var> {
-        std::iter::once(self.weight.clone())
-            .chain(self.bias.clone())
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        std::iter::once(("weight".to_string(), self.weight.clone()))
+            .chain(self.bias.clone().map(|b| ("bias".to_string(), b)))
             .collect()
-    }
-
-    fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        let mut out = HashMap::new();
-        out.insert(format!("{prefix}.weight"), self.weight.as_tensor().clone());
-        if let Some(b) = &self.bias {
-            out.insert(format!("{prefix}.bias"), b.as_tensor().clone());
-        }
-        out
-    }
-
-    fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        let named = std::iter::once(("weight", &self.weight))
-            .chain(self.bias.as_ref().map(|b| ("bias", b)));
-        for (name, var) in named {
-            let key = format!("{prefix}.{name}");
-            let Some(t) = tensors.get(&key) else {
-                candle_core::bail!("missing parameter {key}");
-            };
-            if t.dims() != var.dims() {
-                candle_core::bail!("{key} has shape {:?}, expected {:?}", t.dims(), var.dims());
-            }
-            var.set(&t.to_device(var.device())?)?;
-        }
-        Ok(())
     }
 }
 
@@ -318,22 +292,6 @@ impl Conv2d {
     /// The configuration the layer was built from.
     pub fn config(&self) -> &Conv2dConfig {
         &self.config
-    }
-
-    /// The trainable variables: weight, then bias if any.
-    pub fn vars(&self) -> Vec<Var> {
-        self.params.vars()
-    }
-
-    /// Parameters by name (`{prefix}.weight`, `{prefix}.bias`), for checkpoints.
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        self.params.named_tensors(prefix)
-    }
-
-    /// Overwrites the parameters from [`Conv2d::named_tensors`] output; refuses missing
-    /// names or other shapes.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        self.params.load_named(prefix, tensors)
     }
 }
 
@@ -360,21 +318,19 @@ impl ConvTranspose2d {
     pub fn config(&self) -> &ConvTranspose2dConfig {
         &self.config
     }
+}
 
-    /// The trainable variables: weight, then bias if any.
-    pub fn vars(&self) -> Vec<Var> {
-        self.params.vars()
+impl Parameters for Conv2d {
+    /// `weight` (`[out, in, k, k]`) and `bias`, PyTorch's names and layout.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        self.params.named_vars()
     }
+}
 
-    /// Parameters by name (`{prefix}.weight`, `{prefix}.bias`), for checkpoints.
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        self.params.named_tensors(prefix)
-    }
-
-    /// Overwrites the parameters from [`ConvTranspose2d::named_tensors`] output; refuses
-    /// missing names or other shapes.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        self.params.load_named(prefix, tensors)
+impl Parameters for ConvTranspose2d {
+    /// `weight` (`[in, out, k, k]`) and `bias`, PyTorch's names and layout.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        self.params.named_vars()
     }
 }
 

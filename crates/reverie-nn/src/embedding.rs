@@ -1,11 +1,10 @@
 //! [`Embedding`]: a lookup table from integer ids to learned vectors (discrete actions,
 //! tokens, categorical latents).
 
-use std::collections::HashMap;
-
 use candle_core::{Device, Module, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::module::Parameters;
 use crate::Result;
 
 /// `count` vectors of width `dim`.
@@ -66,21 +65,12 @@ impl Embedding {
     pub fn table(&self) -> &Tensor {
         self.table.as_tensor()
     }
+}
 
-    /// The trainable table.
-    pub fn vars(&self) -> Vec<Var> {
-        vec![self.table.clone()]
-    }
-
-    /// `{prefix}.weight` (PyTorch's name and layout).
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        HashMap::from([(format!("{prefix}.weight"), self.table.as_tensor().clone())])
-    }
-
-    /// Overwrites the table from [`Embedding::named_tensors`] output; refuses a missing
-    /// name or another shape.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        crate::params::load_var(&self.table, &format!("{prefix}.weight"), tensors)
+impl Parameters for Embedding {
+    /// `weight` (`[count, dim]`), PyTorch's name and layout.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        vec![("weight".to_string(), self.table.clone())]
     }
 }
 

@@ -8,12 +8,11 @@
 //! members ([`Execution::Batched`]) or a loop over members ([`Execution::PerMember`]); which
 //! is faster depends on sizes and backend, so it is a setting (see BENCHMARKS.md).
 
-use std::collections::HashMap;
-
-use candle_core::{DType, Device, IndexOp, Tensor, Var};
+use candle_core::{Device, IndexOp, Tensor, Var};
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::module::Parameters;
 use crate::Result;
 
 /// Hidden-layer nonlinearity.
@@ -208,56 +207,28 @@ impl EnsembleMlp {
         }
         Ok(h)
     }
+}
 
-    /// All trainable variables.
-    pub fn vars(&self) -> Vec<Var> {
+impl Parameters for EnsembleMlp {
+    /// `layers.{i}.weight` (`[E, in, out]`) and `layers.{i}.bias` (`[E, 1, out]`).
+    fn named_vars(&self) -> Vec<(String, Var)> {
         self.layers
             .iter()
-            .flat_map(|l| [l.weight.clone(), l.bias.clone()])
+            .enumerate()
+            .flat_map(|(i, l)| {
+                [
+                    (format!("layers.{i}.weight"), l.weight.clone()),
+                    (format!("layers.{i}.bias"), l.bias.clone()),
+                ]
+            })
             .collect()
-    }
-
-    /// Named tensors for checkpoints: `layers.{i}.weight`, `layers.{i}.bias`.
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        let mut out = HashMap::new();
-        for (i, l) in self.layers.iter().enumerate() {
-            out.insert(
-                format!("{prefix}layers.{i}.weight"),
-                l.weight.as_tensor().clone(),
-            );
-            out.insert(
-                format!("{prefix}layers.{i}.bias"),
-                l.bias.as_tensor().clone(),
-            );
-        }
-        out
-    }
-
-    /// Overwrites parameters from named tensors (shapes must match).
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        for (i, l) in self.layers.iter().enumerate() {
-            for (name, var) in [("weight", &l.weight), ("bias", &l.bias)] {
-                let key = format!("{prefix}layers.{i}.{name}");
-                let t = tensors.get(&key).ok_or_else(|| {
-                    candle_core::Error::Msg(format!("checkpoint has no tensor `{key}`"))
-                })?;
-                if t.dims() != var.as_tensor().dims() {
-                    candle_core::bail!(
-                        "checkpoint tensor `{key}` has shape {:?}, the model needs {:?}",
-                        t.dims(),
-                        var.as_tensor().dims()
-                    );
-                }
-                var.set(&t.to_dtype(DType::F32)?)?;
-            }
-        }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
 
     #[test]
     fn batched_and_per_member_agree() {

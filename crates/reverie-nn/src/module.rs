@@ -17,17 +17,43 @@ use crate::ops::linear;
 use crate::params::load_var;
 use crate::Result;
 
-/// What an optimiser and a checkpoint need of a layer.
+/// What an optimiser and a checkpoint need of a layer: its variables by name. A layer
+/// names them once ([`Parameters::named_vars`]); the list for the optimiser and the
+/// checkpoint round trip follow from it.
 pub trait Parameters {
-    /// The trainable variables, in a fixed order.
-    fn vars(&self) -> Vec<Var>;
+    /// Each trainable variable with its name inside the layer (`weight`, `0.bias`), in a
+    /// fixed order. Names follow PyTorch's where there is one.
+    fn named_vars(&self) -> Vec<(String, Var)>;
 
-    /// The parameters by name under `prefix`, for checkpoints.
-    fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor>;
+    /// The trainable variables, in [`Parameters::named_vars`] order.
+    fn vars(&self) -> Vec<Var> {
+        self.named_vars().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// The parameters as `{prefix}.{name}`, for checkpoints.
+    fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
+        self.named_vars()
+            .into_iter()
+            .map(|(name, v)| (format!("{prefix}.{name}"), v.as_tensor().clone()))
+            .collect()
+    }
 
     /// Overwrites the parameters from [`Parameters::named_tensors`] output; refuses
     /// missing names or other shapes.
-    fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()>;
+    fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        for (name, var) in self.named_vars() {
+            load_var(&var, &format!("{prefix}.{name}"), tensors)?;
+        }
+        Ok(())
+    }
+}
+
+/// `(name, var)` pairs for [`Parameters::named_vars`].
+pub(crate) fn named(pairs: &[(&str, &Var)]) -> Vec<(String, Var)> {
+    pairs
+        .iter()
+        .map(|(name, var)| (name.to_string(), (*var).clone()))
+        .collect()
 }
 
 /// How a layer's weights are initialised.
@@ -161,20 +187,8 @@ impl Module for Linear {
 }
 
 impl Parameters for Linear {
-    fn vars(&self) -> Vec<Var> {
-        vec![self.weight.clone(), self.bias.clone()]
-    }
-
-    fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        HashMap::from([
-            (format!("{prefix}.weight"), self.weight.as_tensor().clone()),
-            (format!("{prefix}.bias"), self.bias.as_tensor().clone()),
-        ])
-    }
-
-    fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        load_var(&self.weight, &format!("{prefix}.weight"), tensors)?;
-        load_var(&self.bias, &format!("{prefix}.bias"), tensors)
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        named(&[("weight", &self.weight), ("bias", &self.bias)])
     }
 }
 

@@ -1,11 +1,10 @@
 //! [`LayerNorm`] and [`RmsNorm`] over the last dimension, on the fused, differentiable
 //! [`crate::norm_ops`] (candle-nn's own layers drop gradients for contiguous inputs).
 
-use std::collections::HashMap;
-
 use candle_core::{DType, Device, Module, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::module::Parameters;
 use crate::norm_ops::{layer_norm, rms_norm};
 use crate::Result;
 
@@ -85,33 +84,7 @@ impl Module for LayerNorm {
     }
 }
 
-impl LayerNorm {
-    /// The trainable scale and shift (none without `affine`).
-    pub fn vars(&self) -> Vec<Var> {
-        [&self.gamma, &self.beta]
-            .into_iter()
-            .filter_map(|s| match s {
-                Scale::Learned(v) => Some(v.clone()),
-                Scale::Fixed(_) => None,
-            })
-            .collect()
-    }
-
-    /// `{prefix}.weight` and `{prefix}.bias` (PyTorch's names), when affine.
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        named(prefix, &[("weight", &self.gamma), ("bias", &self.beta)])
-    }
-
-    /// Overwrites the parameters from [`LayerNorm::named_tensors`] output; refuses missing
-    /// names or other shapes.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        load(
-            prefix,
-            &[("weight", &self.gamma), ("bias", &self.beta)],
-            tensors,
-        )
-    }
-}
+impl LayerNorm {}
 
 /// Root-mean-square normalisation (Zhang & Sennrich 2019) of the last dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,44 +128,31 @@ impl Module for RmsNorm {
     }
 }
 
-impl RmsNorm {
-    /// The trainable scale.
-    pub fn vars(&self) -> Vec<Var> {
-        match &self.gamma {
-            Scale::Learned(v) => vec![v.clone()],
-            Scale::Fixed(_) => vec![],
-        }
-    }
+impl RmsNorm {}
 
-    /// `{prefix}.weight`.
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        named(prefix, &[("weight", &self.gamma)])
-    }
-
-    /// Overwrites the scale from [`RmsNorm::named_tensors`] output; refuses a missing name
-    /// or another shape.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        load(prefix, &[("weight", &self.gamma)], tensors)
-    }
-}
-
-fn named(prefix: &str, params: &[(&str, &Scale)]) -> HashMap<String, Tensor> {
+/// The learned ones of `params`, by name.
+fn learned(params: &[(&str, &Scale)]) -> Vec<(String, Var)> {
     params
         .iter()
         .filter_map(|(name, s)| match s {
-            Scale::Learned(v) => Some((format!("{prefix}.{name}"), v.as_tensor().clone())),
+            Scale::Learned(v) => Some((name.to_string(), v.clone())),
             Scale::Fixed(_) => None,
         })
         .collect()
 }
 
-fn load(prefix: &str, params: &[(&str, &Scale)], tensors: &HashMap<String, Tensor>) -> Result<()> {
-    for (name, s) in params {
-        if let Scale::Learned(var) = s {
-            crate::params::load_var(var, &format!("{prefix}.{name}"), tensors)?;
-        }
+impl Parameters for LayerNorm {
+    /// `weight` (γ) and `bias` (β), PyTorch's names, when affine.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        learned(&[("weight", &self.gamma), ("bias", &self.beta)])
     }
-    Ok(())
+}
+
+impl Parameters for RmsNorm {
+    /// `weight` (the scale), when learned.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        learned(&[("weight", &self.gamma)])
+    }
 }
 
 #[cfg(test)]

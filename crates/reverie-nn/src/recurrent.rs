@@ -104,6 +104,7 @@ pub fn unroll_steps<C: RecurrentCell>(
 mod tests {
     use super::*;
     use crate::gradcheck::{check_gradients, var};
+    use crate::module::Parameters;
     use reverie_core::Rng;
 
     #[test]

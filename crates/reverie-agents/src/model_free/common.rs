@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use reverie_core::{Action, Dtype, Space};
+use reverie_nn::Parameters;
 
 use crate::AgentError;
 

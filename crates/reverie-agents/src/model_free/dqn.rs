@@ -11,7 +11,7 @@ use reverie_core::{
     Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
     Space, StepBatch,
 };
-use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
+use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
 use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};

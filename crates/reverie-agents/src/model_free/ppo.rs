@@ -14,7 +14,7 @@
 use candle_core::{Device, Tensor, Var};
 use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
 use reverie_nn::dist::{categorical, Categorical, Distribution};
-use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp};
+use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
 use super::common::{

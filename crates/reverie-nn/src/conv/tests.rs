@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::gradcheck::check_gradients;
+use std::collections::HashMap;
 
 const DEV: Device = Device::Cpu;
 

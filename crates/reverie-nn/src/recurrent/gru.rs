@@ -1,16 +1,15 @@
 //! [`GruCell`]: PyTorch's `GRUCell` (Cho et al. 2014, with the reset gate applied after the
 //! hidden projection, as cuDNN and PyTorch do).
 
-use std::collections::HashMap;
-
 use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::gates::GruGates;
 use super::gru_sequence::GruSequence;
 use super::RecurrentCell;
+use crate::module::{named, Parameters};
 use crate::ops::linear;
-use crate::params::{load_var, uniform_var};
+use crate::params::uniform_var;
 use crate::Result;
 
 /// Sizes of a [`GruCell`].
@@ -92,42 +91,18 @@ impl GruCell {
         // (1 − z)·n + z·h = n + z·(h − n)
         &cand + (z * (h - &cand)?)?
     }
+}
 
-    /// The trainable variables: input weights, hidden weights, input bias, hidden bias.
-    pub fn vars(&self) -> Vec<Var> {
-        vec![
-            self.w_ih.clone(),
-            self.w_hh.clone(),
-            self.b_ih.clone(),
-            self.b_hh.clone(),
-        ]
-    }
-
-    fn named(&self) -> [(&'static str, &Var); 4] {
-        [
+impl Parameters for GruCell {
+    /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh` (PyTorch's names; the weights are
+    /// stored transposed to PyTorch's layout, `[in, gates·hidden]`).
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        named(&[
             ("weight_ih", &self.w_ih),
             ("weight_hh", &self.w_hh),
             ("bias_ih", &self.b_ih),
             ("bias_hh", &self.b_hh),
-        ]
-    }
-
-    /// `{prefix}.weight_ih`, `.weight_hh`, `.bias_ih`, `.bias_hh` (PyTorch's names; the
-    /// weights are stored transposed to PyTorch's layout).
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        self.named()
-            .into_iter()
-            .map(|(name, v)| (format!("{prefix}.{name}"), v.as_tensor().clone()))
-            .collect()
-    }
-
-    /// Overwrites the parameters from [`GruCell::named_tensors`] output; refuses missing
-    /// names or other shapes.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        for (name, v) in self.named() {
-            load_var(v, &format!("{prefix}.{name}"), tensors)?;
-        }
-        Ok(())
+        ])
     }
 }
 

@@ -1,15 +1,14 @@
 //! [`LstmCell`]: PyTorch's `LSTMCell` (Hochreiter & Schmidhuber 1997 with a forget gate;
 //! World Models' MDN-RNN, I2A's rollout encoder).
 
-use std::collections::HashMap;
-
 use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::gates::LstmGates;
 use super::RecurrentCell;
+use crate::module::{named, Parameters};
 use crate::ops::linear;
-use crate::params::{load_var, uniform_var};
+use crate::params::uniform_var;
 use crate::Result;
 
 /// Sizes of a [`LstmCell`].
@@ -97,42 +96,18 @@ impl LstmCell {
         let h = (o * c.tanh()?)?;
         Ok((h, c))
     }
+}
 
-    /// The trainable variables: input weights, hidden weights, input bias, hidden bias.
-    pub fn vars(&self) -> Vec<Var> {
-        vec![
-            self.w_ih.clone(),
-            self.w_hh.clone(),
-            self.b_ih.clone(),
-            self.b_hh.clone(),
-        ]
-    }
-
-    fn named(&self) -> [(&'static str, &Var); 4] {
-        [
+impl Parameters for LstmCell {
+    /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh` (PyTorch's names; the weights are
+    /// stored transposed to PyTorch's layout, `[in, gates·hidden]`).
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        named(&[
             ("weight_ih", &self.w_ih),
             ("weight_hh", &self.w_hh),
             ("bias_ih", &self.b_ih),
             ("bias_hh", &self.b_hh),
-        ]
-    }
-
-    /// `{prefix}.weight_ih`, `.weight_hh`, `.bias_ih`, `.bias_hh` (PyTorch's names; the
-    /// weights are stored transposed to PyTorch's layout).
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        self.named()
-            .into_iter()
-            .map(|(name, v)| (format!("{prefix}.{name}"), v.as_tensor().clone()))
-            .collect()
-    }
-
-    /// Overwrites the parameters from [`LstmCell::named_tensors`] output; refuses missing
-    /// names or other shapes.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        for (name, v) in self.named() {
-            load_var(v, &format!("{prefix}.{name}"), tensors)?;
-        }
-        Ok(())
+        ])
     }
 }
 

@@ -2,16 +2,15 @@
 //! bias-free linear layer on `[x, h]`, layer-normed, then reset / candidate / update gates
 //! with the update gate biased towards keeping the state.
 
-use std::collections::HashMap;
-
 use candle_core::{DType, Device, Module, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::gates::NormGruGates;
 use super::RecurrentCell;
+use crate::module::Parameters;
 use crate::norm::{LayerNorm, LayerNormConfig};
 use crate::ops::linear;
-use crate::params::{load_var, uniform_var};
+use crate::params::uniform_var;
 use crate::Result;
 
 /// Sizes and constants of a [`NormGruCell`].
@@ -111,26 +110,19 @@ impl NormGruCell {
         let u = candle_nn::ops::sigmoid(&(p.narrow(1, 2 * n, n)? + self.update_bias)?)?;
         h + (u * (c - h)?)?
     }
+}
 
-    /// The trainable variables: the weight, then the norm's scale and shift.
-    pub fn vars(&self) -> Vec<Var> {
-        let mut vars = vec![self.weight.clone()];
-        vars.extend(self.norm.vars());
+impl Parameters for NormGruCell {
+    /// `weight`, then `norm.weight` / `norm.bias` (the norm's scale and shift).
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        let mut vars = vec![("weight".to_string(), self.weight.clone())];
+        vars.extend(
+            self.norm
+                .named_vars()
+                .into_iter()
+                .map(|(name, v)| (format!("norm.{name}"), v)),
+        );
         vars
-    }
-
-    /// `{prefix}.weight` and `{prefix}.norm.weight` / `.norm.bias`.
-    pub fn named_tensors(&self, prefix: &str) -> HashMap<String, Tensor> {
-        let mut out = self.norm.named_tensors(&format!("{prefix}.norm"));
-        out.insert(format!("{prefix}.weight"), self.weight.as_tensor().clone());
-        out
-    }
-
-    /// Overwrites the parameters from [`NormGruCell::named_tensors`] output; refuses missing
-    /// names or other shapes.
-    pub fn load_named(&self, prefix: &str, tensors: &HashMap<String, Tensor>) -> Result<()> {
-        load_var(&self.weight, &format!("{prefix}.weight"), tensors)?;
-        self.norm.load_named(&format!("{prefix}.norm"), tensors)
     }
 }
 
