@@ -87,7 +87,7 @@ pub fn bench_model_free(sac_steps: u64) -> anyhow::Result<String> {
     out.push_str(&op_table()?);
     out.push_str(
         "\nWhole runs, rl-zoo hyperparameters, seed 0, eval_every = 0 (one final 10-episode evaluation)\n\n\
-| run | steps | wall s | steps/s | final eval | Stable-Baselines3 2.9.2 (2 cores) | target |\n|---|---|---|---|---|---|---|\n",
+| run | steps | wall s | steps/s | final eval | Stable-Baselines3 2.9.2 (2 cores; SAC: `benches/pytorch_baseline.py --sac`) | target |\n|---|---|---|---|---|---|---|\n",
     );
     for (algo, env, steps, sb3, target) in [
         ("ppo", "CartPole-v1", 100_000, "22 s", "<= 4.4 s"),
@@ -96,8 +96,8 @@ pub fn bench_model_free(sac_steps: u64) -> anyhow::Result<String> {
             "sac",
             "Pendulum-v1",
             sac_steps,
-            "225 s for 20k",
-            "<= 70 s for 20k",
+            "150 s for 20k (2026-11-29)",
+            "<= 0.27x SB3 (40 s)",
         ),
     ] {
         let config = resolve(&ConfigRequest {
