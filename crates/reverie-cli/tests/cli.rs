@@ -468,11 +468,15 @@ fn vector_agents_refuse_pixel_observations_and_write_nothing() {
     }
 }
 
-/// `device` and `threads` are run keys: a GPU the build cannot reach and zero threads are
-/// refused with the reason before a run directory exists.
+/// A GPU the build cannot reach, zero threads and non-finite numbers are refused with the
+/// reason before a run directory exists.
 #[test]
-fn bad_device_and_thread_settings_are_refused_and_write_nothing() {
-    let cases: &[(&str, &str)] = &[("device=\"tpu\"", "cuda:N"), ("threads=0", "threads")];
+fn bad_run_settings_are_refused_and_write_nothing() {
+    let cases: &[(&str, &str)] = &[
+        ("device=\"tpu\"", "cuda:N"),
+        ("threads=0", "threads"),
+        ("agent.learning_rate=inf", "must be finite"),
+    ];
     let mut cases = cases.to_vec();
     if !cfg!(feature = "cuda") {
         cases.push(("device=\"cuda:0\"", "`cuda` feature"));

@@ -291,7 +291,36 @@ pub fn resolve(request: &ConfigRequest) -> Result<TrainConfig, ConfigError> {
     if let Some(steps) = request.steps {
         table.insert("total_steps".into(), Value::Integer(steps as i64));
     }
+    refuse_non_finite(&table, "")?;
     from_table(table, "[top level]")
+}
+
+/// Refuses a non-finite number anywhere in a config (TOML spells them `inf` and `nan`): no
+/// hyperparameter, bound or env option means anything infinite, and an infinite learning
+/// rate was accepted before, skipping every update without a word.
+fn refuse_non_finite(table: &Table, prefix: &str) -> Result<(), ConfigError> {
+    fn check(value: &Value, key: &str) -> Result<(), ConfigError> {
+        match value {
+            Value::Float(x) if !x.is_finite() => Err(ConfigError::Invalid {
+                section: "[top level]".into(),
+                message: format!("`{key}` = {x}: numbers in a config must be finite"),
+            }),
+            Value::Table(t) => refuse_non_finite(t, key),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, v)| check(v, &format!("{key}[{i}]"))),
+            _ => Ok(()),
+        }
+    }
+    table.iter().try_for_each(|(name, value)| {
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        check(value, &key)
+    })
 }
 
 /// Converts the `[env.options]` table into registry options.

@@ -120,3 +120,23 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
         built.unwrap_or_else(|e| panic!("{algo} on {env}: {e:#}"));
     }
 }
+
+#[test]
+fn non_finite_numbers_are_refused_with_their_key() {
+    for (assignment, key) in [
+        ("agent.learning_rate=inf", "agent.learning_rate"),
+        ("agent.gamma=nan", "agent.gamma"),
+        ("agent.hidden=[64.0, -inf]", "agent.hidden[1]"),
+    ] {
+        let err = resolve(&ConfigRequest {
+            overrides: vec![assignment.into()],
+            ..request("ppo", "CartPole-v1")
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(key) && err.contains("finite"),
+            "{assignment}: {err}"
+        );
+    }
+}
