@@ -23,6 +23,16 @@ pub enum AgentError {
         /// What the env has.
         found: String,
     },
+    /// A size setting asks for more memory than the machine has (checked before allocating).
+    #[error("`{key}` = {value}: {reason}; lower it")]
+    TooLarge {
+        /// The config key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// How much it needs and how much there is.
+        reason: String,
+    },
     /// The env the agent is built for could not be made (for its known functions or an
     /// oracle simulator).
     #[error("cannot build the env for the agent: {0}")]
@@ -30,6 +40,22 @@ pub enum AgentError {
     /// The tensor backend failed while building the agent's networks.
     #[error("cannot build the agent's networks: {0}")]
     Backend(String),
+}
+
+/// The replay buffer `config` describes, refused with [`AgentError::TooLarge`] naming `key`
+/// when the machine does not have its memory.
+pub(crate) fn replay_buffer(
+    config: reverie_core::ReplayBufferConfig,
+    key: &'static str,
+) -> Result<reverie_core::ReplayBuffer, AgentError> {
+    config
+        .check_memory()
+        .map_err(|reason| AgentError::TooLarge {
+            key,
+            value: config.capacity.to_string(),
+            reason,
+        })?;
+    Ok(reverie_core::ReplayBuffer::new(config))
 }
 
 /// A tensor-backend failure (building networks, opening the device) as an [`AgentError`].

@@ -468,14 +468,16 @@ fn vector_agents_refuse_pixel_observations_and_write_nothing() {
     }
 }
 
-/// A GPU the build cannot reach, zero threads and non-finite numbers are refused with the
-/// reason before a run directory exists.
+/// A GPU the build cannot reach, zero threads, non-finite numbers and a replay buffer larger
+/// than the machine's memory are refused with the reason before a run directory exists.
 #[test]
 fn bad_run_settings_are_refused_and_write_nothing() {
     let cases: &[(&str, &str)] = &[
         ("device=\"tpu\"", "cuda:N"),
         ("threads=0", "threads"),
         ("agent.learning_rate=inf", "must be finite"),
+        // 10¹¹ transitions: ~4 TB, refused instead of aborting in the allocator.
+        ("agent.buffer_size=100000000000", "is available"),
     ];
     let mut cases = cases.to_vec();
     if !cfg!(feature = "cuda") {

@@ -30,6 +30,23 @@ pub struct ReplayBufferConfig {
     pub action_dim: usize,
 }
 
+impl ReplayBufferConfig {
+    /// The bytes [`ReplayBuffer::new`] allocates for this capacity (`None` if the count
+    /// overflows): two observations, the action and the reward as f32, two flags.
+    pub fn bytes(&self) -> Option<u64> {
+        let floats = (2 * self.obs_dim as u64)
+            .checked_add(self.action_dim as u64)?
+            .checked_add(1)?;
+        (self.capacity as u64).checked_mul(floats.checked_mul(4)?.checked_add(2)?)
+    }
+
+    /// Refuses a capacity whose memory the machine does not have, saying how much it needs.
+    pub fn check_memory(&self) -> Result<(), String> {
+        crate::memory::check_fits(self.bytes())
+            .map_err(|e| format!("a replay buffer of {} transitions {e}", self.capacity))
+    }
+}
+
 /// Why a transition was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BufferError {

@@ -29,6 +29,7 @@ pub mod env_check;
 pub mod error;
 pub mod frame;
 pub mod known;
+pub mod memory;
 pub mod metrics;
 pub mod obs_batch;
 pub mod rng;

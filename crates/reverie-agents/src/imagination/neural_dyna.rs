@@ -138,12 +138,16 @@ impl NeuralDynaConfig {
             &self.dqn.device.device().map_err(backend)?,
         )
         .map_err(backend)?;
-        Ok(NeuralDyna {
-            imagined: ReplayBuffer::new(ReplayBufferConfig {
+        let imagined = crate::error::replay_buffer(
+            ReplayBufferConfig {
                 capacity: self.imagined_capacity,
                 obs_dim,
                 action_dim: 1,
-            }),
+            },
+            "imagined_capacity",
+        )?;
+        Ok(NeuralDyna {
+            imagined,
             config: self.clone(),
             known: known.only_if(self.known_functions),
             obs_dim,

@@ -168,6 +168,14 @@ impl DqnConfig {
         let mut sizes = vec![obs_dim];
         sizes.extend(&self.hidden);
         sizes.push(actions);
+        let buffer = crate::error::replay_buffer(
+            ReplayBufferConfig {
+                capacity: self.buffer_size,
+                obs_dim,
+                action_dim: 1,
+            },
+            "buffer_size",
+        )?;
         let build = || -> candle_core::Result<Dqn> {
             let q = Mlp::new(&sizes, self.activation, Init::Torch, &mut rng, &device)?;
             let target = q.deep_clone()?;
@@ -182,11 +190,7 @@ impl DqnConfig {
                 q,
                 target,
                 adam,
-                buffer: ReplayBuffer::new(ReplayBufferConfig {
-                    capacity: self.buffer_size,
-                    obs_dim,
-                    action_dim: 1,
-                }),
+                buffer,
                 batch: Batch::default(),
                 config: self.clone(),
                 obs_dim,

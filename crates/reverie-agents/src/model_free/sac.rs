@@ -157,6 +157,14 @@ impl SacConfig {
             s.push(outputs);
             s
         };
+        let buffer = crate::error::replay_buffer(
+            ReplayBufferConfig {
+                capacity: self.buffer_size,
+                obs_dim,
+                action_dim: act_dim,
+            },
+            "buffer_size",
+        )?;
         let build = || -> candle_core::Result<Sac> {
             let mut net = |i, o| {
                 Mlp::new(
@@ -197,11 +205,7 @@ impl SacConfig {
                 q1_target,
                 q2_target,
                 log_alpha,
-                buffer: ReplayBuffer::new(ReplayBufferConfig {
-                    capacity: self.buffer_size,
-                    obs_dim,
-                    action_dim: act_dim,
-                }),
+                buffer,
                 batch: Batch::default(),
                 target_entropy: self.target_entropy.unwrap_or(-(act_dim as f64)),
                 config: self.clone(),
