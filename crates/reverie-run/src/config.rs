@@ -285,11 +285,24 @@ pub fn resolve(request: &ConfigRequest) -> Result<TrainConfig, ConfigError> {
     for assignment in &request.overrides {
         apply_override(&mut table, assignment)?;
     }
+    // TOML integers are i64: a larger u64 would wrap (a seed of 2⁶⁴ − 1 was reported as
+    // "invalid value: integer `-1`").
+    let as_toml = |key: &str, value: u64| {
+        i64::try_from(value)
+            .map(Value::Integer)
+            .map_err(|_| ConfigError::Invalid {
+                section: "[top level]".into(),
+                message: format!(
+                    "`{key}` = {value}: values up to {} fit in a config file",
+                    i64::MAX
+                ),
+            })
+    };
     if let Some(seed) = request.seed {
-        table.insert("seed".into(), Value::Integer(seed as i64));
+        table.insert("seed".into(), as_toml("seed", seed)?);
     }
     if let Some(steps) = request.steps {
-        table.insert("total_steps".into(), Value::Integer(steps as i64));
+        table.insert("total_steps".into(), as_toml("total_steps", steps)?);
     }
     refuse_non_finite(&table, "")?;
     from_table(table, "[top level]")

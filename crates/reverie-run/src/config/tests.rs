@@ -140,3 +140,21 @@ fn non_finite_numbers_are_refused_with_their_key() {
         );
     }
 }
+
+#[test]
+fn seeds_beyond_what_toml_holds_are_refused_as_given() {
+    let err = resolve(&ConfigRequest {
+        seed: Some(u64::MAX),
+        ..request("q-learning", "FrozenLake-v1")
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("18446744073709551615"), "{err}");
+    assert!(!err.contains("-1"), "{err}");
+    let config = resolve(&ConfigRequest {
+        seed: Some(i64::MAX as u64),
+        ..request("q-learning", "FrozenLake-v1")
+    })
+    .unwrap();
+    assert_eq!(config.seed, i64::MAX as u64);
+}
