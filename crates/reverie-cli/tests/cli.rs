@@ -506,3 +506,45 @@ fn bad_run_settings_are_refused_and_write_nothing() {
         );
     }
 }
+
+/// The run directory is named when the run starts, also when stderr is not a terminal (here
+/// a pipe), so that a long run can be followed from its first minute; `--quiet` stays quiet.
+#[test]
+fn the_run_directory_is_named_at_the_start() {
+    let dir = scratch("named-at-start");
+    let out = reverie(&[
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--steps",
+        "500",
+        "--run-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("run directory {}", dir.display())),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let quiet = reverie(&[
+        "train",
+        "q-learning",
+        "--env",
+        "FrozenLake-v1",
+        "--steps",
+        "500",
+        "--quiet",
+        "--run-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(quiet.status.success());
+    assert!(
+        !stderr(&quiet).contains("run directory"),
+        "{}",
+        stderr(&quiet)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -147,6 +147,16 @@ pub fn train_with_hooks(
         run.discard();
         return Err(e);
     }
+    if progress {
+        // At the start, on stderr whether or not it is a terminal: a long run's metrics can
+        // be followed (or plotted) from here while it trains.
+        eprintln!(
+            "{} on {}: run directory {}",
+            config.algo,
+            config.env.id,
+            run.path().display()
+        );
+    }
     let start = Instant::now();
     let schedule = Schedule {
         total_steps: config.total_steps,
