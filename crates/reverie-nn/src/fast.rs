@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 
-use candle_core::{CpuStorage, Storage, Tensor};
+use candle_core::Tensor;
 
 use crate::ensemble::Activation;
 use crate::simd::apply_in_place;
@@ -38,17 +38,12 @@ pub(crate) fn forward_row<'a>(
         for (i, (w, bias)) in layers.enumerate() {
             let (ws, wl) = w.storage_and_layout();
             let (bs, bl) = bias.storage_and_layout();
-            let (Storage::Cpu(CpuStorage::F32(wv)), Storage::Cpu(CpuStorage::F32(bv))) =
-                (&*ws, &*bs)
-            else {
+            let (Ok(weights), Ok(biases)) = (
+                crate::ops::cpu_f32(&ws, wl, "forward-row"),
+                crate::ops::cpu_f32(&bs, bl, "forward-row"),
+            ) else {
                 return false;
             };
-            let (Some((w0, w1)), Some((b0, b1))) =
-                (wl.contiguous_offsets(), bl.contiguous_offsets())
-            else {
-                return false;
-            };
-            let (weights, biases) = (&wv[w0..w1], &bv[b0..b1]);
             let outputs = biases.len();
             assert_eq!(weights.len(), a.len() * outputs, "layer {i}: input width");
             b.clear();

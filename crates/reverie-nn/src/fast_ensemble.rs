@@ -13,13 +13,16 @@
 //! the `Var`s, shared, under a read lock per call), so it can never plan with stale
 //! weights. Weights on another device are copied to the CPU once, at construction.
 
-use candle_core::{CpuStorage, Device, Storage, StorageRef, Tensor};
+use candle_core::{Device, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::ensemble::{Activation, EnsembleMlp};
 use crate::ops::matmul::{matmul_into, Strided};
-use crate::ops::SendPtr;
+use crate::ops::{cpu_f32, SendPtr};
+
+/// Why reading a layer cannot fail: construction keeps only contiguous f32 CPU tensors.
+const HELD: &str = "FastEnsemble holds contiguous f32 CPU tensors";
 use crate::simd::apply_in_place;
 use crate::Result;
 
@@ -39,16 +42,6 @@ struct LayerView<'a> {
     outputs: usize,
     weights: &'a [f32],
     biases: &'a [f32],
-}
-
-/// The contiguous f32 data of a CPU tensor under its read lock.
-fn cpu_slice<'a>(storage: &'a StorageRef<'_>, layout: &candle_core::Layout) -> &'a [f32] {
-    match (&**storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F32(v)), Some((start, end))) => &v[start..end],
-        _ => {
-            unreachable!("FastEnsemble holds contiguous f32 CPU tensors (checked at construction)")
-        }
-    }
 }
 
 /// Rows run through all layers at once: 256 rows × 200 units × 4 bytes is 200 KiB per
@@ -194,8 +187,8 @@ impl FastEnsemble {
             .map(|(l, ((ws, wl), (bs, bl)))| LayerView {
                 inputs: l.inputs,
                 outputs: l.outputs,
-                weights: cpu_slice(ws, wl),
-                biases: cpu_slice(bs, bl),
+                weights: cpu_f32(ws, wl, "fast-ensemble").expect(HELD),
+                biases: cpu_f32(bs, bl, "fast-ensemble").expect(HELD),
             })
             .collect();
         let layers = &views[..];

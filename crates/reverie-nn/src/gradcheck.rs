@@ -138,6 +138,40 @@ fn weighted_sum(output: &Tensor) -> Result<(Tensor, f64)> {
     Ok((weighted.sum_all()?, magnitude))
 }
 
+/// What a recurrent cell's init and [`crate::Parameters`] promise: `init(seed)` draws the
+/// same values for the same seed, all within ±`bound` (PyTorch's 1/√hidden); `load_named`
+/// copies a cell's parameters under `prefix` into one drawn from another seed, and refuses
+/// a cell of another shape (`other`) or a prefix it does not find.
+pub(crate) fn check_init_and_round_trip<P: crate::Parameters>(
+    init: impl Fn(u64) -> P,
+    other: P,
+    bound: f32,
+    prefix: &str,
+) {
+    let (a, b) = (init(9), init(9));
+    for (va, vb) in a.vars().iter().zip(b.vars().iter()) {
+        assert_eq!(max_diff(va.as_tensor(), vb.as_tensor()), 0.0);
+    }
+    for v in a.vars() {
+        let vals = v
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(vals.iter().all(|x| x.abs() <= bound));
+    }
+    let c = init(10);
+    c.load_named(prefix, &a.named_tensors(prefix)).unwrap();
+    assert_eq!(
+        max_diff(a.vars()[1].as_tensor(), c.vars()[1].as_tensor()),
+        0.0
+    );
+    assert!(other.load_named(prefix, &a.named_tensors(prefix)).is_err());
+    let elsewhere = format!("not-{prefix}");
+    assert!(c.load_named(&elsewhere, &a.named_tensors(prefix)).is_err());
+}
+
 /// A variable of the given shape with values uniform in `[−scale, scale]` from a seeded
 /// stream (tests must not depend on candle's global random state).
 pub(crate) fn var(seed: u64, shape: &[usize], scale: f64) -> Var {

@@ -199,28 +199,23 @@ mod tests {
         let dev = Device::Cpu;
         let net = Mlp::new(&[3, 16, 2], Activation::Tanh, Init::Torch, &mut rng, &dev).unwrap();
         let x = [0.5f32, -1.0, 2.0];
-        let want = net
-            .forward(&Tensor::from_slice(&x, (1, 3), &dev).unwrap())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let mut out = [0.0f32; 2];
-        net.forward_row(&x, &mut out).unwrap();
-        assert!((out[0] - want[0]).abs() < 1e-5 && (out[1] - want[1]).abs() < 1e-5);
+        let row_matches_forward = |net: &Mlp| {
+            let want = net
+                .forward(&Tensor::from_slice(&x, (1, 3), &dev).unwrap())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let mut out = [0.0f32; 2];
+            net.forward_row(&x, &mut out).unwrap();
+            assert!((out[0] - want[0]).abs() < 1e-5 && (out[1] - want[1]).abs() < 1e-5);
+        };
+        row_matches_forward(&net);
         // Training writes the weights in place; the row path sees the change at once.
         let w0 = &net.vars()[0];
         w0.set(&(w0.as_tensor() * 2.0).unwrap()).unwrap();
-        let want = net
-            .forward(&Tensor::from_slice(&x, (1, 3), &dev).unwrap())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        net.forward_row(&x, &mut out).unwrap();
-        assert!((out[0] - want[0]).abs() < 1e-5 && (out[1] - want[1]).abs() < 1e-5);
+        row_matches_forward(&net);
 
         let other = Mlp::new(&[3, 16, 2], Activation::Tanh, Init::Torch, &mut rng, &dev).unwrap();
         let copy = net.deep_clone().unwrap();

@@ -17,7 +17,7 @@
 //! Off the CPU every op falls back to plain candle ops.
 
 use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, CustomOp3, InplaceOp2, Layout, Shape, Tensor, Var,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, InplaceOp2, Layout, Shape, Storage, Tensor, Var,
 };
 
 use crate::ensemble::Activation;
@@ -127,6 +127,16 @@ pub(crate) fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Res
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
         None => candle_core::bail!("{op}: expects a contiguous tensor"),
+    }
+}
+
+/// The f32 slice a contiguous tensor occupies, read from its storage (a tensor a custom op
+/// holds, such as a gradient or saved activations, or a trained weight read in place);
+/// refuses storage off the CPU.
+pub(crate) fn cpu_f32<'a>(storage: &'a Storage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    match storage {
+        Storage::Cpu(s) => contiguous_f32(s, l, op),
+        _ => candle_core::bail!("{op}: expects tensors on the CPU"),
     }
 }
 
@@ -490,7 +500,8 @@ mod tests {
     use super::*;
     use candle_core::Device;
 
-    fn reference(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Tensor {
+    /// `act(x · w + b)` in candle's own ops: what every fused linear op must equal.
+    pub(super) fn reference(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Tensor {
         let pre = x.matmul(w).unwrap().broadcast_add(b).unwrap();
         match act {
             Some(a) => a.apply(&pre).unwrap(),

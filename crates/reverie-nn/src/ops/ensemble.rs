@@ -321,15 +321,8 @@ impl CustomOp1 for MemberColumnSum {
 mod tests {
     use super::*;
     use crate::gradcheck::max_diff;
+    use crate::ops::tests::reference;
     use candle_core::{Device, Var};
-
-    fn reference(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Tensor {
-        let pre = x.matmul(w).unwrap().broadcast_add(b).unwrap();
-        match act {
-            Some(a) => a.apply(&pre).unwrap(),
-            None => pre,
-        }
-    }
 
     #[test]
     fn matches_candle_values_and_gradients_for_every_activation() {

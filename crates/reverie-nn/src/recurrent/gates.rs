@@ -12,7 +12,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
-use crate::ops::contiguous_f32;
+use crate::ops::{contiguous_f32, cpu_f32};
 use crate::simd::{sigmoid, tanh, with_best};
 use crate::Result;
 
@@ -201,10 +201,7 @@ impl CustomOp3 for GruGatesGrad {
         let hp = contiguous_f32(s2, l2, self.name())?;
         let h = contiguous_f32(s3, l3, self.name())?;
         let (gs, gl) = self.0.storage_and_layout();
-        let candle_core::Storage::Cpu(gs) = &*gs else {
-            candle_core::bail!("gru-gates-grad: expects a CPU gradient");
-        };
-        let g = contiguous_f32(gs, gl, self.name())?;
+        let g = cpu_f32(&gs, gl, self.name())?;
         let (n3, n1) = (batch * 3 * hidden, batch * hidden);
         let mut out = vec![0.0f32; 2 * n3 + n1];
         let (dxp, rest) = out.split_at_mut(n3);
@@ -303,10 +300,7 @@ impl CustomOp3 for LstmGatesGrad {
         let hp = contiguous_f32(s2, l2, self.name())?;
         let c = contiguous_f32(s3, l3, self.name())?;
         let (gs, gl) = self.0.storage_and_layout();
-        let candle_core::Storage::Cpu(gs) = &*gs else {
-            candle_core::bail!("lstm-gates-grad: expects a CPU gradient");
-        };
-        let grad = contiguous_f32(gs, gl, self.name())?;
+        let grad = cpu_f32(&gs, gl, self.name())?;
         let n = batch * hidden;
         let (dh_next, dc_next) = grad.split_at(n);
         let mut out = vec![0.0f32; 4 * n + n];

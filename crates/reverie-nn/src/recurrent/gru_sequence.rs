@@ -11,11 +11,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::gates::{gru_backward, gru_forward, GruGrads};
-use crate::ops::contiguous_f32;
 use crate::ops::matmul::{matmul_into, parallelism_for, Strided};
+use crate::ops::{contiguous_f32, cpu_f32};
 use crate::Result;
 
 /// (xp [T, B, 3H], w [H + 1, 3H] = hidden weight with the hidden bias as its last row,
@@ -44,13 +44,6 @@ fn dims(xp: &Layout, w: &Layout, h0: &Layout) -> Result<(usize, usize, usize)> {
         );
     }
     Ok((t, b, h))
-}
-
-fn cpu_f32<'a>(storage: &'a Storage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
-    match storage {
-        Storage::Cpu(s) => contiguous_f32(s, layout, op),
-        _ => candle_core::bail!("{op}: expects CPU tensors"),
-    }
 }
 
 impl CustomOp3 for GruSequence {
