@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 
-use candle_core::Tensor;
+use candle_core::{CpuStorage, Storage, Tensor};
 
 use crate::ensemble::Activation;
 use crate::simd::apply_in_place;
@@ -38,12 +38,19 @@ pub(crate) fn forward_row<'a>(
         for (i, (w, bias)) in layers.enumerate() {
             let (ws, wl) = w.storage_and_layout();
             let (bs, bl) = bias.storage_and_layout();
-            let (Ok(weights), Ok(biases)) = (
-                crate::ops::cpu_f32(&ws, wl, "forward-row"),
-                crate::ops::cpu_f32(&bs, bl, "forward-row"),
-            ) else {
+            // Matched here rather than through `ops::cpu_f32`, whose `Result` plumbing cost
+            // 0.1 µs of the 0.5 µs row (`reverie bench nn`).
+            let (Storage::Cpu(CpuStorage::F32(wv)), Storage::Cpu(CpuStorage::F32(bv))) =
+                (&*ws, &*bs)
+            else {
                 return false;
             };
+            let (Some((w0, w1)), Some((b0, b1))) =
+                (wl.contiguous_offsets(), bl.contiguous_offsets())
+            else {
+                return false;
+            };
+            let (weights, biases) = (&wv[w0..w1], &bv[b0..b1]);
             let outputs = biases.len();
             assert_eq!(weights.len(), a.len() * outputs, "layer {i}: input width");
             b.clear();
