@@ -5,7 +5,7 @@
 use reverie_core::{Agent, Rng, Space};
 use reverie_envs::EnvRecipe;
 use reverie_nn::DeviceSpec;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::AgentError;
 use crate::{
@@ -136,7 +136,7 @@ impl std::fmt::Display for Algorithm {
 }
 
 /// The random agent has no hyperparameters: any key is refused.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RandomConfig {}
 
@@ -210,6 +210,23 @@ impl AgentConfig {
             AgentConfig::NeuralDyna(_) => Algorithm::NeuralDyna,
             AgentConfig::Sac(_) => Algorithm::Sac,
         }
+    }
+
+    /// The hyperparameters as a TOML table, every default included.
+    pub fn to_table(&self) -> Result<toml::Table, String> {
+        let table = match self {
+            AgentConfig::Random(c) => toml::Table::try_from(c),
+            AgentConfig::QLearning(c) => toml::Table::try_from(c),
+            AgentConfig::DynaQ(c) | AgentConfig::DynaQPlus(c) => toml::Table::try_from(c),
+            AgentConfig::PrioritizedSweeping(c) => toml::Table::try_from(c),
+            AgentConfig::Pets(c) | AgentConfig::Mpc(c) => toml::Table::try_from(c),
+            AgentConfig::Dqn(c) => toml::Table::try_from(c),
+            AgentConfig::Ppo(c) => toml::Table::try_from(c),
+            AgentConfig::Mbpo(c) => toml::Table::try_from(c),
+            AgentConfig::NeuralDyna(c) => toml::Table::try_from(c),
+            AgentConfig::Sac(c) => toml::Table::try_from(c),
+        };
+        table.map_err(|e| e.to_string())
     }
 
     /// The same hyperparameters with every network on `device` (the run's top-level

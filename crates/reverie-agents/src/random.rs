@@ -25,15 +25,14 @@ impl PerEnvAgent for RandomAgent {
         Vec::new()
     }
 
+    /// A random agent has no parameters: only its generator.
     fn checkpoint(&self) -> Vec<u8> {
-        Vec::new()
+        reverie_core::snapshot::save(crate::Algorithm::Random.name(), &self.rng)
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        if bytes.is_empty() {
-            Ok(())
-        } else {
-            Err("a random agent has no parameters, but the checkpoint is not empty".into())
-        }
+        self.rng = reverie_core::snapshot::load(crate::Algorithm::Random.name(), bytes)
+            .map_err(|e| e.to_string())?;
+        Ok(())
     }
 }

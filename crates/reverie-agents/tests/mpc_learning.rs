@@ -145,6 +145,8 @@ fn run(name: &str, agent: &mut MpcAgent, env: BoxedEnv, max_steps: u64, hooks: &
         eval_episodes: 0,
         eval_max_episode_steps: 0,
         checkpoint_every: 0,
+        checkpoint_seconds: 0.0,
+        max_nonfinite_updates: 0,
         log_every: 1000,
         env_seed: 0,
         eval_seed: 0,

@@ -125,6 +125,8 @@ fn q_learning_learns_it_through_the_driver() {
         eval_episodes: 3,
         eval_max_episode_steps: 50,
         checkpoint_every: 0,
+        checkpoint_seconds: 0.0,
+        max_nonfinite_updates: 0,
         log_every: 1_000,
         env_seed: 0,
         eval_seed: 100,

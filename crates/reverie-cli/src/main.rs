@@ -86,19 +86,27 @@ Configuration is layered, later layers winning:
   built-in presets (base, <algo>/default, <algo>/<env>)  ->  --config FILE  ->  --set KEY=VALUE  ->  --seed/--steps
 Keys: seed, total_steps, eval_every, eval_episodes, eval_max_episode_steps, checkpoint_every, log_every,
       env.options.<option>, agent.<hyperparameter>. Unknown keys are refused with the valid ones listed.
-The resolved configuration is saved as config.toml in the run directory.
+The resolved configuration (every default included) is saved as config.toml in the run
+directory; --print-config shows it without training, and --config RUN/config.toml re-runs it.
+Checkpoints (the whole run: agent, optimisers, buffers, generators, envs) are written every
+checkpoint_every steps and checkpoint_minutes minutes, and on Ctrl-C / SIGTERM; --resume RUN
+continues a stopped run exactly where its last checkpoint was. Metrics go to metrics.csv,
+metrics.jsonl and a TensorBoard event file (tensorboard --logdir runs).
 
 Examples:
   reverie train q-learning --env FrozenLake-v1
   reverie train q-learning --env Taxi-v4 --set agent.alpha=0.5 --seed 1 --out /tmp/runs
-  reverie train random --env CartPole-v1 --steps 5000")]
+  reverie train random --env CartPole-v1 --steps 5000
+  reverie train ppo --env CartPole-v1 --print-config
+  reverie train --config runs/ppo/CartPole-v1/20261124-120000-s0/config.toml --seed 1
+  reverie train --resume runs/sac/Pendulum-v1/20261124-120000-s0")]
     Train {
-        /// Algorithm (see `reverie algos`).
-        algo: String,
-        /// Registered env id (see `reverie envs`).
+        /// Algorithm (see `reverie algos`); taken from --config's `algo` when omitted.
+        algo: Option<String>,
+        /// Registered env id (see `reverie envs`); taken from --config's `[env] id` when omitted.
         #[arg(long)]
-        env: String,
-        /// A TOML file laid over the presets.
+        env: Option<String>,
+        /// A TOML file laid over the presets (a run's config.toml re-runs that run).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Override one key, e.g. agent.alpha=0.2 or env.options.is_slippery=false (repeatable).
@@ -116,6 +124,13 @@ Examples:
         /// Exact run directory (instead of DIR/<algo>/<env>/<timestamp>-s<seed>).
         #[arg(long, value_name = "DIR")]
         run_dir: Option<PathBuf>,
+        /// Print the fully resolved configuration (every default) and exit without training.
+        #[arg(long)]
+        print_config: bool,
+        /// Continue the run in RUN_DIR from its last checkpoint (its own config; no other
+        /// configuration flags).
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["algo", "env", "config", "overrides", "seed", "steps", "run_dir", "print_config"])]
+        resume: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -288,9 +303,86 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // As shells report a process ended by SIGINT: 128 + 2.
+            if e.is::<reverie_run::Interrupted>() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// The algorithm and env of `reverie train`: from the command line, or else from the
+/// `--config` file (a run's `config.toml`); a command line that contradicts the file is
+/// refused rather than silently applied.
+fn algo_and_env(
+    algo: Option<String>,
+    env: Option<String>,
+    file: Option<&(String, String)>,
+) -> anyhow::Result<(String, String)> {
+    let from_file = match file {
+        Some((name, text)) => {
+            let table = reverie_run::config::parse_toml(text, name)?;
+            let algo = table
+                .get("algo")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            let env = table
+                .get("env")
+                .and_then(|e| e.get("id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            (algo, env, name.clone())
+        }
+        None => (None, None, String::new()),
+    };
+    let pick = |given: Option<String>, saved: Option<String>, what: &str, flag: &str| {
+        match (given, saved) {
+            (Some(g), Some(s)) if g != s => anyhow::bail!(
+                "{what} `{g}` contradicts {} which says `{s}`; drop {flag} or edit the file",
+                from_file.2
+            ),
+            (Some(g), _) => Ok(g),
+            (None, Some(s)) => Ok(s),
+            (None, None) => anyhow::bail!(
+                "name the {what}: reverie train ALGO --env ID (or --config FILE with `algo` and `[env] id`)"
+            ),
+        }
+    };
+    Ok((
+        pick(algo, from_file.0.clone(), "algorithm", "ALGO")?,
+        pick(env, from_file.1.clone(), "env", "--env")?,
+    ))
+}
+
+/// Draws the learning curve and prints what a finished run measured.
+fn report_training(summary: &reverie_run::TrainSummary) -> anyhow::Result<()> {
+    plot_run(&summary.run_dir, &summary.algo, &summary.env)
+        .with_context(|| format!("run directory: {}", summary.run_dir.display()))?;
+    let config = reverie_run::TrainConfig::from_saved(&std::fs::read_to_string(
+        summary.run_dir.join("config.toml"),
+    )?)?;
+    println!(
+        "{} on {}: {} steps, {} episodes, {:.0} steps/s",
+        summary.algo, summary.env, summary.total_steps, summary.episodes, summary.sps
+    );
+    if config.eval_episodes == 0 {
+        println!("no greedy evaluation (eval_episodes = 0)");
+    } else {
+        println!(
+            "final greedy evaluation over {} episodes: {:.3} ± {:.3}",
+            config.eval_episodes, summary.final_eval_return_mean, summary.final_eval_return_std
+        );
+    }
+    if config.eval_episodes > 0 && summary.best_eval_step != summary.total_steps {
+        println!(
+            "best evaluation: {:.3} at step {} (checkpoints/best.bin)",
+            summary.best_eval_return_mean, summary.best_eval_step
+        );
+    }
+    println!("run directory: {}", summary.run_dir.display());
+    Ok(())
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
@@ -392,9 +484,15 @@ fn run(command: Command) -> anyhow::Result<()> {
             out,
             run_dir,
             quiet,
+            print_config,
+            resume,
         } => {
-            reverie_run::algos::check_algorithm(&algo)?;
-            reverie_envs::spec(&env)?;
+            reverie_run::signals::install().context("cannot install the signal handlers")?;
+            if let Some(run) = resume {
+                let summary =
+                    reverie_run::train::resume(&run, !quiet, &mut reverie_run::driver::NoHooks)?;
+                return report_training(&summary);
+            }
             let file = match config {
                 Some(path) => Some((
                     path.display().to_string(),
@@ -404,6 +502,9 @@ fn run(command: Command) -> anyhow::Result<()> {
                 )),
                 None => None,
             };
+            let (algo, env) = algo_and_env(algo, env, file.as_ref())?;
+            reverie_run::algos::check_algorithm(&algo)?;
+            reverie_envs::spec(&env)?;
             let config = resolve(&ConfigRequest {
                 algo,
                 env,
@@ -412,35 +513,16 @@ fn run(command: Command) -> anyhow::Result<()> {
                 seed,
                 steps,
             })?;
+            if print_config {
+                print!("{}", config.to_toml());
+                return Ok(());
+            }
             let location = match run_dir {
                 Some(path) => RunLocation::At(path),
                 None => RunLocation::Under(out),
             };
             let summary = train(&config, &location, !quiet)?;
-            plot_run(&summary.run_dir, &summary.algo, &summary.env)
-                .with_context(|| format!("run directory: {}", summary.run_dir.display()))?;
-            println!(
-                "{} on {}: {} steps, {} episodes, {:.0} steps/s",
-                summary.algo, summary.env, summary.total_steps, summary.episodes, summary.sps
-            );
-            if config.eval_episodes == 0 {
-                println!("no greedy evaluation (eval_episodes = 0)");
-            } else {
-                println!(
-                    "final greedy evaluation over {} episodes: {:.3} ± {:.3}",
-                    config.eval_episodes,
-                    summary.final_eval_return_mean,
-                    summary.final_eval_return_std
-                );
-            }
-            if config.eval_episodes > 0 && summary.best_eval_step != summary.total_steps {
-                println!(
-                    "best evaluation: {:.3} at step {} (checkpoints/best.bin)",
-                    summary.best_eval_return_mean, summary.best_eval_step
-                );
-            }
-            println!("run directory: {}", summary.run_dir.display());
-            Ok(())
+            report_training(&summary)
         }
         Command::Eval {
             run,

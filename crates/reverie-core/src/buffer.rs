@@ -13,6 +13,7 @@
 
 mod file;
 pub mod sequence;
+mod stored;
 
 use crate::rng::Rng;
 
@@ -20,7 +21,7 @@ pub use file::BufferFileError;
 pub use sequence::{ObsLayout, SequenceBatch, SequenceBuffer, SequenceBufferConfig};
 
 /// Shape and capacity of a [`ReplayBuffer`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplayBufferConfig {
     /// Maximum number of transitions kept; the oldest are overwritten first.
     pub capacity: usize,
@@ -82,7 +83,7 @@ pub enum BufferError {
 }
 
 /// A batch of transitions, row-major per column.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Batch {
     /// `[batch * obs_dim]`
     pub obs: Vec<f32>,
@@ -111,7 +112,11 @@ impl Batch {
 }
 
 /// A ring buffer of transitions stored by column.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialises (for checkpoints) only the rows it holds, so a checkpoint of a large, mostly
+/// empty buffer stays small; it comes back with its full capacity allocated.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(try_from = "stored::Stored")]
 pub struct ReplayBuffer {
     config: ReplayBufferConfig,
     len: usize,

@@ -321,6 +321,22 @@ pub trait Env {
         None
     }
 
+    /// The env's whole mutable state (simulation, generator, episode counters) as bytes, so
+    /// a checkpoint resumes a run mid-episode exactly; `None` (the default) when it cannot
+    /// be saved (then such a run cannot be resumed). Wrappers add their own state to their
+    /// inner env's.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Restores bytes from [`Env::save_state`] of an env built with the same options.
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let _ = bytes;
+        Err(EnvError::Unsupported(
+            "this environment cannot restore a saved state".into(),
+        ))
+    }
+
     /// The size `(width, height)` of the env's natural frame (Gymnasium's `rgb_array` size),
     /// or `None` when the env does not render.
     fn render_size(&self) -> Option<(usize, usize)> {
@@ -365,6 +381,17 @@ pub trait DynEnv: Send {
     fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
         None
     }
+    /// See [`Env::save_state`]; `None` unless overridden.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// See [`Env::load_state`]; unsupported unless overridden.
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let _ = bytes;
+        Err(EnvError::Unsupported(
+            "this environment cannot restore a saved state".into(),
+        ))
+    }
     /// See [`Env::render_size`].
     fn render_size(&self) -> Option<(usize, usize)>;
     /// See [`Env::known_functions`].
@@ -401,6 +428,12 @@ impl<E: Env + Send> DynEnv for E {
     fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
         Env::simulator_mut(self)
     }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        Env::save_state(self)
+    }
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        Env::load_state(self, bytes)
+    }
     fn render_size(&self) -> Option<(usize, usize)> {
         Env::render_size(self)
     }
@@ -436,6 +469,12 @@ impl Env for BoxedEnv {
     fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
         (**self).simulator_mut()
     }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (**self).load_state(bytes)
+    }
     fn render_size(&self) -> Option<(usize, usize)> {
         (**self).render_size()
     }
@@ -445,6 +484,22 @@ impl Env for BoxedEnv {
     fn render(&self, frame: &mut Frame) -> Result<(), EnvError> {
         (**self).render(frame)
     }
+}
+
+/// Encodes an env's mutable state for [`Env::save_state`].
+pub fn encode_state<T: serde::Serialize>(state: &T) -> Option<Vec<u8>> {
+    Some(crate::snapshot::encode(state))
+}
+
+/// Decodes [`encode_state`] bytes for [`Env::load_state`] of the env `env`.
+pub fn decode_state<T: serde::de::DeserializeOwned>(
+    env: &str,
+    bytes: &[u8],
+) -> Result<T, EnvError> {
+    crate::snapshot::decode(env, bytes).map_err(|e| EnvError::InvalidState {
+        env: env.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Validates a typed discrete action against `Discrete(n)` (start 0); for env implementations.

@@ -14,7 +14,9 @@
 //! - [`buffer`]: the columnar [`ReplayBuffer`], and the DreamerV3-style [`SequenceBuffer`]
 //!   for latent world models.
 //! - [`rng`]: the seeded [`Rng`] and [`SeedStreams`] (one root seed, independent named streams).
-//! - [`metrics`]: metric records and sinks (CSV + JSONL) used by the run directory.
+//! - [`metrics`]: metric records appended to CSV, JSONL and TensorBoard event files.
+//! - [`tfevents`]: a dependency-free writer (and checking reader) of TensorBoard event files.
+//! - [`snapshot`]: checkpoint files: any state behind a versioned header and a checksum.
 //! - [`env_check`]: checks any env against the API contract.
 //! - [`agent`]: the one [`Agent`] trait every algorithm implements: N envs, a carry, a mode.
 //! - [`obs_batch`]: [`ObsBatch`], N envs' observations kept as integers, floats or bytes.
@@ -33,7 +35,9 @@ pub mod memory;
 pub mod metrics;
 pub mod obs_batch;
 pub mod rng;
+pub mod snapshot;
 pub mod space;
+pub mod tfevents;
 pub mod vec_env;
 pub mod wrappers;
 

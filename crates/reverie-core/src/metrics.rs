@@ -1,17 +1,24 @@
 //! Metric logging in CleanRL's naming (`charts/episodic_return`, `charts/SPS`,
-//! `losses/td_error`), to CSV and JSON Lines.
+//! `losses/td_error`), to CSV, JSON Lines and a TensorBoard event file.
 //!
-//! Both files are in long format, one record per line:
-//! `global_step,metric,value,wall_time_s`. Records are kept in memory and both files are
-//! rewritten atomically at every flush, so a reader never sees a torn line.
+//! All three are in long format, one record per line (or event):
+//! `global_step,metric,value,wall_time_s`. Records are buffered and appended every few
+//! seconds, never rewritten, so memory stays bounded on long runs; a checkpoint keeps the
+//! files' lengths at its flush ([`LogPosition`]) and a resumed run cuts them back there, so
+//! no row is duplicated or lost. `wall_time_s` and `charts/SPS` are the only wall-clock
+//! values: comparisons of runs drop them.
 
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomic;
+use crate::tfevents::TfEventsWriter;
+
+/// CSV header of `metrics.csv`.
+const CSV_HEADER: &str = "global_step,metric,value,wall_time_s\n";
 
 /// One logged value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,83 +29,156 @@ pub struct MetricRecord {
     pub metric: String,
     /// The value.
     pub value: f64,
-    /// Seconds since the logger was created.
+    /// Seconds of the run so far (across resumes).
     pub wall_time_s: f64,
 }
 
-/// Collects metric records and writes `metrics.csv` and `metrics.jsonl` into a folder.
+/// Where a logger's files ended at a flush; a resumed run cuts them back to here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogPosition {
+    /// Bytes of `metrics.csv`.
+    pub csv: u64,
+    /// Bytes of `metrics.jsonl`.
+    pub jsonl: u64,
+    /// File name of the TensorBoard event file.
+    pub tfevents_file: String,
+    /// Bytes of that file.
+    pub tfevents: u64,
+    /// Seconds of the run at the flush.
+    pub wall_time_s: f64,
+}
+
+/// Appends metric records to `metrics.csv`, `metrics.jsonl` and `events.out.tfevents.*`.
 #[derive(Debug)]
 pub struct MetricsLogger {
-    csv_path: PathBuf,
-    jsonl_path: PathBuf,
-    records: Vec<MetricRecord>,
+    dir: PathBuf,
+    csv: File,
+    jsonl: File,
+    tb: TfEventsWriter,
+    pending_csv: String,
+    pending_jsonl: String,
     start: Instant,
+    /// Run seconds before this logger started (earlier sessions of a resumed run).
+    wall_offset: f64,
+    /// Unix time of `start`, for TensorBoard's wall-time axis.
+    unix_start: f64,
     last_flush: Instant,
     flush_every: Duration,
 }
 
+fn append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().append(true).open(path)
+}
+
 impl MetricsLogger {
-    /// A logger writing `dir/metrics.csv` and `dir/metrics.jsonl`.
-    pub fn new(dir: &Path) -> Self {
+    /// A logger writing new files into `dir`.
+    pub fn create(dir: &Path) -> io::Result<Self> {
+        std::fs::write(dir.join("metrics.csv"), CSV_HEADER)?;
+        std::fs::write(dir.join("metrics.jsonl"), "")?;
+        let tb = TfEventsWriter::create(dir)?;
+        Self::open(dir, tb, 0.0)
+    }
+
+    /// A logger continuing the files in `dir` from `position`, dropping what was written
+    /// after it (records of steps that the resumed run takes again).
+    pub fn resume(dir: &Path, position: &LogPosition) -> io::Result<Self> {
+        for (name, len) in [
+            ("metrics.csv", position.csv),
+            ("metrics.jsonl", position.jsonl),
+        ] {
+            let file = OpenOptions::new().write(true).open(dir.join(name))?;
+            if file.metadata()?.len() < len {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{name} is shorter than the checkpoint says: it was cut or replaced"),
+                ));
+            }
+            file.set_len(len)?;
+        }
+        let tb = TfEventsWriter::reopen(&dir.join(&position.tfevents_file), position.tfevents)?;
+        Self::open(dir, tb, position.wall_time_s)
+    }
+
+    fn open(dir: &Path, tb: TfEventsWriter, wall_offset: f64) -> io::Result<Self> {
         let now = Instant::now();
-        Self {
-            csv_path: dir.join("metrics.csv"),
-            jsonl_path: dir.join("metrics.jsonl"),
-            records: Vec::new(),
+        let unix_start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            csv: append(&dir.join("metrics.csv"))?,
+            jsonl: append(&dir.join("metrics.jsonl"))?,
+            tb,
+            pending_csv: String::new(),
+            pending_jsonl: String::new(),
             start: now,
+            wall_offset,
+            unix_start,
             last_flush: now,
             flush_every: Duration::from_secs(5),
-        }
+        })
+    }
+
+    /// Seconds of the run so far (across resumes).
+    pub fn wall_time_s(&self) -> f64 {
+        self.wall_offset + self.start.elapsed().as_secs_f64()
     }
 
     /// Records `value` for `metric` at `global_step`; flushes every few seconds. Non-finite
     /// values are recorded as they are (a NaN loss is worth seeing) but written as `NaN` /
     /// `inf` in CSV and `null` in JSON.
     pub fn log(&mut self, global_step: u64, metric: &str, value: f64) -> io::Result<()> {
-        self.records.push(MetricRecord {
-            global_step,
-            metric: metric.to_string(),
-            value,
-            wall_time_s: self.start.elapsed().as_secs_f64(),
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let wall = self.wall_offset + elapsed;
+        self.pending_csv
+            .push_str(&format!("{global_step},{metric},{value},{wall:.3}\n"));
+        let json_value = if value.is_finite() {
+            serde_json::Value::from(value)
+        } else {
+            serde_json::Value::Null
+        };
+        let line = serde_json::json!({
+            "global_step": global_step,
+            "metric": metric,
+            "value": json_value,
+            "wall_time_s": (wall * 1000.0).round() / 1000.0,
         });
+        self.pending_jsonl.push_str(&line.to_string());
+        self.pending_jsonl.push('\n');
+        self.tb
+            .scalar(global_step, metric, value, self.unix_start + elapsed)?;
         if self.last_flush.elapsed() >= self.flush_every {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// All records so far.
-    pub fn records(&self) -> &[MetricRecord] {
-        &self.records
+    /// Appends the buffered records to the files and returns where they now end.
+    pub fn flush(&mut self) -> io::Result<LogPosition> {
+        self.csv.write_all(self.pending_csv.as_bytes())?;
+        self.jsonl.write_all(self.pending_jsonl.as_bytes())?;
+        self.pending_csv.clear();
+        self.pending_jsonl.clear();
+        let tfevents = self.tb.flush()?;
+        self.last_flush = Instant::now();
+        Ok(LogPosition {
+            csv: self.csv.metadata()?.len(),
+            jsonl: self.jsonl.metadata()?.len(),
+            tfevents_file: self
+                .tb
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            tfevents,
+            wall_time_s: self.wall_time_s(),
+        })
     }
 
-    /// Rewrites both files atomically with every record so far.
-    pub fn flush(&mut self) -> io::Result<()> {
-        let mut csv = String::from("global_step,metric,value,wall_time_s\n");
-        let mut jsonl = String::new();
-        for r in &self.records {
-            csv.push_str(&format!(
-                "{},{},{},{:.3}\n",
-                r.global_step, r.metric, r.value, r.wall_time_s
-            ));
-            let value = if r.value.is_finite() {
-                serde_json::Value::from(r.value)
-            } else {
-                serde_json::Value::Null
-            };
-            let line = serde_json::json!({
-                "global_step": r.global_step,
-                "metric": r.metric,
-                "value": value,
-                "wall_time_s": (r.wall_time_s * 1000.0).round() / 1000.0,
-            });
-            jsonl.push_str(&line.to_string());
-            jsonl.push('\n');
-        }
-        write_atomic(&self.csv_path, csv.as_bytes())?;
-        write_atomic(&self.jsonl_path, jsonl.as_bytes())?;
-        self.last_flush = Instant::now();
-        Ok(())
+    /// The folder the files are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -122,7 +202,13 @@ pub fn read_metrics_csv(path: &Path) -> io::Result<Vec<MetricRecord>> {
         }
     }
     let mut records = Vec::new();
-    for (i, line) in lines.enumerate() {
+    // A line without its newline is a record a killed run was writing: not data yet.
+    let complete = if text.ends_with('\n') {
+        text.lines().count()
+    } else {
+        text.lines().count() - 1
+    };
+    for (i, line) in lines.take(complete.saturating_sub(1)).enumerate() {
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != 4 {
             return Err(bad(i + 2, "expected 4 comma-separated fields"));
@@ -148,7 +234,7 @@ mod tests {
     fn csv_round_trip() {
         let dir = std::env::temp_dir().join(format!("reverie-metrics-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut logger = MetricsLogger::new(&dir);
+        let mut logger = MetricsLogger::create(&dir).unwrap();
         logger.log(10, "charts/episodic_return", 1.5).unwrap();
         logger.log(20, "losses/td_error", f64::NAN).unwrap();
         logger.flush().unwrap();
@@ -160,6 +246,43 @@ mod tests {
         let jsonl = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
         assert_eq!(jsonl.lines().count(), 2);
         assert!(jsonl.contains("\"value\":null"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn files_are_appended_and_a_resume_cuts_them_back_to_the_checkpoint() {
+        let dir =
+            std::env::temp_dir().join(format!("reverie-metrics-resume-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut logger = MetricsLogger::create(&dir).unwrap();
+        logger.log(1, "a", 1.0).unwrap();
+        let position = logger.flush().unwrap();
+        logger.log(2, "a", 2.0).unwrap();
+        logger.flush().unwrap();
+        drop(logger);
+        // A run killed while writing leaves a torn line; readers skip it.
+        let mut csv = append(&dir.join("metrics.csv")).unwrap();
+        csv.write_all(b"3,a,3").unwrap();
+        let steps = |records: Vec<MetricRecord>| -> Vec<u64> {
+            records.iter().map(|r| r.global_step).collect()
+        };
+        assert_eq!(
+            steps(read_metrics_csv(&dir.join("metrics.csv")).unwrap()),
+            [1, 2]
+        );
+
+        let mut logger = MetricsLogger::resume(&dir, &position).unwrap();
+        logger.log(4, "a", 4.0).unwrap();
+        logger.flush().unwrap();
+        assert_eq!(
+            steps(read_metrics_csv(&dir.join("metrics.csv")).unwrap()),
+            [1, 4]
+        );
+        let jsonl = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        assert_eq!(jsonl.lines().count(), 2);
+        let events = crate::tfevents::read_scalars(&dir.join(&position.tfevents_file)).unwrap();
+        let tb_steps: Vec<u64> = events.iter().map(|e| e.0).collect();
+        assert_eq!(tb_steps, [1, 4]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,7 +5,7 @@
 use crate::space::{Dtype, Observation, Space};
 
 /// N envs' observations, row-major.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ObsBatch {
     /// One discrete state per env.
     Discrete(Vec<i64>),

@@ -8,7 +8,7 @@
 ///
 /// Always passed explicitly (`&mut Rng`), never global, so every random decision in a run
 /// can be traced to a seed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     state: [u64; 4],
 }

@@ -95,6 +95,43 @@ impl<E: Env> VecEnv<E> {
         &self.envs
     }
 
+    /// Every sub-env's state ([`Env::save_state`]) with the current observations, for a
+    /// checkpoint that resumes mid-episode; `None` when a sub-env cannot save its state.
+    pub fn save_state(&self) -> Option<Vec<u8>> {
+        let envs = self
+            .envs
+            .iter()
+            .map(|e| e.save_state())
+            .collect::<Option<Vec<_>>>()?;
+        Some(crate::snapshot::encode(&(
+            envs,
+            &self.obs,
+            &self.pending_reset,
+        )))
+    }
+
+    /// Restores [`VecEnv::save_state`] bytes into envs built with the same options.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let (envs, obs, pending): (Vec<Vec<u8>>, ObsBatch, Vec<bool>) =
+            crate::env::decode_state("vectorised envs", bytes)?;
+        if envs.len() != self.envs.len() || obs.len() != self.envs.len() {
+            return Err(EnvError::InvalidState {
+                env: "vectorised envs".into(),
+                reason: format!(
+                    "saved for {} envs, this run has {}",
+                    envs.len(),
+                    self.envs.len()
+                ),
+            });
+        }
+        for (env, state) in self.envs.iter_mut().zip(&envs) {
+            env.load_state(state)?;
+        }
+        self.obs = obs;
+        self.pending_reset = pending;
+        Ok(())
+    }
+
     /// Resets every sub-env (`seed + i` for sub-env `i`) and returns the observations
     /// (one row per sub-env).
     pub fn reset(&mut self, seed: Option<u64>) -> &ObsBatch {

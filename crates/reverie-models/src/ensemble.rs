@@ -150,6 +150,16 @@ impl Prediction {
     }
 }
 
+/// What [`EnsembleModel::state`] saves: parameters (safetensors bytes), normalisers and
+/// elites.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleState {
+    tensors: Vec<u8>,
+    input_norm: Normalizer,
+    target_norm: Normalizer,
+    elites: Vec<usize>,
+}
+
 /// An ensemble of MLPs predicting `(s' − s, r)` from `(s, a)`.
 #[derive(Debug)]
 pub struct EnsembleModel {
@@ -472,6 +482,47 @@ impl EnsembleModel {
         for (v, t) in self.vars().iter().zip(snapshot) {
             v.set(t)?;
         }
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// The learned state (parameters, normalisers, elites), for agent checkpoints.
+    pub fn state(&self) -> Result<EnsembleState> {
+        Ok(EnsembleState {
+            tensors: checkpoint::to_bytes(&self.named_tensors(), &serde_json::json!({}))?,
+            input_norm: self.input_norm.clone(),
+            target_norm: self.target_norm.clone(),
+            elites: self.elites.clone(),
+        })
+    }
+
+    /// Restores [`EnsembleModel::state`] of a model with this architecture; inference
+    /// snapshots taken before become stale (the generation moves on).
+    pub fn load_state(&mut self, state: &EnsembleState) -> std::result::Result<(), String> {
+        let (tensors, _) = checkpoint::from_bytes(&state.tensors, &self.device)?;
+        let fits = state.input_norm.dim() == self.obs_dim + self.act_dim
+            && state.target_norm.dim() == self.obs_dim + 1
+            && !state.elites.is_empty()
+            && state.elites.iter().all(|&e| e < self.config.ensemble_size);
+        if !fits {
+            return Err("the saved model's normalisers or elites do not fit this model".into());
+        }
+        self.net
+            .load_named("net", &tensors)
+            .map_err(|e| format!("model: {e}"))?;
+        for (name, var) in [
+            ("max_logvar", &self.max_logvar),
+            ("min_logvar", &self.min_logvar),
+        ] {
+            let t = tensors
+                .get(name)
+                .filter(|t| t.dims() == var.as_tensor().dims())
+                .ok_or_else(|| format!("model: `{name}` missing or of the wrong shape"))?;
+            var.set(t).map_err(|e| e.to_string())?;
+        }
+        self.input_norm = state.input_norm.clone();
+        self.target_norm = state.target_norm.clone();
+        self.elites = state.elites.clone();
         self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }

@@ -33,7 +33,7 @@ pub mod trainer;
 
 pub use dynamics::{DynamicsModel, StepOutputs};
 pub use encoding::{action_width, encode_action};
-pub use ensemble::{EnsembleModel, EnsembleModelConfig, Prediction};
+pub use ensemble::{EnsembleModel, EnsembleModelConfig, EnsembleState, Prediction};
 pub use fast::FastDynamics;
 pub use latent::{LatentModel, StateSpaceLatent, StateSpaceState};
 pub use linear::{LinearModel, LinearModelConfig};

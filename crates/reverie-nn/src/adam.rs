@@ -50,6 +50,14 @@ pub struct Adam {
     config: AdamConfig,
 }
 
+/// What [`Adam::state`] saves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamState {
+    steps: i32,
+    lr: f64,
+    moments: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
 #[derive(Debug)]
 enum Moments {
     Cpu(Vec<f32>, Vec<f32>),
@@ -76,6 +84,59 @@ impl Adam {
             steps: 0,
             config,
         })
+    }
+
+    /// The step count and both moments of every variable, for checkpoints that resume
+    /// training exactly (a fresh Adam would restart its bias correction).
+    pub fn state(&self) -> Result<AdamState> {
+        let moments = self
+            .moments
+            .iter()
+            .map(|m| {
+                Ok(match m {
+                    Moments::Cpu(m, v) => (m.clone(), v.clone()),
+                    Moments::Device(m, v) => {
+                        (m.flatten_all()?.to_vec1()?, v.flatten_all()?.to_vec1()?)
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AdamState {
+            steps: self.steps,
+            lr: self.config.lr,
+            moments,
+        })
+    }
+
+    /// Restores [`Adam::state`] of an optimiser over variables of the same shapes.
+    pub fn load_state(&mut self, state: &AdamState) -> Result<()> {
+        let fits =
+            state.moments.len() == self.vars.len()
+                && state.moments.iter().zip(&self.vars).all(|((m, v), var)| {
+                    m.len() == var.elem_count() && v.len() == var.elem_count()
+                });
+        if !fits {
+            candle_core::bail!("the saved optimiser state is for other variables");
+        }
+        for ((m, v), (moments, var)) in state
+            .moments
+            .iter()
+            .zip(self.moments.iter_mut().zip(&self.vars))
+        {
+            *moments = match moments {
+                Moments::Cpu(..) => Moments::Cpu(m.clone(), v.clone()),
+                Moments::Device(..) => {
+                    let shape = var.shape();
+                    Moments::Device(
+                        Tensor::from_slice(m, shape, var.device())?,
+                        Tensor::from_slice(v, shape, var.device())?,
+                    )
+                }
+            };
+        }
+        self.steps = state.steps;
+        self.config.lr = state.lr;
+        Ok(())
     }
 
     /// The optimised variables.

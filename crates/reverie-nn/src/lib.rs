@@ -52,7 +52,7 @@ pub mod recurrent;
 mod simd;
 pub mod threads;
 
-pub use adam::{clip_grad_norm, grad_norm, Adam, AdamConfig};
+pub use adam::{clip_grad_norm, grad_norm, Adam, AdamConfig, AdamState};
 pub use conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 pub use device::DeviceSpec;
 pub use embedding::{Embedding, EmbeddingConfig};

@@ -4,7 +4,7 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{sanitize, top_k, Objective, Optimizer, Plan};
+use crate::objective::{sanitize, top_k, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`CategoricalCem`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,6 +151,17 @@ impl Optimizer for CategoricalCem {
 
     fn reset(&mut self) {
         self.previous = None;
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            previous: self.previous.clone(),
+            kept: Vec::new(),
+        }
+    }
+
+    fn set_warm_start(&mut self, warm: WarmStart) {
+        self.previous = warm.previous;
     }
 }
 

@@ -4,7 +4,7 @@ use reverie_core::rng::fill_normal;
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{sanitize, top_k, ActionBounds, Objective, Optimizer, Plan};
+use crate::objective::{sanitize, top_k, ActionBounds, Objective, Optimizer, Plan, WarmStart};
 
 /// How CEM keeps samples inside the action bounds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +251,17 @@ impl Optimizer for Cem {
 
     fn reset(&mut self) {
         self.previous = None;
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            previous: self.previous.clone(),
+            kept: Vec::new(),
+        }
+    }
+
+    fn set_warm_start(&mut self, warm: WarmStart) {
+        self.previous = warm.previous;
     }
 }
 

@@ -6,7 +6,7 @@ use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::cem::EliteGaussian;
-use crate::objective::{ActionBounds, Objective, Optimizer, Plan};
+use crate::objective::{ActionBounds, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`ICem`] (defaults follow the paper's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -211,6 +211,18 @@ impl Optimizer for ICem {
     fn reset(&mut self) {
         self.previous = None;
         self.carried.clear();
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            previous: self.previous.clone(),
+            kept: self.carried.clone(),
+        }
+    }
+
+    fn set_warm_start(&mut self, warm: WarmStart) {
+        self.previous = warm.previous;
+        self.carried = warm.kept;
     }
 }
 

@@ -36,6 +36,6 @@ pub use gradient::{DifferentiableObjective, GradientPlanner, GradientPlannerConf
 pub use icem::{ICem, ICemConfig};
 pub use mpc::{Mpc, OptimizerConfig, PlanSpace};
 pub use mppi::{Mppi, MppiConfig};
-pub use objective::{ActionBounds, Objective, Optimizer, Plan, TerminalValue};
+pub use objective::{ActionBounds, Objective, Optimizer, Plan, TerminalValue, WarmStart};
 pub use oracle::OracleObjective;
 pub use shooting::{RandomShooting, RandomShootingConfig};

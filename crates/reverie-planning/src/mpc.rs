@@ -109,6 +109,16 @@ impl Mpc {
         (plan.actions[..self.dim].to_vec(), plan)
     }
 
+    /// The warm start carried to the next call (for checkpoints).
+    pub fn warm_start(&self) -> crate::WarmStart {
+        self.optimizer.warm_start()
+    }
+
+    /// Restores [`Mpc::warm_start`].
+    pub fn set_warm_start(&mut self, warm: crate::WarmStart) {
+        self.optimizer.set_warm_start(warm);
+    }
+
     /// Forgets the warm start (call at the start of an episode).
     pub fn reset(&mut self) {
         self.optimizer.reset();

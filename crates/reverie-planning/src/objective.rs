@@ -101,6 +101,22 @@ pub trait Optimizer {
 
     /// Forgets the kept solution (a new episode).
     fn reset(&mut self);
+
+    /// What the optimiser carries between calls (the shifted previous solution, and iCEM's
+    /// kept elites), for checkpoints that resume a run exactly.
+    fn warm_start(&self) -> WarmStart;
+
+    /// Restores [`Optimizer::warm_start`].
+    fn set_warm_start(&mut self, warm: WarmStart);
+}
+
+/// The state an [`Optimizer`] carries from one call to the next.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WarmStart {
+    /// The previous solution, shifted (none at the start of an episode).
+    pub previous: Option<Vec<f32>>,
+    /// Extra sequences kept (iCEM's elites; empty for the others).
+    pub kept: Vec<f32>,
 }
 
 impl ActionBounds {

@@ -3,7 +3,7 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{sanitize, ActionBounds, Objective, Optimizer, Plan};
+use crate::objective::{sanitize, ActionBounds, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`RandomShooting`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +84,17 @@ impl Optimizer for RandomShooting {
 
     fn reset(&mut self) {
         self.previous = None;
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            previous: self.previous.clone(),
+            kept: Vec::new(),
+        }
+    }
+
+    fn set_warm_start(&mut self, warm: WarmStart) {
+        self.previous = warm.previous;
     }
 }
 

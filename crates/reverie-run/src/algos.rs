@@ -30,6 +30,16 @@ pub fn agent_config(algo: &str, agent: &Table) -> Result<AgentConfig, ConfigErro
     })
 }
 
+/// `algo`'s `[agent]` table with every default filled in (what `config.toml` and
+/// `--print-config` show), after checking it.
+pub fn full_agent_table(algo: &str, agent: &Table) -> Result<Table, ConfigError> {
+    let typed = agent_config(algo, agent)?;
+    typed.to_table().map_err(|message| ConfigError::Invalid {
+        section: format!("[agent] of {algo}"),
+        message,
+    })
+}
+
 /// Builds the agent `algo` from its `[agent]` table for the env `env` builds, with these
 /// spaces and its networks on `device`; `total_steps` is the run's budget (schedules anneal
 /// over it).

@@ -59,8 +59,17 @@ pub struct TrainConfig {
     /// Evaluation episodes are cut after this many steps (a greedy policy can loop forever
     /// in envs without a time limit, e.g. the mazes); a cut episode counts as it stands.
     pub eval_max_episode_steps: u64,
-    /// Save a checkpoint every this many steps (0: only at the end).
+    /// Save a checkpoint (`checkpoints/step-N.bin` and `latest.bin`: the whole run, to
+    /// resume from) every this many steps (0: only at the end).
     pub checkpoint_every: u64,
+    /// Also save `latest.bin` when this many minutes passed since the last checkpoint
+    /// (0: never by time).
+    #[serde(default = "default_checkpoint_minutes")]
+    pub checkpoint_minutes: f64,
+    /// Stop with an error after this many consecutive updates with a non-finite loss
+    /// (the divergence guard; 0: never).
+    #[serde(default = "default_max_nonfinite_updates")]
+    pub max_nonfinite_updates: u64,
     /// Log throughput and agent metrics every this many steps.
     pub log_every: u64,
     /// CPU threads of candle's kernels, set once by the driver before anything is built
@@ -76,6 +85,16 @@ pub struct TrainConfig {
     /// Agent hyperparameters; the valid keys depend on `algo`.
     #[serde(default)]
     pub agent: Table,
+}
+
+/// A long run loses at most this much work to a crash.
+fn default_checkpoint_minutes() -> f64 {
+    10.0
+}
+
+/// A healthy run has no non-finite update at all; ten in a row is divergence.
+fn default_max_nonfinite_updates() -> u64 {
+    10
 }
 
 /// Run directories written before `threads` existed ran candle on the machine's cores.
@@ -305,7 +324,9 @@ pub fn resolve(request: &ConfigRequest) -> Result<TrainConfig, ConfigError> {
         table.insert("total_steps".into(), as_toml("total_steps", steps)?);
     }
     refuse_non_finite(&table, "")?;
-    from_table(table, "[top level]")
+    let mut config: TrainConfig = from_table(table, "[top level]")?;
+    config.agent = crate::algos::full_agent_table(&config.algo, &config.agent)?;
+    Ok(config)
 }
 
 /// Refuses a non-finite number anywhere in a config (TOML spells them `inf` and `nan`): no
@@ -363,6 +384,15 @@ pub fn env_options(table: &Table) -> Result<EnvOptions, ConfigError> {
 }
 
 impl TrainConfig {
+    /// A run's saved `config.toml` (for `--resume`), checked as a fresh one is.
+    pub fn from_saved(text: &str) -> Result<Self, ConfigError> {
+        let table = parse_toml(text, "config.toml")?;
+        refuse_non_finite(&table, "")?;
+        let config: TrainConfig = from_table(table, "[top level]")?;
+        crate::algos::agent_config(&config.algo, &config.agent)?;
+        Ok(config)
+    }
+
     /// The resolved configuration as TOML text (what `config.toml` holds).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a TrainConfig always serialises")

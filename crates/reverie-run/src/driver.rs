@@ -3,7 +3,8 @@
 //! so that experiments and tests observe or stop a run instead of writing their own loops.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reverie_core::metrics::MetricsLogger;
 use reverie_core::{Action, Agent, BoxedEnv, Carry, Metrics, Mode, ObsBatch, StepBatch, VecEnv};
 
+use crate::checkpoint::{CollectorState, MonitorState, RunState};
 use crate::run_dir::RunDir;
+use crate::signals;
 
 /// Whether a run goes on after a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +23,34 @@ pub enum Flow {
     Continue,
     /// Stop now (the final evaluation and checkpoint still happen).
     Stop,
+    /// Stop as a signal does: flush the metrics, write a checkpoint to resume from, skip
+    /// the final evaluation, and return [`Interrupted`].
+    Interrupt,
+}
+
+/// The error a run stopped by SIGINT / SIGTERM (or [`Flow::Interrupt`]) returns, after it
+/// saved a checkpoint to resume from.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("interrupted at step {step}; the run is saved in {run_dir}: continue it with `reverie train --resume {run_dir}`")]
+pub struct Interrupted {
+    /// Env steps taken.
+    pub step: u64,
+    /// The run directory.
+    pub run_dir: String,
+}
+
+/// The error a run stopped by the divergence guard returns.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("training diverged: {consecutive} consecutive non-finite updates (`{metric}` at step {step}); stopped. The last good checkpoint is {checkpoint}; lower the learning rate or check the rewards")]
+pub struct Diverged {
+    /// The step the guard stopped at.
+    pub step: u64,
+    /// The metric that was non-finite (or `losses/skipped_update`).
+    pub metric: String,
+    /// Consecutive non-finite updates.
+    pub consecutive: u64,
+    /// The last checkpoint written before the divergence.
+    pub checkpoint: String,
 }
 
 /// One finished training episode.
@@ -92,6 +123,11 @@ pub struct Schedule {
     pub eval_max_episode_steps: u64,
     /// Write a checkpoint every this many env steps (0: only at the end).
     pub checkpoint_every: u64,
+    /// Also write `latest.bin` when this many seconds passed since the last checkpoint
+    /// (0: never by time).
+    pub checkpoint_seconds: f64,
+    /// Stop the run after this many consecutive updates with a non-finite loss (0: never).
+    pub max_nonfinite_updates: u64,
     /// Log averaged metrics every this many env steps.
     pub log_every: u64,
     /// Seed of the first training reset (env `i` gets `seed + i`).
@@ -168,9 +204,10 @@ fn crossed(before: u64, after: u64, every: u64) -> bool {
 /// Trains `agent` on `envs` (as many as [`Agent::num_envs`]) for `schedule`, logging into
 /// `run` and evaluating on `eval_env`; calls `hooks` along the way.
 ///
-/// Checkpoints: `checkpoints/best.bin` holds the parameters of the best evaluation
-/// (rl-zoo's EvalCallback, since agents such as DQN oscillate), `step_N.bin`/`latest.bin`
-/// every `checkpoint_every` steps and at the end.
+/// Checkpoints: `checkpoints/best.bin` holds the agent at the best evaluation (rl-zoo's
+/// EvalCallback, since agents such as DQN oscillate); `latest.bin` the whole run (agent,
+/// envs, counters, log positions: see [`RunState`]) every `checkpoint_every` steps (also
+/// kept as `step-N.bin`), every `checkpoint_seconds`, on SIGINT / SIGTERM and at the end.
 pub fn drive(
     agent: &mut dyn Agent,
     envs: &mut VecEnv<BoxedEnv>,
@@ -180,23 +217,81 @@ pub fn drive(
     progress: bool,
     hooks: &mut dyn Hooks,
 ) -> anyhow::Result<RunOutcome> {
-    let mut monitor = Monitor::new(run, schedule.total_steps, progress);
-    let mut best: Option<Evaluation> = None;
-    let mut keep_best = |evaluation: Evaluation, agent: &dyn Agent| -> anyhow::Result<()> {
+    drive_from(agent, envs, eval_env, schedule, run, progress, hooks, None)
+}
+
+/// [`drive`], continuing from `resume` (a checkpoint's [`RunState`]) when given: the agent,
+/// the envs, the counters and the metric files go on exactly where it was written.
+#[allow(clippy::too_many_arguments)]
+pub fn drive_from(
+    agent: &mut dyn Agent,
+    envs: &mut VecEnv<BoxedEnv>,
+    eval_env: &mut BoxedEnv,
+    schedule: &Schedule,
+    run: &RunDir,
+    progress: bool,
+    hooks: &mut dyn Hooks,
+    resume: Option<RunState>,
+) -> anyhow::Result<RunOutcome> {
+    let (mut monitor, mut collector, mut step, mut best) = match resume {
+        None => (
+            Monitor::new(run, schedule.total_steps, progress)?,
+            Collector::start(agent, envs, schedule.env_seed),
+            0u64,
+            None,
+        ),
+        Some(state) => {
+            agent
+                .load(&state.agent)
+                .map_err(|e| anyhow::anyhow!("cannot restore the agent: {e}"))?;
+            let env_state = state
+                .envs
+                .as_deref()
+                .context("this run's envs cannot save their state, so it cannot be resumed")?;
+            envs.load_state(env_state)
+                .context("cannot restore the envs' state")?;
+            let monitor = Monitor::resume(
+                run,
+                schedule.total_steps,
+                progress,
+                state.step,
+                state.monitor,
+                &state.log,
+            )?;
+            let collector = Collector::restore(agent, envs, state.collector)?;
+            (
+                monitor,
+                collector,
+                state.step,
+                state.best.map(Evaluation::from_saved),
+            )
+        }
+    };
+    // `before` is the agent as it was when the evaluation started: evaluating moves its
+    // generators (tie-breaks, planners' samples), and the checkpoint must reproduce it.
+    let keep_best = |best: &mut Option<Evaluation>,
+                     evaluation: Evaluation,
+                     before: &[u8]|
+     -> anyhow::Result<()> {
         if best.is_none_or(|b| evaluation.mean > b.mean) {
-            best = Some(evaluation);
-            run.save_named_checkpoint("best.bin", &agent.save())?;
+            *best = Some(evaluation);
+            run.save_named_checkpoint("best.bin", before)?;
         }
         Ok(())
     };
-    let mut step = 0u64;
+    let mut last_checkpoint = Instant::now();
+    let mut interrupted = false;
     let result: anyhow::Result<()> = (|| {
-        let mut collector = Collector::start(agent, envs, schedule.env_seed);
         while step < schedule.total_steps {
             let before = step;
             let flow = collector.step(agent, envs, &mut step, &mut monitor, hooks)?;
+            monitor.guard(step, schedule.max_nonfinite_updates, run)?;
             if crossed(before, step, schedule.log_every.max(1)) || step >= schedule.total_steps {
                 monitor.flush_window(step)?;
+            }
+            if flow == Flow::Interrupt || signals::interrupted() {
+                interrupted = true;
+                break;
             }
             if flow == Flow::Stop {
                 monitor.flush_window(step)?;
@@ -206,6 +301,7 @@ pub fn drive(
                 && crossed(before, step, schedule.eval_every)
                 && step < schedule.total_steps
             {
+                let before = agent.save();
                 let (mean, std) = evaluate(
                     eval_env,
                     agent,
@@ -220,27 +316,55 @@ pub fn drive(
                     std,
                     last: false,
                 };
-                keep_best(evaluation, agent)?;
+                keep_best(&mut best, evaluation, &before)?;
                 if hooks.on_evaluation(&evaluation) == Flow::Stop {
                     break;
                 }
             }
-            if crossed(before, step, schedule.checkpoint_every) {
-                run.save_checkpoint(step, &agent.save())?;
-                hooks.on_checkpoint(step, &format!("step_{step}.bin"));
+            let by_steps = crossed(before, step, schedule.checkpoint_every);
+            let by_time = schedule.checkpoint_seconds > 0.0
+                && last_checkpoint.elapsed()
+                    >= Duration::from_secs_f64(schedule.checkpoint_seconds);
+            // While updates are non-finite the last good checkpoint is kept.
+            if (by_steps || by_time) && monitor.healthy() {
+                let state = run_state(agent, envs, &collector, &mut monitor, step, best)?;
+                if by_steps {
+                    run.save_checkpoint(step, &state)?;
+                    hooks.on_checkpoint(step, &format!("step-{step:09}.bin"));
+                } else {
+                    run.save_named_checkpoint("latest.bin", &state)?;
+                    hooks.on_checkpoint(step, "latest.bin");
+                }
+                last_checkpoint = Instant::now();
             }
         }
         Ok(())
     })();
     monitor.bar.finish_and_clear();
-    let flushed = monitor.logger.flush();
-    result?;
-    flushed.context("cannot write metrics")?;
+    if let Err(e) = result {
+        // Whatever stopped the run, the metrics logged so far are kept.
+        let _ = monitor.logger.flush();
+        return Err(e);
+    }
+    if interrupted {
+        let state = run_state(agent, envs, &collector, &mut monitor, step, best)?;
+        run.save_named_checkpoint("latest.bin", &state)?;
+        return Err(Interrupted {
+            step,
+            run_dir: run.path().display().to_string(),
+        }
+        .into());
+    }
+    monitor.logger.flush().context("cannot write metrics")?;
 
     // A run over N envs may overshoot the budget by up to N - 1 steps; the final records
     // are filed under the budget, as before the driver existed.
     let end = step.min(schedule.total_steps);
+    // Written before the final evaluation, so that `reverie eval` on it reproduces it.
+    let state = run_state(agent, envs, &collector, &mut monitor, step, best)?;
+    run.save_checkpoint(end, &state)?;
     let final_evaluation = if schedule.eval_episodes > 0 {
+        let before = RunState::open(&state)?.agent;
         let (mean, std) = evaluate(
             eval_env,
             agent,
@@ -256,14 +380,13 @@ pub fn drive(
         };
         monitor.logger.log(end, "eval/episodic_return", mean)?;
         monitor.logger.flush().context("cannot write metrics")?;
-        keep_best(final_evaluation, agent)?;
+        keep_best(&mut best, final_evaluation, &before)?;
         hooks.on_evaluation(&final_evaluation);
         Some(final_evaluation)
     } else {
         None
     };
     let best_evaluation = best;
-    run.save_checkpoint(end, &agent.save())?;
     hooks.on_checkpoint(end, "latest.bin");
     Ok(RunOutcome {
         steps: step,
@@ -274,53 +397,215 @@ pub fn drive(
     })
 }
 
-/// Logging, progress and bookkeeping of a run.
+/// The whole run at `step`, sealed: flushes the metrics first so the log positions match.
+fn run_state(
+    agent: &dyn Agent,
+    envs: &VecEnv<BoxedEnv>,
+    collector: &Collector,
+    monitor: &mut Monitor,
+    step: u64,
+    best: Option<Evaluation>,
+) -> anyhow::Result<Vec<u8>> {
+    let log = monitor.logger.flush().context("cannot write metrics")?;
+    Ok(RunState {
+        step,
+        agent: agent.save(),
+        // An agent's carry is opaque to the driver: a run whose carry holds state is not
+        // resumable (none of today's agents keeps one).
+        envs: envs.save_state().filter(|_| collector.carry.is_none()),
+        collector: collector.state(),
+        monitor: monitor.state(),
+        best: best.map(|b| (b.step, b.mean, b.std)),
+        log,
+    }
+    .seal())
+}
+
+impl Evaluation {
+    fn from_saved((step, mean, std): (u64, f64, f64)) -> Self {
+        Self {
+            step,
+            mean,
+            std,
+            last: false,
+        }
+    }
+}
+
+/// Logging, progress, the divergence guard and bookkeeping of a run.
 struct Monitor {
     logger: MetricsLogger,
     bar: ProgressBar,
+    /// Plain progress lines on stderr when it is not a terminal (logs, CI, `nohup`).
+    plain: Option<PlainProgress>,
     window_start: (Instant, u64),
     episodes: u64,
     recent: VecDeque<f64>,
-    sums: Vec<(&'static str, f64, u32)>,
+    sums: Vec<(String, f64, u32)>,
     sps: f64,
+    /// Updates with a non-finite loss so far (logged as `charts/nonfinite_updates`).
+    nonfinite_total: u64,
+    /// The current streak of them, and the metric of the last one.
+    nonfinite_streak: (u64, String),
+}
+
+/// Periodic one-line progress reports, with an ETA, for a stderr that is not a terminal.
+struct PlainProgress {
+    total: u64,
+    start: (Instant, u64),
+    last: Instant,
+    every: Duration,
+}
+
+impl PlainProgress {
+    fn report(&mut self, step: u64, recent: f64, episodes: u64) {
+        if self.last.elapsed() < self.every && step < self.total {
+            return;
+        }
+        self.last = Instant::now();
+        let elapsed = self.start.0.elapsed().as_secs_f64();
+        let rate = (step - self.start.1) as f64 / elapsed.max(1e-9);
+        let eta = (self.total.saturating_sub(step)) as f64 / rate.max(1e-9);
+        eprintln!(
+            "step {step}/{} ({:.0}%)  return {recent:.3}  {episodes} episodes  {rate:.0} steps/s  ETA {}",
+            self.total,
+            100.0 * step as f64 / self.total.max(1) as f64,
+            human_duration(eta)
+        );
+    }
+}
+
+/// `1h02m`, `3m05s`, `12s`.
+fn human_duration(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "?".into();
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s / 60) % 60),
+    }
 }
 
 impl Monitor {
-    fn new(run: &RunDir, total_steps: u64, progress: bool) -> Self {
-        let bar = if progress {
+    fn new(run: &RunDir, total_steps: u64, progress: bool) -> anyhow::Result<Self> {
+        let logger = MetricsLogger::create(run.path()).context("cannot create the metric files")?;
+        Ok(Self::with_logger(logger, total_steps, progress, 0))
+    }
+
+    fn resume(
+        run: &RunDir,
+        total_steps: u64,
+        progress: bool,
+        step: u64,
+        state: MonitorState,
+        log: &reverie_core::metrics::LogPosition,
+    ) -> anyhow::Result<Self> {
+        let logger =
+            MetricsLogger::resume(run.path(), log).context("cannot continue the metric files")?;
+        let mut monitor = Self::with_logger(logger, total_steps, progress, step);
+        monitor.episodes = state.episodes;
+        monitor.recent = state.recent.into();
+        monitor.sums = state.sums;
+        monitor.nonfinite_total = state.nonfinite_total;
+        monitor.nonfinite_streak = state.nonfinite_streak;
+        Ok(monitor)
+    }
+
+    fn with_logger(logger: MetricsLogger, total_steps: u64, progress: bool, step: u64) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = if progress && terminal {
             let bar = ProgressBar::new(total_steps);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} [{bar:30}] {human_pos}/{human_len} steps  {msg}",
+                    "{spinner} {elapsed_precise} [{bar:30}] {human_pos}/{human_len} steps  ETA {eta}  {msg}",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
             );
+            bar.set_position(step);
+            bar.reset_eta();
             bar
         } else {
             ProgressBar::hidden()
         };
+        let plain = (progress && !terminal).then(|| PlainProgress {
+            total: total_steps,
+            start: (Instant::now(), step),
+            last: Instant::now(),
+            every: Duration::from_secs(30),
+        });
         Self {
-            logger: MetricsLogger::new(run.path()),
+            logger,
             bar,
-            window_start: (Instant::now(), 0),
+            plain,
+            window_start: (Instant::now(), step),
             episodes: 0,
             recent: VecDeque::new(),
             sums: Vec::new(),
             sps: 0.0,
+            nonfinite_total: 0,
+            nonfinite_streak: (0, String::new()),
+        }
+    }
+
+    fn state(&self) -> MonitorState {
+        MonitorState {
+            episodes: self.episodes,
+            recent: self.recent.iter().copied().collect(),
+            sums: self.sums.clone(),
+            nonfinite_total: self.nonfinite_total,
+            nonfinite_streak: self.nonfinite_streak.clone(),
         }
     }
 
     fn add_metrics(&mut self, metrics: Vec<(&'static str, f64)>) {
+        // An update whose loss is non-finite: the agent skipped it, or logged the NaN.
+        let bad = metrics.iter().find(|(name, value)| {
+            *name == "losses/skipped_update" || (name.starts_with("losses/") && !value.is_finite())
+        });
+        if let Some((name, _)) = bad {
+            self.nonfinite_total += 1;
+            self.nonfinite_streak.0 += 1;
+            self.nonfinite_streak.1 = name.to_string();
+        } else if metrics.iter().any(|(name, _)| name.starts_with("losses/")) {
+            self.nonfinite_streak.0 = 0;
+        }
         for (name, value) in metrics {
-            match self.sums.iter_mut().find(|(n, _, _)| *n == name) {
+            match self.sums.iter_mut().find(|(n, _, _)| n == name) {
                 Some(entry) => {
                     entry.1 += value;
                     entry.2 += 1;
                 }
-                None => self.sums.push((name, value, 1)),
+                None => self.sums.push((name.to_string(), value, 1)),
             }
         }
+    }
+
+    /// No update since the last finite one had a non-finite loss.
+    fn healthy(&self) -> bool {
+        self.nonfinite_streak.0 == 0
+    }
+
+    /// Stops the run once `limit` consecutive updates were non-finite.
+    fn guard(&mut self, step: u64, limit: u64, run: &RunDir) -> anyhow::Result<()> {
+        if limit == 0 || self.nonfinite_streak.0 < limit {
+            return Ok(());
+        }
+        self.flush_window(step)?;
+        let latest = run.path().join("checkpoints").join("latest.bin");
+        Err(Diverged {
+            step,
+            metric: self.nonfinite_streak.1.clone(),
+            consecutive: self.nonfinite_streak.0,
+            checkpoint: if latest.exists() {
+                latest.display().to_string()
+            } else {
+                "none (no checkpoint was written before it)".into()
+            },
+        }
+        .into())
     }
 
     fn episode(&mut self, step: u64, total: f64, length: u64) -> anyhow::Result<()> {
@@ -346,7 +631,14 @@ impl Monitor {
         self.window_start = (Instant::now(), step);
         self.logger.log(step, "charts/SPS", self.sps)?;
         for (name, total, count) in self.sums.drain(..) {
-            self.logger.log(step, name, total / count as f64)?;
+            self.logger.log(step, &name, total / count as f64)?;
+        }
+        if self.nonfinite_total > 0 {
+            self.logger.log(
+                step,
+                "charts/nonfinite_updates",
+                self.nonfinite_total as f64,
+            )?;
         }
         self.bar.set_position(step);
         self.bar.set_message(format!(
@@ -355,6 +647,10 @@ impl Monitor {
             self.sps,
             self.episodes
         ));
+        let (recent, episodes) = (self.recent_mean(), self.episodes);
+        if let Some(plain) = &mut self.plain {
+            plain.report(step, recent, episodes);
+        }
         Ok(())
     }
 }
@@ -384,6 +680,39 @@ impl Collector {
             returns: vec![0.0; n],
             lengths: vec![0; n],
         }
+    }
+
+    /// What a checkpoint keeps of it.
+    fn state(&self) -> CollectorState {
+        CollectorState {
+            obs: self.obs.clone(),
+            is_first: self.is_first.clone(),
+            returns: self.returns.clone(),
+            lengths: self.lengths.clone(),
+            carry_is_empty: self.carry.is_none(),
+        }
+    }
+
+    /// Continues collection from a checkpoint. Only agents whose carry holds nothing (all
+    /// of today's) can be resumed: a carry is opaque to the driver.
+    fn restore(
+        agent: &dyn Agent,
+        envs: &VecEnv<BoxedEnv>,
+        state: CollectorState,
+    ) -> anyhow::Result<Self> {
+        let n = envs.num_envs();
+        if !state.carry_is_empty || state.obs.len() != n || state.returns.len() != n {
+            anyhow::bail!("the checkpoint's collection state does not fit this run (agent carry or env count)");
+        }
+        Ok(Self {
+            next: state.obs.clone(),
+            obs: state.obs,
+            carry: agent.initial_carry(n),
+            is_first: state.is_first,
+            actions: Vec::with_capacity(n),
+            returns: state.returns,
+            lengths: state.lengths,
+        })
     }
 
     /// One step of every env: act, step, show the agent the transitions, reset ended

@@ -10,12 +10,14 @@
 //! `reverie train` draws its learning curve there, after [`train`] returns.
 
 pub mod algos;
+pub mod checkpoint;
 pub mod config;
 pub mod driver;
 pub mod eval;
 pub mod run_dir;
+pub mod signals;
 pub mod train;
 
 pub use config::{resolve, ConfigRequest, TrainConfig};
-pub use driver::{Flow, Hooks};
+pub use driver::{Diverged, Flow, Hooks, Interrupted};
 pub use train::{train, train_with_hooks, RunLocation, TrainSummary};

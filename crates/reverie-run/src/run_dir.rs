@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use reverie_core::atomic::write_atomic;
 
+/// How many `checkpoints/step-N.bin` files a run keeps.
+pub const KEEP_STEP_CHECKPOINTS: usize = 3;
+
 /// A run directory on disk.
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -111,7 +114,8 @@ impl RunDir {
         write_atomic(&target, bytes).with_context(|| format!("cannot write {}", target.display()))
     }
 
-    /// Saves a checkpoint as `checkpoints/step-<step>.bin` and `checkpoints/latest.bin`.
+    /// Saves a checkpoint as `checkpoints/step-<step>.bin` and `checkpoints/latest.bin`,
+    /// keeping the newest [`KEEP_STEP_CHECKPOINTS`] step files.
     pub fn save_checkpoint(&self, step: u64, bytes: &[u8]) -> anyhow::Result<PathBuf> {
         let file = self
             .path
@@ -121,7 +125,29 @@ impl RunDir {
         let latest = self.path.join("checkpoints").join("latest.bin");
         write_atomic(&latest, bytes)
             .with_context(|| format!("cannot write {}", latest.display()))?;
+        self.prune_step_checkpoints(KEEP_STEP_CHECKPOINTS);
         Ok(file)
+    }
+
+    /// Removes all but the newest `keep` `step-N.bin` files (a long run would otherwise
+    /// leave thousands); failures to remove are ignored, they only cost disk.
+    fn prune_step_checkpoints(&self, keep: usize) {
+        let Ok(entries) = fs::read_dir(self.path.join("checkpoints")) else {
+            return;
+        };
+        let mut steps: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("step-") && n.ends_with(".bin"))
+            })
+            .collect();
+        // Zero-padded step numbers sort as text.
+        steps.sort();
+        for old in steps.iter().rev().skip(keep) {
+            let _ = fs::remove_file(old);
+        }
     }
 
     /// Saves a checkpoint as `checkpoints/<name>` (e.g. `best.bin`), atomically.

@@ -2,18 +2,19 @@
 //! run directory, and run the [`crate::driver`] on them; write the summary. (The learning
 //! curve is drawn by the caller: `reverie_lab::plot::plot_run`.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 
-use reverie_core::{Agent, AutoresetMode, DynEnv, SeedStreams, Space, VecEnv};
+use reverie_core::{Agent, AutoresetMode, BoxedEnv, DynEnv, SeedStreams, Space, VecEnv};
 use reverie_envs::{make_with, EnvRecipe};
 
 use crate::algos::build_agent;
+use crate::checkpoint::RunState;
 use crate::config::{env_options, TrainConfig};
-use crate::driver::{drive, Hooks, NoHooks, Schedule};
+use crate::driver::{drive_from, Hooks, Interrupted, NoHooks, Schedule};
 use crate::run_dir::RunDir;
 
 /// Where the run directory goes.
@@ -68,8 +69,10 @@ pub fn load_agent(config: &TrainConfig, checkpoint: &[u8]) -> anyhow::Result<Box
         &DynEnv::observation_space(env.as_ref()),
         &DynEnv::action_space(env.as_ref()),
     )?;
+    let bytes = crate::checkpoint::agent_bytes(checkpoint)
+        .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
     agent
-        .load(checkpoint)
+        .load(&bytes)
         .map_err(|e| anyhow::anyhow!("cannot load the checkpoint: {e}"))?;
     Ok(agent)
 }
@@ -114,29 +117,7 @@ pub fn train_with_hooks(
     progress: bool,
     hooks: &mut dyn Hooks,
 ) -> anyhow::Result<TrainSummary> {
-    if config.threads == 0 {
-        anyhow::bail!("threads must be >= 1 (candle's CPU threads), got 0");
-    }
-    // Once, before the first tensor: candle sizes its pool from it (reverie_nn::threads).
-    reverie_nn::threads::set_num_threads(config.threads);
-    let options = env_options(&config.env.options)?;
-    let env = make_with(&config.env.id, &options)?;
-    let mut eval_env = make_with(&config.env.id, &options)?;
-    let streams = SeedStreams::new(config.seed);
-    let (obs_space, act_space) = (
-        DynEnv::observation_space(env.as_ref()),
-        DynEnv::action_space(env.as_ref()),
-    );
-    if config.total_steps == 0 {
-        anyhow::bail!("total_steps must be > 0");
-    }
-    let mut agent = build(config, &obs_space, &act_space)?;
-    let mut envs = vec![env];
-    for _ in 1..agent.num_envs() {
-        envs.push(make_with(&config.env.id, &options)?);
-    }
-    let mut envs = VecEnv::new(envs, AutoresetMode::SameStep);
-
+    let mut parts = Parts::build(config)?;
     let run = match location {
         RunLocation::Under(root) => {
             RunDir::create_under(root, &config.algo, &config.env.id, config.seed)?
@@ -157,50 +138,152 @@ pub fn train_with_hooks(
             run.path().display()
         );
     }
-    let start = Instant::now();
-    let schedule = Schedule {
-        total_steps: config.total_steps,
-        eval_every: config.eval_every,
-        eval_episodes: config.eval_episodes,
-        eval_max_episode_steps: config.eval_max_episode_steps,
-        checkpoint_every: config.checkpoint_every,
-        log_every: config.log_every,
-        env_seed: streams.seed("env"),
-        eval_seed: streams.seed("eval"),
-    };
-    let result = (|| -> anyhow::Result<TrainSummary> {
-        let outcome = drive(
-            agent.as_mut(),
-            &mut envs,
-            &mut eval_env,
-            &schedule,
-            &run,
-            progress,
-            hooks,
-        )?;
-        let wall = start.elapsed().as_secs_f64();
-        // The budget, or fewer steps when a hook stopped the run.
-        let steps = outcome.steps.min(config.total_steps);
-        let summary = TrainSummary {
-            algo: config.algo.clone(),
-            env: config.env.id.clone(),
-            seed: config.seed,
-            total_steps: steps,
-            episodes: outcome.episodes,
-            final_eval_return_mean: outcome.final_evaluation.map_or(f64::NAN, |e| e.mean),
-            final_eval_return_std: outcome.final_evaluation.map_or(f64::NAN, |e| e.std),
-            last_100_train_return_mean: outcome.last_100_train_return_mean,
-            best_eval_return_mean: outcome.best_evaluation.map_or(f64::NAN, |e| e.mean),
-            best_eval_step: outcome.best_evaluation.map_or(0, |e| e.step),
-            wall_time_s: wall,
-            sps: steps as f64 / wall,
-            run_dir: run.path().to_path_buf(),
+    parts.run(config, &run, progress, hooks, None)
+}
+
+/// Continues the run in `run_dir` from `checkpoints/latest.bin`: its saved `config.toml`,
+/// agent, envs, counters and metric files go on exactly as if it had not stopped.
+pub fn resume(
+    run_dir: &Path,
+    progress: bool,
+    hooks: &mut dyn Hooks,
+) -> anyhow::Result<TrainSummary> {
+    let run = RunDir::open(run_dir)?;
+    let text = std::fs::read_to_string(run.path().join("config.toml"))
+        .with_context(|| format!("cannot read {}/config.toml", run_dir.display()))?;
+    let config = TrainConfig::from_saved(&text)?;
+    let latest = run.path().join("checkpoints").join("latest.bin");
+    let bytes = std::fs::read(&latest).with_context(|| {
+        format!(
+            "{} has no checkpoint to resume from ({} is missing)",
+            run_dir.display(),
+            latest.display()
+        )
+    })?;
+    let state = RunState::open(&bytes)
+        .with_context(|| format!("cannot resume from {}", latest.display()))?;
+    if state.step >= config.total_steps {
+        anyhow::bail!(
+            "the run in {} already finished ({} of {} steps); nothing to resume",
+            run_dir.display(),
+            state.step,
+            config.total_steps
+        );
+    }
+    let mut parts = Parts::build(&config)?;
+    if progress {
+        eprintln!(
+            "{} on {}: resuming {} at step {} of {}",
+            config.algo,
+            config.env.id,
+            run.path().display(),
+            state.step,
+            config.total_steps
+        );
+    }
+    parts.run(&config, &run, progress, hooks, Some(state))
+}
+
+/// What a run trains: the agent and its envs, built (and checked) before anything is
+/// written.
+struct Parts {
+    agent: Box<dyn Agent>,
+    envs: VecEnv<BoxedEnv>,
+    eval_env: BoxedEnv,
+    schedule: Schedule,
+}
+
+impl Parts {
+    fn build(config: &TrainConfig) -> anyhow::Result<Self> {
+        if config.threads == 0 {
+            anyhow::bail!("threads must be >= 1 (candle's CPU threads), got 0");
+        }
+        // Once, before the first tensor: candle sizes its pool from it (reverie_nn::threads).
+        reverie_nn::threads::set_num_threads(config.threads);
+        let options = env_options(&config.env.options)?;
+        let env = make_with(&config.env.id, &options)?;
+        let eval_env = make_with(&config.env.id, &options)?;
+        let streams = SeedStreams::new(config.seed);
+        let (obs_space, act_space) = (
+            DynEnv::observation_space(env.as_ref()),
+            DynEnv::action_space(env.as_ref()),
+        );
+        if config.total_steps == 0 {
+            anyhow::bail!("total_steps must be > 0");
+        }
+        let agent = build(config, &obs_space, &act_space)?;
+        let mut envs = vec![env];
+        for _ in 1..agent.num_envs() {
+            envs.push(make_with(&config.env.id, &options)?);
+        }
+        let schedule = Schedule {
+            total_steps: config.total_steps,
+            eval_every: config.eval_every,
+            eval_episodes: config.eval_episodes,
+            eval_max_episode_steps: config.eval_max_episode_steps,
+            checkpoint_every: config.checkpoint_every,
+            checkpoint_seconds: config.checkpoint_minutes * 60.0,
+            max_nonfinite_updates: config.max_nonfinite_updates,
+            log_every: config.log_every,
+            env_seed: streams.seed("env"),
+            eval_seed: streams.seed("eval"),
         };
-        run.write(
-            "summary.json",
-            serde_json::to_string_pretty(&summary)?.as_bytes(),
-        )?;
-        Ok(summary)
-    })();
-    result.with_context(|| format!("run directory: {}", run.path().display()))
+        Ok(Self {
+            agent,
+            envs: VecEnv::new(envs, AutoresetMode::SameStep),
+            eval_env,
+            schedule,
+        })
+    }
+
+    fn run(
+        &mut self,
+        config: &TrainConfig,
+        run: &RunDir,
+        progress: bool,
+        hooks: &mut dyn Hooks,
+        resume: Option<RunState>,
+    ) -> anyhow::Result<TrainSummary> {
+        let start = Instant::now();
+        let result = (|| -> anyhow::Result<TrainSummary> {
+            let outcome = drive_from(
+                self.agent.as_mut(),
+                &mut self.envs,
+                &mut self.eval_env,
+                &self.schedule,
+                run,
+                progress,
+                hooks,
+                resume,
+            )?;
+            let wall = start.elapsed().as_secs_f64();
+            // The budget, or fewer steps when a hook stopped the run.
+            let steps = outcome.steps.min(config.total_steps);
+            let summary = TrainSummary {
+                algo: config.algo.clone(),
+                env: config.env.id.clone(),
+                seed: config.seed,
+                total_steps: steps,
+                episodes: outcome.episodes,
+                final_eval_return_mean: outcome.final_evaluation.map_or(f64::NAN, |e| e.mean),
+                final_eval_return_std: outcome.final_evaluation.map_or(f64::NAN, |e| e.std),
+                last_100_train_return_mean: outcome.last_100_train_return_mean,
+                best_eval_return_mean: outcome.best_evaluation.map_or(f64::NAN, |e| e.mean),
+                best_eval_step: outcome.best_evaluation.map_or(0, |e| e.step),
+                wall_time_s: wall,
+                sps: steps as f64 / wall,
+                run_dir: run.path().to_path_buf(),
+            };
+            run.write(
+                "summary.json",
+                serde_json::to_string_pretty(&summary)?.as_bytes(),
+            )?;
+            Ok(summary)
+        })();
+        // An interruption's message already names the run directory.
+        if result.as_ref().is_err_and(|e| e.is::<Interrupted>()) {
+            return result;
+        }
+        result.with_context(|| format!("run directory: {}", run.path().display()))
+    }
 }

@@ -2,7 +2,8 @@
 //! `train_with_hooks` on a short budget, the hooks see exactly the steps, episodes,
 //! evaluations and checkpoints the run reports, the neural agents' checkpoints reload into
 //! agents that reproduce the final evaluation, two runs with one seed give identical
-//! metrics, and a hook can stop a run.
+//! metrics, a run interrupted at step k and resumed ends with the same metrics as the same
+//! run uninterrupted, and a hook can stop a run.
 
 use std::path::{Path, PathBuf};
 
@@ -164,10 +165,10 @@ fn every_algorithm_runs_on_the_one_driver_and_the_hooks_see_the_run() {
         );
         assert!(dir.join("checkpoints/latest.bin").exists(), "{algo}");
 
-        // The neural agents reload into agents whose deterministic policy reproduces the
-        // final evaluation (tabular agents break greedy ties with their generator, and the
-        // MPC agents do not restore a run yet).
-        if ["dqn", "ppo", "sac", "mbpo", "neural-dyna"].contains(&algo) {
+        // Every agent reloads (into a fresh agent built from the config) as it was before
+        // the final evaluation, generators included, so its deterministic policy takes the
+        // same actions and reproduces that evaluation exactly.
+        {
             let bytes = std::fs::read(dir.join("checkpoints/latest.bin")).unwrap();
             let mut agent = reverie_run::train::load_agent(&config, &bytes).unwrap();
             let mut eval_env = reverie_envs::make(env).unwrap();
@@ -204,6 +205,64 @@ fn one_seed_gives_identical_runs() {
             .collect();
         assert!(runs[0].len() > 5, "{algo}");
         assert_eq!(runs[0], runs[1], "{algo}: same seed, different metrics");
+    }
+}
+
+/// Interrupts a run (as SIGINT does) once it reached `at` steps.
+struct InterruptAt(u64);
+
+impl Hooks for InterruptAt {
+    fn on_step(&mut self, step: u64, _batch: &StepBatch<'_>) -> Flow {
+        if step >= self.0 {
+            Flow::Interrupt
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+#[test]
+fn every_algorithm_resumes_exactly_where_it_was_interrupted() {
+    for (algo, env, steps, overrides) in cases() {
+        // Checkpoints mid-run too, so a resume continues past one (and its evaluation).
+        let mut overrides: Vec<&str> = overrides.clone();
+        overrides.extend(["eval_every=100", "checkpoint_every=100"]);
+        let config = config(algo, env, steps, &overrides, 1);
+        let whole = scratch(&format!("{algo}-whole"));
+        let expected = reverie_run::train(&config, &RunLocation::At(whole.clone()), false)
+            .unwrap_or_else(|e| panic!("{algo}: {e:#}"));
+
+        let stopped = scratch(&format!("{algo}-stopped"));
+        let at = steps * 2 / 3 + 7;
+        let err = train_with_hooks(
+            &config,
+            &RunLocation::At(stopped.clone()),
+            false,
+            &mut InterruptAt(at),
+        )
+        .expect_err("interrupted");
+        let interrupted = err
+            .downcast_ref::<reverie_run::Interrupted>()
+            .unwrap_or_else(|| panic!("{algo}: {err:#}"));
+        assert!(interrupted.step >= at, "{algo}: {interrupted:?}");
+        let resumed =
+            reverie_run::train::resume(&stopped, false, &mut reverie_run::driver::NoHooks)
+                .unwrap_or_else(|e| panic!("{algo}: resume: {e:#}"));
+        assert_eq!(
+            metrics(&stopped),
+            metrics(&whole),
+            "{algo}: resumed metrics differ"
+        );
+        assert_eq!(
+            resumed.final_eval_return_mean, expected.final_eval_return_mean,
+            "{algo}"
+        );
+        assert_eq!(resumed.episodes, expected.episodes, "{algo}");
+        let err = reverie_run::train::resume(&stopped, false, &mut reverie_run::driver::NoHooks)
+            .expect_err("a finished run does not resume");
+        assert!(format!("{err:#}").contains("already finished"), "{err:#}");
+        std::fs::remove_dir_all(&whole).unwrap();
+        std::fs::remove_dir_all(&stopped).unwrap();
     }
 }
 

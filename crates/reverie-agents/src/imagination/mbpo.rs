@@ -23,16 +23,19 @@ use reverie_core::{
     ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
-    train, EnsembleModel, EnsembleModelConfig, FastDynamics, ModelEnv, ModelEnvConfig, Propagation,
-    TrainerConfig,
+    train, EnsembleModel, EnsembleModelConfig, EnsembleState, FastDynamics, ModelEnv,
+    ModelEnvConfig, Propagation, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{store_imagined_step, validate_model_settings};
 use crate::error::{backend, require};
 use crate::model_free::common::box_obs_dim;
+use crate::model_free::sac::SacState;
 use crate::model_free::{Sac, SacConfig};
 use crate::AgentError;
+use crate::Algorithm;
+use reverie_core::snapshot;
 
 /// MBPO hyperparameters (defaults: a CPU-sized version of the paper's, tuned on
 /// Pendulum-v1).
@@ -522,15 +525,56 @@ impl Agent for Mbpo {
     }
 
     fn save(&self) -> Vec<u8> {
-        self.sac.save()
+        let state = MbpoState {
+            sac: self.sac.state(),
+            model: self.model.state().expect("parameters serialise"),
+            model_ready: self.model_ready,
+            real: self.real.clone(),
+            imagined: self.imagined.clone(),
+            steps_done: self.steps_done,
+            last_disagreement: self.last_disagreement,
+            disagreement_by_depth: self.disagreement_by_depth.clone(),
+            rng: self.rng.clone(),
+        };
+        snapshot::save(Algorithm::Mbpo.name(), &state)
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.sac.load(bytes)?;
-        // A loaded policy acts on its own; the model is retrained from new data.
-        self.model_ready = true;
+        let state: MbpoState =
+            snapshot::load(Algorithm::Mbpo.name(), bytes).map_err(|e| e.to_string())?;
+        // The imagined buffer's capacity follows the rollout schedule; only widths must fit.
+        let widths = |b: &ReplayBuffer| (b.config().obs_dim, b.config().action_dim);
+        if state.real.config() != self.real.config()
+            || widths(&state.imagined) != widths(&self.imagined)
+        {
+            return Err("the saved buffers have another shape or capacity".into());
+        }
+        self.sac.restore_state(state.sac)?;
+        self.model.load_state(&state.model)?;
+        self.model_ready = state.model_ready;
+        self.real = state.real;
+        self.imagined = state.imagined;
+        self.steps_done = state.steps_done;
+        self.last_disagreement = state.last_disagreement;
+        self.disagreement_by_depth = state.disagreement_by_depth;
+        self.rng = state.rng;
         Ok(())
     }
+}
+
+/// Everything MBPO needs to continue exactly: the SAC agent's whole state, the ensemble,
+/// the real and imagined buffers, counters and the generator.
+#[derive(Serialize, Deserialize)]
+struct MbpoState {
+    sac: SacState,
+    model: EnsembleState,
+    model_ready: bool,
+    real: ReplayBuffer,
+    imagined: ReplayBuffer,
+    steps_done: u64,
+    last_disagreement: Option<(f64, f64, f64)>,
+    disagreement_by_depth: Vec<f64>,
+    rng: Rng,
 }
 
 #[cfg(test)]

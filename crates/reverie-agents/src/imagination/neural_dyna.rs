@@ -15,14 +15,18 @@ use reverie_core::{
     ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
-    train, EnsembleModel, EnsembleModelConfig, ModelEnv, ModelEnvConfig, Propagation, TrainerConfig,
+    train, EnsembleModel, EnsembleModelConfig, EnsembleState, ModelEnv, ModelEnvConfig,
+    Propagation, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{store_imagined_step, validate_model_settings};
 use crate::error::{backend, require};
+use crate::model_free::dqn::DqnState;
 use crate::model_free::{Dqn, DqnConfig};
 use crate::AgentError;
+use crate::Algorithm;
+use reverie_core::snapshot;
 
 /// Neural Dyna hyperparameters (the DQN part defaults to rl-zoo's CartPole-v1 tuning).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -344,12 +348,43 @@ impl Agent for NeuralDyna {
     }
 
     fn save(&self) -> Vec<u8> {
-        self.dqn.save()
+        let state = NeuralDynaState {
+            dqn: self.dqn.state(),
+            model: self.model.state().expect("parameters serialise"),
+            model_ready: self.model_ready,
+            imagined: self.imagined.clone(),
+            steps_done: self.steps_done,
+            rng: self.rng.clone(),
+        };
+        snapshot::save(Algorithm::NeuralDyna.name(), &state)
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.dqn.load(bytes)
+        let state: NeuralDynaState =
+            snapshot::load(Algorithm::NeuralDyna.name(), bytes).map_err(|e| e.to_string())?;
+        if state.imagined.config() != self.imagined.config() {
+            return Err("the saved imagined buffer has another shape or capacity".into());
+        }
+        self.dqn.restore_state(state.dqn)?;
+        self.model.load_state(&state.model)?;
+        self.model_ready = state.model_ready;
+        self.imagined = state.imagined;
+        self.steps_done = state.steps_done;
+        self.rng = state.rng;
+        Ok(())
     }
+}
+
+/// Everything neural Dyna needs to continue exactly: the DQN's whole state, the ensemble,
+/// the imagined buffer, counters and the generator.
+#[derive(Serialize, Deserialize)]
+struct NeuralDynaState {
+    dqn: DqnState,
+    model: EnsembleState,
+    model_ready: bool,
+    imagined: ReplayBuffer,
+    steps_done: u64,
+    rng: Rng,
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ pub fn rows(data: &[f32], cols: usize, device: &Device) -> candle_core::Result<T
 
 /// Running mean and variance of observations (SB3's `VecNormalize`, parallel update of
 /// Chan et al.), applied as `clip((x − μ) / √(σ² + 1e-8), ±10)`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunningMeanStd {
     mean: Vec<f64>,
     var: Vec<f64>,
@@ -146,25 +146,9 @@ impl RunningMeanStd {
         }
     }
 
-    /// `(mean, var, count)` for checkpoints.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "mean": self.mean, "var": self.var, "count": self.count })
-    }
-
-    /// Restores [`RunningMeanStd::to_json`] output of the same width.
-    pub fn from_json(value: &serde_json::Value, dim: usize) -> Result<Self, String> {
-        let get = |k: &str| -> Result<Vec<f64>, String> {
-            serde_json::from_value(value[k].clone()).map_err(|e| format!("obs statistics: {e}"))
-        };
-        let (mean, var) = (get("mean")?, get("var")?);
-        let count = value["count"].as_f64().ok_or("obs statistics: no count")?;
-        if mean.len() != dim || var.len() != dim {
-            return Err(format!(
-                "obs statistics of width {}, expected {dim}",
-                mean.len()
-            ));
-        }
-        Ok(Self { mean, var, count })
+    /// Width of the rows it tracks.
+    pub fn dim(&self) -> usize {
+        self.mean.len()
     }
 }
 
@@ -177,14 +161,6 @@ pub fn load_nets(
         net.load_named(prefix, tensors).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-/// The entry `name` of a checkpoint's metadata as `T`.
-pub fn meta<T: serde::de::DeserializeOwned>(
-    metadata: &serde_json::Value,
-    name: &str,
-) -> Result<T, String> {
-    serde_json::from_value(metadata[name].clone()).map_err(|e| format!("checkpoint {name}: {e}"))
 }
 
 #[cfg(test)]

@@ -7,16 +7,18 @@
 //! their final observation; terminated ones do not.
 
 use candle_core::{Device, Tensor, D};
+use reverie_core::snapshot;
 use reverie_core::{
     Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
     Space, StepBatch,
 };
-use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp, Parameters};
+use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};
+use super::common::{box_obs_dim, load_nets, require_network, rows, ActionKind};
 use crate::error::{backend, require};
 use crate::AgentError;
+use crate::Algorithm;
 
 /// DQN hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -419,19 +421,59 @@ impl Agent for Dqn {
     }
 
     fn save(&self) -> Vec<u8> {
-        let mut tensors = self.q.named_tensors("q");
-        tensors.extend(self.target.named_tensors("target"));
-        let metadata = serde_json::json!({ "algo": "dqn", "steps_done": self.steps_done });
-        reverie_nn::checkpoint::to_bytes(&tensors, &metadata).expect("CPU tensors serialise")
+        snapshot::save(Algorithm::Dqn.name(), &self.state())
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let (tensors, metadata) = reverie_nn::checkpoint::from_bytes(bytes, &self.device)?;
-        if metadata["algo"] != "dqn" {
-            return Err(format!("not a DQN checkpoint ({})", metadata["algo"]));
+        let state: DqnState =
+            snapshot::load(Algorithm::Dqn.name(), bytes).map_err(|e| e.to_string())?;
+        self.restore_state(state)
+    }
+}
+
+/// Everything a DQN needs to continue exactly: both networks, Adam's moments, the replay
+/// buffer, the step counters and the generator.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct DqnState {
+    nets: Vec<u8>,
+    adam: AdamState,
+    buffer: ReplayBuffer,
+    steps_done: u64,
+    since_train: u64,
+    since_target: u64,
+    rng: Rng,
+}
+
+impl Dqn {
+    pub(crate) fn state(&self) -> DqnState {
+        let mut tensors = self.q.named_tensors("q");
+        tensors.extend(self.target.named_tensors("target"));
+        DqnState {
+            nets: reverie_nn::checkpoint::to_bytes(&tensors, &serde_json::json!({}))
+                .expect("parameters serialise"),
+            adam: self.adam.state().expect("optimiser moments are readable"),
+            buffer: self.buffer.clone(),
+            steps_done: self.steps_done,
+            since_train: self.since_train,
+            since_target: self.since_target,
+            rng: self.rng.clone(),
         }
+    }
+
+    pub(crate) fn restore_state(&mut self, state: DqnState) -> Result<(), String> {
+        let (tensors, _) = reverie_nn::checkpoint::from_bytes(&state.nets, &self.device)?;
         load_nets(&tensors, &[("q", &self.q), ("target", &self.target)])?;
-        self.steps_done = meta(&metadata, "steps_done")?;
+        self.adam
+            .load_state(&state.adam)
+            .map_err(|e| e.to_string())?;
+        if state.buffer.config() != self.buffer.config() {
+            return Err("the saved replay buffer has another shape or capacity".into());
+        }
+        self.buffer = state.buffer;
+        self.steps_done = state.steps_done;
+        self.since_train = state.since_train;
+        self.since_target = state.since_target;
+        self.rng = state.rng;
         Ok(())
     }
 }

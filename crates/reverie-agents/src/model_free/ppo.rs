@@ -12,16 +12,15 @@
 //! its last reward, as SB3 does.
 
 use candle_core::{Device, Tensor, Var};
+use reverie_core::snapshot;
 use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
 use reverie_nn::dist::{categorical, Categorical, Distribution};
-use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp, Parameters};
+use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
-use super::common::{
-    box_obs_dim, load_nets, meta, require_network, rows, ActionKind, RunningMeanStd,
-};
+use super::common::{box_obs_dim, load_nets, require_network, rows, ActionKind, RunningMeanStd};
 use crate::error::{backend, require};
-use crate::AgentError;
+use crate::{AgentError, Algorithm};
 
 /// PPO hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -240,7 +239,7 @@ impl PpoConfig {
 }
 
 /// One rollout of `num_envs * n_steps` transitions, time-major (`t * num_envs + env`).
-#[derive(Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Rollout {
     obs: Vec<f32>,
     actions: Vec<f32>,
@@ -670,19 +669,23 @@ impl Agent for Ppo {
         if let Some(log_std) = &self.log_std {
             tensors.insert("log_std".into(), log_std.as_tensor().clone());
         }
-        let metadata = serde_json::json!({
-            "algo": "ppo",
-            "steps_done": self.steps_done,
-            "obs_rms": self.obs_rms.as_ref().map(|r| r.to_json()),
-        });
-        reverie_nn::checkpoint::to_bytes(&tensors, &metadata).expect("CPU tensors serialise")
+        let state = PpoState {
+            nets: reverie_nn::checkpoint::to_bytes(&tensors, &serde_json::json!({}))
+                .expect("parameters serialise"),
+            adam: self.adam.state().expect("optimiser moments are readable"),
+            obs_rms: self.obs_rms.clone(),
+            rollout: self.buffer.clone(),
+            steps_done: self.steps_done,
+            updates: self.updates,
+            rng: self.rng.clone(),
+        };
+        snapshot::save(Algorithm::Ppo.name(), &state)
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let (tensors, metadata) = reverie_nn::checkpoint::from_bytes(bytes, &self.device)?;
-        if metadata["algo"] != "ppo" {
-            return Err(format!("not a PPO checkpoint ({})", metadata["algo"]));
-        }
+        let state: PpoState =
+            snapshot::load(Algorithm::Ppo.name(), bytes).map_err(|e| e.to_string())?;
+        let (tensors, _) = reverie_nn::checkpoint::from_bytes(&state.nets, &self.device)?;
         load_nets(
             &tensors,
             &[("actor", &self.actor), ("critic", &self.critic)],
@@ -695,13 +698,32 @@ impl Agent for Ppo {
             log_std.set(t).map_err(|e| e.to_string())?;
             self.log_std_values = t.to_vec1::<f32>().map_err(|e| e.to_string())?;
         }
-        self.obs_rms = match &metadata["obs_rms"] {
-            serde_json::Value::Null => None,
-            v => Some(RunningMeanStd::from_json(v, self.obs_dim)?),
-        };
-        self.steps_done = meta(&metadata, "steps_done")?;
+        self.adam
+            .load_state(&state.adam)
+            .map_err(|e| e.to_string())?;
+        if state.obs_rms.as_ref().map(|r| r.dim()) != self.obs_rms.as_ref().map(|r| r.dim()) {
+            return Err("the saved observation statistics do not fit this agent".into());
+        }
+        self.obs_rms = state.obs_rms;
+        self.buffer = state.rollout;
+        self.steps_done = state.steps_done;
+        self.updates = state.updates;
+        self.rng = state.rng;
         Ok(())
     }
+}
+
+/// Everything PPO needs to continue exactly: actor, critic, log-std, Adam's moments, the
+/// observation statistics, the rollout collected so far, counters and generator.
+#[derive(Serialize, Deserialize)]
+struct PpoState {
+    nets: Vec<u8>,
+    adam: AdamState,
+    obs_rms: Option<RunningMeanStd>,
+    rollout: Rollout,
+    steps_done: u64,
+    updates: u64,
+    rng: Rng,
 }
 
 /// 1 − Var(targets − values)/Var(targets) (NaN when the targets are constant).

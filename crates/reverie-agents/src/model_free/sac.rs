@@ -7,17 +7,19 @@
 //! ratio). Actions are stored in [−1, 1] and rescaled to the env's bounds.
 
 use candle_core::{Device, Tensor, Var};
+use reverie_core::snapshot;
 use reverie_core::{
     Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
     Space, StepBatch,
 };
 use reverie_nn::dist::TanhNormal;
-use reverie_nn::{Activation, Adam, AdamConfig, DeviceSpec, Init, Mlp, Parameters};
+use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, meta, require_network, rows, ActionKind};
+use super::common::{box_obs_dim, load_nets, require_network, rows, ActionKind};
 use crate::error::{backend, require};
 use crate::AgentError;
+use crate::Algorithm;
 
 /// SAC hyperparameters (defaults: Stable-Baselines3's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -546,6 +548,32 @@ impl Agent for Sac {
     }
 
     fn save(&self) -> Vec<u8> {
+        snapshot::save(Algorithm::Sac.name(), &self.state())
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let state: SacState =
+            snapshot::load(Algorithm::Sac.name(), bytes).map_err(|e| e.to_string())?;
+        self.restore_state(state)
+    }
+}
+
+/// Everything a SAC agent needs to continue exactly: actor, critics and their targets, the
+/// temperature, the three optimisers' moments, the replay buffer, counters and generator.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SacState {
+    nets: Vec<u8>,
+    actor_adam: AdamState,
+    critic_adams: [AdamState; 2],
+    alpha_adam: AdamState,
+    buffer: ReplayBuffer,
+    steps_done: u64,
+    since_train: u64,
+    rng: Rng,
+}
+
+impl Sac {
+    pub(crate) fn state(&self) -> SacState {
         let mut tensors = self.actor.named_tensors("actor");
         for (name, net) in [
             ("q1", &self.q1),
@@ -556,15 +584,22 @@ impl Agent for Sac {
             tensors.extend(net.named_tensors(name));
         }
         tensors.insert("log_alpha".into(), self.log_alpha.as_tensor().clone());
-        let metadata = serde_json::json!({ "algo": "sac", "steps_done": self.steps_done });
-        reverie_nn::checkpoint::to_bytes(&tensors, &metadata).expect("CPU tensors serialise")
+        let adam = |a: &Adam| a.state().expect("optimiser moments are readable");
+        SacState {
+            nets: reverie_nn::checkpoint::to_bytes(&tensors, &serde_json::json!({}))
+                .expect("parameters serialise"),
+            actor_adam: adam(&self.actor_adam),
+            critic_adams: [adam(&self.critic_adams[0]), adam(&self.critic_adams[1])],
+            alpha_adam: adam(&self.alpha_adam),
+            buffer: self.buffer.clone(),
+            steps_done: self.steps_done,
+            since_train: self.since_train,
+            rng: self.rng.clone(),
+        }
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let (tensors, metadata) = reverie_nn::checkpoint::from_bytes(bytes, &self.device)?;
-        if metadata["algo"] != "sac" {
-            return Err(format!("not a SAC checkpoint ({})", metadata["algo"]));
-        }
+    pub(crate) fn restore_state(&mut self, state: SacState) -> Result<(), String> {
+        let (tensors, _) = reverie_nn::checkpoint::from_bytes(&state.nets, &self.device)?;
         load_nets(
             &tensors,
             &[
@@ -577,7 +612,23 @@ impl Agent for Sac {
         )?;
         let log_alpha = tensors.get("log_alpha").ok_or("missing log_alpha")?;
         self.log_alpha.set(log_alpha).map_err(|e| e.to_string())?;
-        self.steps_done = meta(&metadata, "steps_done")?;
+        let adams = [
+            (&mut self.actor_adam, &state.actor_adam),
+            (&mut self.alpha_adam, &state.alpha_adam),
+        ];
+        for (adam, saved) in adams {
+            adam.load_state(saved).map_err(|e| e.to_string())?;
+        }
+        for (adam, saved) in self.critic_adams.iter_mut().zip(&state.critic_adams) {
+            adam.load_state(saved).map_err(|e| e.to_string())?;
+        }
+        if state.buffer.config() != self.buffer.config() {
+            return Err("the saved replay buffer has another shape or capacity".into());
+        }
+        self.buffer = state.buffer;
+        self.steps_done = state.steps_done;
+        self.since_train = state.since_train;
+        self.rng = state.rng;
         Ok(())
     }
 }

@@ -155,6 +155,16 @@ impl ModelObjective {
         })
     }
 
+    /// The generator particles and member choices draw from (for checkpoints).
+    pub fn rng(&self) -> &Rng {
+        &self.rng
+    }
+
+    /// Restores [`ModelObjective::rng`].
+    pub fn set_rng(&mut self, rng: Rng) {
+        self.rng = rng;
+    }
+
     /// Replaces the model (after retraining).
     pub fn set_dynamics(&mut self, dynamics: Box<dyn DynamicsModel>) {
         assert_eq!(dynamics.obs_dim(), self.dynamics.obs_dim());

@@ -13,16 +13,20 @@ use reverie_core::{
 };
 use reverie_envs::EnvRecipe;
 use reverie_models::{
-    train, DynamicsModel, EnsembleModel, EnsembleModelConfig, FastDynamics, LinearModel,
-    LinearModelConfig, TrainerConfig,
+    train, DynamicsModel, EnsembleModel, EnsembleModelConfig, EnsembleState, FastDynamics,
+    LinearModel, LinearModelConfig, TrainerConfig,
 };
-use reverie_planning::{ActionBounds, Mpc, Objective, OptimizerConfig, OracleObjective, PlanSpace};
+use reverie_planning::{
+    ActionBounds, Mpc, Objective, OptimizerConfig, OracleObjective, PlanSpace, WarmStart,
+};
 
 use super::model_objective::{ActionEncoding, ModelObjective, ModelObjectiveConfig};
 use reverie_nn::DeviceSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{require, AgentError};
+use crate::Algorithm;
+use reverie_core::snapshot;
 
 /// Hyperparameters of [`MpcAgent`]. Defaults are mbrl-lib's PETS cart-pole settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -131,6 +135,8 @@ pub struct MpcAgent {
     mpc: Mpc,
     planner: Planner,
     data: Batch,
+    /// Transitions the linear model was last fitted on (a refit on them restores it).
+    linear_rows: usize,
     steps: u64,
     rng: Rng,
     scratch_obs: Vec<f32>,
@@ -250,6 +256,7 @@ impl MpcAgentConfig {
             mpc,
             planner,
             data: Batch::default(),
+            linear_rows: 0,
             steps: 0,
             rng,
             scratch_obs: Vec::new(),
@@ -281,6 +288,7 @@ impl MpcAgent {
                 let act_width = self.encoding.model_dim();
                 match LinearModel::fit(&self.config.linear, &self.data, self.obs_width, act_width) {
                     Ok(model) => {
+                        self.linear_rows = self.data.len();
                         let fitted: Box<dyn DynamicsModel> = Box::new(model);
                         (
                             fitted,
@@ -291,6 +299,12 @@ impl MpcAgent {
                 }
             }
         };
+        self.install(dynamics);
+        metrics
+    }
+
+    /// Hands freshly fitted (or restored) dynamics to the planner.
+    fn install(&mut self, dynamics: Box<dyn DynamicsModel>) {
         match &mut self.planner {
             Planner::Model(objective) => objective.set_dynamics(dynamics),
             Planner::Untrained => {
@@ -312,7 +326,6 @@ impl MpcAgent {
             }
             Planner::Oracle(_) => unreachable!("the oracle trains nothing"),
         }
-        metrics
     }
 
     /// Trains (or continues training) the ensemble on all data; returns its inference
@@ -438,23 +451,101 @@ impl PerEnvAgent for MpcAgent {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        // Only a description: the ensemble weights and the data are not checkpointed yet,
-        // which is why `load` refuses to restore.
-        let meta = serde_json::json!({
-            "algorithm": "mpc",
-            "env_id": self.env_id,
-            "steps": self.steps,
-            "transitions": self.data.len(),
-        });
-        serde_json::to_vec(&meta).expect("json")
+        let objective_rng = match &self.planner {
+            Planner::Model(objective) => Some(objective.rng().clone()),
+            Planner::Untrained | Planner::Oracle(_) => None,
+        };
+        let state = MpcState {
+            steps: self.steps,
+            rng: self.rng.clone(),
+            data: self.data.clone(),
+            model: self
+                .model
+                .as_ref()
+                .map(|m| m.state().expect("parameters serialise")),
+            objective_rng,
+            linear_rows: self.linear_rows,
+            warm_start: self.mpc.warm_start(),
+        };
+        snapshot::save(Algorithm::Mpc.name(), &state)
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let meta: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not an MPC agent checkpoint: {e}"))?;
-        if meta.get("algorithm").and_then(|a| a.as_str()) != Some("mpc") {
-            return Err("not an MPC agent checkpoint".into());
+        let state: MpcState =
+            snapshot::load(Algorithm::Mpc.name(), bytes).map_err(|e| e.to_string())?;
+        let act_width = self.encoding.model_dim();
+        if state.data.obs.len() != state.data.len() * self.obs_width
+            || state.data.actions.len() != state.data.len() * act_width
+        {
+            return Err("the saved transitions do not fit this env".into());
         }
-        Err("MPC agents keep their model in model.safetensors; restoring a run is not supported yet".into())
+        self.data = state.data;
+        self.steps = state.steps;
+        if let Some(objective_rng) = state.objective_rng {
+            let dynamics: Box<dyn DynamicsModel> = match (&self.config.dynamics, &state.model) {
+                (DynamicsKind::Ensemble, Some(saved)) => {
+                    let device = self.config.device.device().map_err(|e| e.to_string())?;
+                    let mut model = EnsembleModel::new(
+                        self.config.model.clone(),
+                        self.obs_width,
+                        act_width,
+                        &mut Rng::seed_from_u64(0),
+                        &device,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    model.load_state(saved)?;
+                    let fast = FastDynamics::new(&model, self.config.threads)
+                        .map_err(|e| e.to_string())?;
+                    self.model = Some(model);
+                    Box::new(fast)
+                }
+                // The least-squares fit is a function of the data: refitting restores it.
+                (DynamicsKind::Linear, _) => {
+                    self.linear_rows = state.linear_rows;
+                    let fitted =
+                        first_rows(&self.data, state.linear_rows, self.obs_width, act_width);
+                    Box::new(
+                        LinearModel::fit(&self.config.linear, &fitted, self.obs_width, act_width)
+                            .map_err(|e| e.to_string())?,
+                    )
+                }
+                (DynamicsKind::Ensemble, None) => {
+                    return Err("the checkpoint has a planner but no model".into())
+                }
+            };
+            self.install(dynamics);
+            if let Planner::Model(objective) = &mut self.planner {
+                objective.set_rng(objective_rng);
+            }
+        }
+        self.rng = state.rng;
+        self.mpc.set_warm_start(state.warm_start);
+        Ok(())
+    }
+}
+
+/// Everything an MPC agent needs to continue exactly: its transitions, the learned
+/// ensemble (parameters, normalisers, elites), the planner's warm start and generators.
+#[derive(Serialize, Deserialize)]
+struct MpcState {
+    steps: u64,
+    rng: Rng,
+    data: Batch,
+    model: Option<EnsembleState>,
+    objective_rng: Option<Rng>,
+    linear_rows: usize,
+    warm_start: WarmStart,
+}
+
+/// The first `n` transitions of `data`.
+fn first_rows(data: &Batch, n: usize, obs_width: usize, act_width: usize) -> Batch {
+    let n = n.min(data.len());
+    Batch {
+        obs: data.obs[..n * obs_width].to_vec(),
+        actions: data.actions[..n * act_width].to_vec(),
+        rewards: data.rewards[..n].to_vec(),
+        next_obs: data.next_obs[..n * obs_width].to_vec(),
+        terminated: data.terminated[..n].to_vec(),
+        truncated: data.truncated[..n].to_vec(),
     }
 }

@@ -16,6 +16,8 @@ use super::model::{CountModel, DeterministicModel, Outcome};
 use super::q_learning::state_index;
 use super::{discrete_sizes, linear_epsilon, QTable};
 use crate::error::{require, AgentError};
+use crate::Algorithm;
+use reverie_core::snapshot;
 
 /// Which model planning replays from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +131,7 @@ impl DynaQConfig {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 enum TabularModel {
     Deterministic(DeterministicModel),
     Distribution(CountModel),
@@ -303,12 +305,55 @@ impl PerEnvAgent for DynaQ {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        self.q.to_bytes()
+        snapshot::save(
+            // Dyna-Q+ is Dyna-Q with κ > 0: one state, one kind.
+            Algorithm::DynaQ.name(),
+            &DynaQState {
+                q: self.q.clone(),
+                model: self.model.clone(),
+                last_tried: self.last_tried.clone(),
+                rng: self.rng.clone(),
+                steps: self.steps,
+                updates: self.updates,
+            },
+        )
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.q.load_bytes(bytes)
+        let state: DynaQState =
+            snapshot::load(Algorithm::DynaQ.name(), bytes).map_err(|e| e.to_string())?;
+        if state.q.n_states() != self.q.n_states() || state.q.n_actions() != self.q.n_actions() {
+            return Err(format!(
+                "the saved Q-table is {}×{}, this env needs {}×{}",
+                state.q.n_states(),
+                state.q.n_actions(),
+                self.q.n_states(),
+                self.q.n_actions()
+            ));
+        }
+        if std::mem::discriminant(&state.model) != std::mem::discriminant(&self.model) {
+            return Err("the saved model is of another kind (deterministic / distribution)".into());
+        }
+        self.q = state.q;
+        self.model = state.model;
+        self.last_tried = state.last_tried;
+        self.rng = state.rng;
+        self.steps = state.steps;
+        self.updates = state.updates;
+        Ok(())
     }
+}
+
+/// What a Dyna-Q checkpoint holds: the table, the learned model, when each pair was last
+/// tried (Dyna-Q+'s bonus), the generator and counters.
+#[derive(Serialize, Deserialize)]
+struct DynaQState {
+    q: QTable,
+    model: TabularModel,
+    last_tried: Vec<u64>,
+    rng: Rng,
+    steps: u64,
+    updates: u64,
 }
 
 #[cfg(test)]

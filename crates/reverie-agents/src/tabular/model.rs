@@ -4,7 +4,7 @@
 use reverie_core::Rng;
 
 /// One observed outcome of `(s, a)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     /// Next state.
     pub next: usize,
@@ -17,7 +17,7 @@ pub struct Outcome {
 /// Remembers the last outcome of every `(s, a)` tried, and which states and actions were
 /// tried, so planning can sample "a previously observed state and an action previously
 /// taken in it" (Sutton & Barto, Tabular Dyna-Q).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DeterministicModel {
     n_actions: usize,
     outcomes: Vec<Option<Outcome>>,
@@ -89,7 +89,7 @@ impl DeterministicModel {
 
 /// Outcome counts of every `(s, a)`: the maximum-likelihood distribution model
 /// `p̂(s', terminated | s, a)` and mean rewards `r̂(s, a, s')`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CountModel {
     n_actions: usize,
     /// Per `(s, a)`: `(next, terminated, count, reward_sum)`.

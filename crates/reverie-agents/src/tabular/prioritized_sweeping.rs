@@ -17,6 +17,8 @@ use super::model::{DeterministicModel, Outcome};
 use super::q_learning::state_index;
 use super::{discrete_sizes, linear_epsilon, QTable};
 use crate::error::{require, AgentError};
+use crate::Algorithm;
+use reverie_core::snapshot;
 
 /// Hyperparameters of [`PrioritizedSweeping`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,7 +108,7 @@ impl PrioritizedSweepingConfig {
 }
 
 /// A queue entry; ordered by priority only.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Entry {
     priority: f64,
     pair: usize,
@@ -287,12 +289,60 @@ impl PerEnvAgent for PrioritizedSweeping {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        self.q.to_bytes()
+        snapshot::save(
+            Algorithm::PrioritizedSweeping.name(),
+            &PrioritizedSweepingState {
+                q: self.q.clone(),
+                model: self.model.clone(),
+                predecessors: self.predecessors.clone(),
+                // The heap's own array: rebuilt with `BinaryHeap::from`, which leaves a valid
+                // heap as it is, so ties pop in the same order after a resume.
+                queue: self.queue.clone().into_vec(),
+                queued: self.queued.clone(),
+                rng: self.rng.clone(),
+                steps: self.steps,
+                updates: self.updates,
+            },
+        )
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.q.load_bytes(bytes)
+        let state: PrioritizedSweepingState =
+            snapshot::load(Algorithm::PrioritizedSweeping.name(), bytes)
+                .map_err(|e| e.to_string())?;
+        if state.q.n_states() != self.q.n_states() || state.q.n_actions() != self.q.n_actions() {
+            return Err(format!(
+                "the saved Q-table is {}×{}, this env needs {}×{}",
+                state.q.n_states(),
+                state.q.n_actions(),
+                self.q.n_states(),
+                self.q.n_actions()
+            ));
+        }
+        self.q = state.q;
+        self.model = state.model;
+        self.predecessors = state.predecessors;
+        self.queue = BinaryHeap::from(state.queue);
+        self.queued = state.queued;
+        self.rng = state.rng;
+        self.steps = state.steps;
+        self.updates = state.updates;
+        Ok(())
     }
+}
+
+/// What a prioritized-sweeping checkpoint holds: table, model, predecessor lists, the
+/// priority queue, the generator and counters.
+#[derive(Serialize, Deserialize)]
+struct PrioritizedSweepingState {
+    q: QTable,
+    model: DeterministicModel,
+    predecessors: Vec<Vec<usize>>,
+    queue: Vec<Entry>,
+    queued: Vec<f64>,
+    rng: Rng,
+    steps: u64,
+    updates: u64,
 }
 
 #[cfg(test)]

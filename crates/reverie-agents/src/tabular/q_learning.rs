@@ -6,6 +6,8 @@ use reverie_core::{Action, Observation, PerEnvAgent, Rng, Space, Transition};
 
 use super::{discrete_sizes, QTable};
 use crate::error::{require, AgentError};
+use crate::Algorithm;
+use reverie_core::snapshot;
 
 /// Hyperparameters of [`QLearning`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,12 +174,40 @@ impl PerEnvAgent for QLearning {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        self.q.to_bytes()
+        snapshot::save(
+            Algorithm::QLearning.name(),
+            &QLearningState {
+                q: self.q.clone(),
+                rng: self.rng.clone(),
+                steps: self.steps,
+            },
+        )
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.q.load_bytes(bytes)
+        let state: QLearningState =
+            snapshot::load(Algorithm::QLearning.name(), bytes).map_err(|e| e.to_string())?;
+        if state.q.n_states() != self.q.n_states() || state.q.n_actions() != self.q.n_actions() {
+            return Err(format!(
+                "the saved Q-table is {}×{}, this env needs {}×{}",
+                state.q.n_states(),
+                state.q.n_actions(),
+                self.q.n_states(),
+                self.q.n_actions()
+            ));
+        }
+        (self.q, self.rng, self.steps) = (state.q, state.rng, state.steps);
+        Ok(())
     }
+}
+
+/// What a Q-learning checkpoint holds: the table, the generator and the step count (the
+/// ε schedule's position).
+#[derive(Serialize, Deserialize)]
+struct QLearningState {
+    q: QTable,
+    rng: Rng,
+    steps: u64,
 }
 
 #[cfg(test)]

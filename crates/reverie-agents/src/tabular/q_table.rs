@@ -2,7 +2,7 @@ use reverie_core::Rng;
 
 /// An action-value table `Q[s, a]`, row-major, with greedy selection that breaks ties
 /// uniformly at random (a fixed tie-break order biases early exploration).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QTable {
     n_states: usize,
     n_actions: usize,

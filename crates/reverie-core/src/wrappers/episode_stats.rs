@@ -5,7 +5,7 @@ use crate::known::KnownFunctions;
 use crate::space::Space;
 
 /// Return and length of one finished episode.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpisodeStats {
     /// Undiscounted sum of rewards.
     pub episode_return: f64,
@@ -97,6 +97,19 @@ impl<E: Env> Env for RecordEpisodeStats<E> {
 
     fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
         self.inner.simulator_mut()
+    }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let inner = self.inner.save_state()?;
+        crate::env::encode_state(&(
+            inner,
+            (self.episode_return, self.length, self.last, self.episodes),
+        ))
+    }
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let (inner, own): (Vec<u8>, _) = crate::env::decode_state("RecordEpisodeStats", bytes)?;
+        self.inner.load_state(&inner)?;
+        (self.episode_return, self.length, self.last, self.episodes) = own;
+        Ok(())
     }
     fn render_size(&self) -> Option<(usize, usize)> {
         self.inner.render_size()

@@ -88,6 +88,16 @@ impl<E: Env> Env for TimeLimit<E> {
     fn simulator_mut(&mut self) -> Option<&mut dyn SimulatorState> {
         self.inner.simulator_mut()
     }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let inner = self.inner.save_state()?;
+        crate::env::encode_state(&(inner, self.elapsed))
+    }
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let (inner, own): (Vec<u8>, _) = crate::env::decode_state("TimeLimit", bytes)?;
+        self.inner.load_state(&inner)?;
+        self.elapsed = own;
+        Ok(())
+    }
     fn render_size(&self) -> Option<(usize, usize)> {
         self.inner.render_size()
     }

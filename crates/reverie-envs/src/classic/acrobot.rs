@@ -132,6 +132,15 @@ impl Env for Acrobot {
     type Obs = [f32; 6];
     type Action = i64;
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.state, &self.rng))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.state, self.rng) = reverie_core::env::decode_state("Acrobot", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         let high = [1.0, 1.0, 1.0, 1.0, MAX_VEL_1 as f32, MAX_VEL_2 as f32];
         Space::boxed(high.iter().map(|h| -h).collect(), high.to_vec())

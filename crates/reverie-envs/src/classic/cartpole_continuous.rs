@@ -51,6 +51,16 @@ impl Env for CartPoleContinuous {
     type Obs = [f32; 4];
     type Action = [f32; 1];
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.state, &self.rng, self.steps_beyond_terminated))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.state, self.rng, self.steps_beyond_terminated) =
+            reverie_core::env::decode_state("CartPoleContinuous", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         CartPole::balance_observation_space()
     }

@@ -84,6 +84,15 @@ impl Env for CartPoleSwingUp {
     type Obs = [f32; 5];
     type Action = [f32; 1];
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.state, &self.rng))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.state, self.rng) = reverie_core::env::decode_state("CartPoleSwingUp", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         // The cart can overshoot the track by one step before the episode ends; twice the
         // track, as in CartPole, bounds that.

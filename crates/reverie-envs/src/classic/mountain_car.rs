@@ -70,6 +70,15 @@ impl Env for MountainCar {
     type Obs = [f32; 2];
     type Action = i64;
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.state, &self.rng))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.state, self.rng) = reverie_core::env::decode_state("MountainCar", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         mountain_car_observation_space()
     }

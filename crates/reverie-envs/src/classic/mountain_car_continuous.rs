@@ -83,6 +83,16 @@ impl Env for MountainCarContinuous {
     type Obs = [f32; 2];
     type Action = [f32; 1];
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.state, self.state_is_f32, &self.rng))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.state, self.state_is_f32, self.rng) =
+            reverie_core::env::decode_state("MountainCarContinuous", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         mountain_car_observation_space()
     }

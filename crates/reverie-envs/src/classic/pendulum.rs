@@ -115,6 +115,15 @@ impl Env for Pendulum {
     type Obs = [f32; 3];
     type Action = [f32; 1];
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.state, &self.rng, self.last_u))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.state, self.rng, self.last_u) = reverie_core::env::decode_state("Pendulum", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         Space::boxed(
             vec![-1.0, -1.0, -MAX_SPEED as f32],

@@ -390,6 +390,15 @@ impl Env for FrozenLake {
     type Obs = i64;
     type Action = i64;
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.s, &self.rng))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.s, self.rng) = reverie_core::env::decode_state("FrozenLake", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         Space::discrete(self.n_states() as u64)
     }

@@ -138,6 +138,15 @@ impl Env for GridWorld {
     type Obs = i64;
     type Action = i64;
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&self.s)
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        self.s = reverie_core::env::decode_state("GridWorld", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         Space::discrete(N_STATES as u64)
     }

@@ -211,6 +211,23 @@ impl Env for Maze {
     type Obs = i64;
     type Action = i64;
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.total_steps, self.position))
+    }
+
+    /// The walls follow from the step count: a maze past its change gets the new walls.
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.total_steps, self.position) = reverie_core::env::decode_state("Maze", bytes)?;
+        if let Some((at, _)) = &self.change {
+            if self.total_steps >= *at {
+                let (_, after) = self.change.take().expect("checked");
+                self.walls = after.wall_mask();
+                self.layout = after;
+            }
+        }
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         Space::discrete(self.layout.n_states() as u64)
     }

@@ -371,6 +371,15 @@ impl Env for Taxi {
     type Obs = i64;
     type Action = i64;
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        reverie_core::env::encode_state(&(self.s, self.fickle_step, &self.rng))
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        (self.s, self.fickle_step, self.rng) = reverie_core::env::decode_state("Taxi", bytes)?;
+        Ok(())
+    }
+
     fn observation_space(&self) -> Space {
         Space::discrete(N_STATES as u64)
     }

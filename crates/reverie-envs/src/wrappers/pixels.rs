@@ -225,6 +225,22 @@ impl<E: Env> Env for Pixels<E> {
         Some(self)
     }
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let inner = self.inner.save_state()?;
+        reverie_core::env::encode_state(&(inner, &self.stacked))
+    }
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let (inner, own): (Vec<u8>, Vec<u8>) = reverie_core::env::decode_state("Pixels", bytes)?;
+        self.inner.load_state(&inner)?;
+        if own.len() != self.stacked.len() {
+            return Err(EnvError::InvalidState {
+                env: "Pixels".into(),
+                reason: "the saved frames have another size".into(),
+            });
+        }
+        self.stacked = own;
+        Ok(())
+    }
     fn render_size(&self) -> Option<(usize, usize)> {
         self.inner.render_size()
     }

@@ -264,6 +264,8 @@ fn run_seed(setup: &Setup, seed: u64, dir: &Path) -> anyhow::Result<Outcome> {
         eval_episodes: 0,
         eval_max_episode_steps: setup.episode_steps as u64,
         checkpoint_every: 0,
+        checkpoint_seconds: 0.0,
+        max_nonfinite_updates: 0,
         log_every: setup.episode_steps as u64,
         env_seed: streams.seed("env"),
         eval_seed: streams.seed("eval"),
