@@ -7,6 +7,10 @@ use reverie_envs::EnvRecipe;
 use reverie_nn::DeviceSpec;
 use serde::{Deserialize, Serialize};
 
+mod key_docs;
+
+pub use key_docs::doc_summary;
+
 use crate::error::AgentError;
 use crate::{
     DqnConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, PpoConfig,
@@ -94,7 +98,7 @@ impl Algorithm {
                 "prioritized sweeping: planning ordered by TD-error priority (deterministic envs)"
             }
             Algorithm::Pets => {
-                "PETS: probabilistic ensemble + CEM model predictive control with TS∞ particles (Box actions)"
+                "PETS: probabilistic ensemble + iCEM/CEM model predictive control with TS∞ particles (Box actions)"
             }
             Algorithm::Mpc => {
                 "MPC over a learned deterministic model: random shooting, CEM, iCEM, MPPI or categorical CEM (any actions)"
@@ -136,7 +140,9 @@ impl std::fmt::Display for Algorithm {
 }
 
 /// The random agent has no hyperparameters: any key is refused.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, documented::DocumentedFields,
+)]
 #[serde(deny_unknown_fields)]
 pub struct RandomConfig {}
 

@@ -28,7 +28,7 @@ use reverie_core::DynEnv;
 use reverie_envs::{make_with, specs};
 use reverie_lab::plot::{plot_curves, plot_run, read_metric, Curve};
 use reverie_run::algos::Algorithm;
-use reverie_run::config::{env_options, parse_value, preset_envs, ConfigRequest};
+use reverie_run::config::{env_options, named_presets, parse_value, preset_envs, ConfigRequest};
 use reverie_run::run_dir::RunDir;
 use reverie_run::{resolve, train, RunLocation};
 
@@ -58,8 +58,15 @@ struct Cli {
 enum Command {
     /// List the registered environments with their spaces and episode limits.
     Envs,
-    /// List the trainable algorithms and the envs that have tuned presets.
-    Algos,
+    /// List the trainable algorithms and their presets; with ALGO, its every key with its
+    /// default and one-line doc.
+    #[command(
+        after_help = "Examples:\n  reverie algos\n  reverie algos pets          # keys, defaults, env presets, named presets"
+    )]
+    Algos {
+        /// An algorithm to describe in full.
+        algo: Option<String>,
+    },
     /// Check an environment against the API contract (spaces, determinism, flags, errors).
     #[command(
         after_help = "Examples:\n  reverie env-check FrozenLake-v1 --set is_slippery=false\n  reverie env-check CartPolePixels-v1 --video cartpole.gif   # watch random actions"
@@ -106,6 +113,10 @@ Examples:
         /// Registered env id (see `reverie envs`); taken from --config's `[env] id` when omitted.
         #[arg(long)]
         env: Option<String>,
+        /// A named preset of the algorithm laid over its env preset (see `reverie algos ALGO`),
+        /// e.g. --preset mbrl-lib for PETS' paper settings.
+        #[arg(long, value_name = "NAME")]
+        preset: Option<String>,
         /// A TOML file laid over the presets (a run's config.toml re-runs that run).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -129,7 +140,7 @@ Examples:
         print_config: bool,
         /// Continue the run in RUN_DIR from its last checkpoint (its own config; no other
         /// configuration flags).
-        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["algo", "env", "config", "overrides", "seed", "steps", "run_dir", "print_config"])]
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["algo", "env", "preset", "config", "overrides", "seed", "steps", "run_dir", "print_config"])]
         resume: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
@@ -410,15 +421,41 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Algos => {
+        Command::Algos { algo: None } => {
             for algorithm in Algorithm::ALL {
                 let (name, summary) = (algorithm.name(), algorithm.summary());
                 let presets = preset_envs(name);
                 println!("{name:<12} {summary}");
                 if !presets.is_empty() {
-                    println!("{:<12} presets: {}", "", presets.join(", "));
+                    println!("{:<12} env presets: {}", "", presets.join(", "));
+                }
+                for (preset, summary) in named_presets(name) {
+                    println!("{:<12} --preset {preset}: {summary}", "");
                 }
             }
+            println!(
+                "\n`reverie algos ALGO` lists an algorithm's keys with their defaults and docs."
+            );
+            Ok(())
+        }
+        Command::Algos { algo: Some(name) } => {
+            let algorithm = reverie_run::algos::algorithm(&name)?;
+            println!("{name}: {}", algorithm.summary());
+            let presets = preset_envs(&name);
+            if !presets.is_empty() {
+                println!("env presets (applied with --env): {}", presets.join(", "));
+            }
+            for (preset, summary) in named_presets(&name) {
+                println!("--preset {preset}: {summary}");
+            }
+            // The defaults every env starts from: the base and the algorithm's own preset.
+            let config = resolve(&ConfigRequest {
+                algo: name.clone(),
+                env: "default".into(),
+                ..Default::default()
+            })?;
+            println!("\nKeys and defaults (set with --set agent.KEY=VALUE; env presets may change some):\n");
+            print!("{}", reverie_run::config::annotated_agent_toml(&config));
             Ok(())
         }
         Command::EnvCheck {
@@ -477,6 +514,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Train {
             algo,
             env,
+            preset,
             config,
             overrides,
             seed,
@@ -508,6 +546,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             let config = resolve(&ConfigRequest {
                 algo,
                 env,
+                preset,
                 file,
                 overrides,
                 seed,

@@ -18,7 +18,7 @@ use reverie_nn::{Activation, EnsembleMlp, Execution, Normalizer, Parameters, Res
 use serde::{Deserialize, Serialize};
 
 /// Architecture of an [`EnsembleModel`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnsembleModelConfig {
     /// Number of members E.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::dynamics::{DynamicsModel, StepOutputs};
 
 /// Settings of [`LinearModel`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinearModelConfig {
     /// Ridge penalty on the weights (not the bias): keeps the normal equations solvable when

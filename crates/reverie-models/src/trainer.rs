@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ensemble::EnsembleModel;
 
 /// Training hyperparameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainerConfig {
     /// Rows per member per gradient step.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::objective::{sanitize, top_k, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`CategoricalCem`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct CategoricalCemConfig {
     /// Samples per iteration.

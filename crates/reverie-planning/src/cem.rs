@@ -20,7 +20,7 @@ pub enum Sampling {
 
 /// Settings of [`Cem`]. Defaults are PETS' (mbrl-lib's cartpole: population 350/500,
 /// 5 iterations, elite ratio 0.1, α 0.1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct CemConfig {
     /// Samples per iteration.

@@ -13,7 +13,7 @@ pub trait DifferentiableObjective: Objective {
 }
 
 /// Settings of [`GradientPlanner`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct GradientPlannerConfig {
     /// Sequences optimised in parallel (the first starts at the warm start).

@@ -9,7 +9,7 @@ use crate::cem::EliteGaussian;
 use crate::objective::{ActionBounds, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`ICem`] (defaults follow the paper's).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct ICemConfig {
     /// Samples in the first iteration.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::objective::{sanitize, ActionBounds, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`Mppi`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct MppiConfig {
     /// Samples per iteration.

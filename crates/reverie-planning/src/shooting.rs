@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::objective::{sanitize, ActionBounds, Objective, Optimizer, Plan, WarmStart};
 
 /// Settings of [`RandomShooting`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandomShootingConfig {
     /// Sequences sampled per call.

@@ -2,8 +2,12 @@
 //! `--set key=value` overrides, resolved into a [`TrainConfig`] whose keys are all checked.
 //!
 //! Layers, later ones winning: `presets/base/default.toml` → `presets/<algo>/default.toml` →
-//! `presets/<algo>/<env>.toml` → `--config FILE` → `--set a.b=v` → `--seed` / `--steps`.
+//! `presets/<algo>/<env>.toml` → `presets/<algo>/<name>.toml` (`--preset NAME`) →
+//! `--config FILE` → `--set a.b=v` → `--seed` / `--steps`.
 
+mod annotated;
+
+pub use annotated::{annotated_agent_toml, annotated_toml};
 use reverie_nn::DeviceSpec;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
@@ -32,7 +36,7 @@ pub enum ConfigError {
 }
 
 /// The environment section.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields)]
 pub struct EnvConfig {
     /// Registered env id, e.g. `FrozenLake-v1`.
@@ -43,7 +47,7 @@ pub struct EnvConfig {
 }
 
 /// A fully resolved training configuration, saved as `config.toml` in the run directory.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
     /// Algorithm name, e.g. `q-learning`.
@@ -129,6 +133,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("prioritized-sweeping", "default"),
     ("prioritized-sweeping", "DynaMaze-v0"),
     ("pets", "default"),
+    ("pets", "mbrl-lib"),
     ("pets", "CartPoleContinuous-v0"),
     ("pets", "CartPoleSwingUp-v0"),
     ("pets", "Pendulum-v1"),
@@ -156,12 +161,36 @@ pub fn preset(algo: &str, env: &str) -> Option<&'static str> {
         .map(|(_, _, text)| *text)
 }
 
+/// Whether a preset's second name is a named preset (`mbrl-lib`: lower case) rather than
+/// an env id (`CartPole-v1`) or `default`.
+fn is_named(name: &str) -> bool {
+    name != "default" && name.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
 /// The envs that have a preset for `algo`.
 pub fn preset_envs(algo: &str) -> Vec<&'static str> {
     PRESETS
         .iter()
-        .filter(|(a, e, _)| *a == algo && *e != "default")
+        .filter(|(a, e, _)| *a == algo && *e != "default" && !is_named(e))
         .map(|(_, e, _)| *e)
+        .collect()
+}
+
+/// `algo`'s named presets (`--preset NAME`) with their one-line summaries (the file's
+/// first comment line).
+pub fn named_presets(algo: &str) -> Vec<(&'static str, &'static str)> {
+    PRESETS
+        .iter()
+        .filter(|(a, e, _)| *a == algo && is_named(e))
+        .map(|(_, name, text)| {
+            let summary = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix('#'))
+                .unwrap_or("")
+                .trim();
+            (*name, summary)
+        })
         .collect()
 }
 
@@ -267,6 +296,8 @@ pub struct ConfigRequest {
     pub algo: String,
     /// Env id.
     pub env: String,
+    /// `--preset NAME`: a named preset of the algorithm, laid over the env preset.
+    pub preset: Option<String>,
     /// Contents and name of a `--config` file.
     pub file: Option<(String, String)>,
     /// `--set key=value` overrides, in order.
@@ -290,6 +321,29 @@ pub fn resolve(request: &ConfigRequest) -> Result<TrainConfig, ConfigError> {
                 parse_toml(text, &format!("presets/{}/{env}.toml", request.algo))?,
             );
         }
+    }
+    if let Some(name) = &request.preset {
+        let text = preset(&request.algo, name)
+            .filter(|_| is_named(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = named_presets(&request.algo).iter().map(|p| p.0).collect();
+                ConfigError::Invalid {
+                    section: "--preset".into(),
+                    message: format!(
+                        "{} has no preset `{name}`; its presets: {}",
+                        request.algo,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                }
+            })?;
+        merge(
+            &mut table,
+            parse_toml(text, &format!("presets/{}/{name}.toml", request.algo))?,
+        );
     }
     if let Some((name, text)) = &request.file {
         merge(&mut table, parse_toml(text, name)?);
@@ -393,9 +447,10 @@ impl TrainConfig {
         Ok(config)
     }
 
-    /// The resolved configuration as TOML text (what `config.toml` holds).
+    /// The resolved configuration as TOML text, every key under its one-line doc (what
+    /// `config.toml` holds and `--print-config` prints).
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("a TrainConfig always serialises")
+        annotated_toml(self)
     }
 }
 

@@ -39,7 +39,7 @@ use reverie_core::snapshot;
 
 /// MBPO hyperparameters (defaults: a CPU-sized version of the paper's, tuned on
 /// Pendulum-v1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct MbpoConfig {
     /// Uniformly random real steps before the first model.

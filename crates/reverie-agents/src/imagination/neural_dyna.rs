@@ -29,7 +29,7 @@ use crate::Algorithm;
 use reverie_core::snapshot;
 
 /// Neural Dyna hyperparameters (the DQN part defaults to rl-zoo's CartPole-v1 tuning).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct NeuralDynaConfig {
     /// Imagined updates per real update (0: plain DQN).

@@ -21,7 +21,7 @@ use crate::AgentError;
 use crate::Algorithm;
 
 /// DQN hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct DqnConfig {
     /// Parallel envs collected from.

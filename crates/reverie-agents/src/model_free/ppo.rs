@@ -23,7 +23,7 @@ use crate::error::{backend, require};
 use crate::{AgentError, Algorithm};
 
 /// PPO hyperparameters (defaults: rl-zoo's CartPole-v1 tuning).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct PpoConfig {
     /// Parallel envs collected from.

@@ -22,7 +22,7 @@ use crate::AgentError;
 use crate::Algorithm;
 
 /// SAC hyperparameters (defaults: Stable-Baselines3's).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct SacConfig {
     /// Parallel envs collected from.

@@ -6,7 +6,7 @@ use reverie_planning::{Objective, TerminalValue};
 use serde::{Deserialize, Serialize};
 
 /// Settings of a [`ModelObjective`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelObjectiveConfig {
     /// Particles per candidate (PETS: 20).

@@ -29,7 +29,7 @@ use crate::Algorithm;
 use reverie_core::snapshot;
 
 /// Hyperparameters of [`MpcAgent`]. Defaults are mbrl-lib's PETS cart-pole settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct MpcAgentConfig {
     /// Uniformly random steps before the first model is trained (one trial).

@@ -31,7 +31,7 @@ pub enum ModelKind {
 }
 
 /// Hyperparameters of [`DynaQ`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct DynaQConfig {
     /// Step size α, in (0, 1].

@@ -21,7 +21,7 @@ use crate::Algorithm;
 use reverie_core::snapshot;
 
 /// Hyperparameters of [`PrioritizedSweeping`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrioritizedSweepingConfig {
     /// Step size α, in (0, 1].

@@ -10,7 +10,7 @@ use crate::Algorithm;
 use reverie_core::snapshot;
 
 /// Hyperparameters of [`QLearning`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct QLearningConfig {
     /// Step size α of the TD update, in (0, 1].

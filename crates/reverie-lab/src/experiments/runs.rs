@@ -47,6 +47,7 @@ impl Spec {
         let config = resolve(&ConfigRequest {
             algo: self.algo.into(),
             env: self.env.into(),
+            preset: None,
             file: None,
             overrides: self.overrides.clone(),
             seed: Some(seed),
