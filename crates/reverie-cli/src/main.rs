@@ -26,7 +26,8 @@ fn keep_freed_memory() {
 use reverie_core::env_check::check_env;
 use reverie_core::DynEnv;
 use reverie_envs::{make_with, specs};
-use reverie_lab::plot::{plot_curves, plot_run, read_metric, Curve};
+use reverie_lab::plot::group::{group_runs, read_config, relabel, shared_algo_and_env};
+use reverie_lab::plot::{plot_curves, plot_run, read_metric, Band, Curve};
 use reverie_run::algos::Algorithm;
 use reverie_run::config::{env_options, named_presets, parse_value, preset_envs, ConfigRequest};
 use reverie_run::run_dir::RunDir;
@@ -176,10 +177,19 @@ Examples:
         #[arg(long, default_value_t = 0.5)]
         video_scale: f64,
     },
-    /// Plot learning curves of one or more runs (mean and ±1 std band per algo × env).
-    #[command(
-        after_help = "Example:\n  reverie plot runs/q-learning/FrozenLake-v1/* --out curves"
-    )]
+    /// Plot learning curves of one or more runs: one curve per configuration (runs that
+    /// differ only in seed, threads, device or checkpoint interval), its mean and a band.
+    #[command(after_help = "\
+Runs are grouped by their config.toml: runs whose configurations agree on every key but seed,
+threads, device and checkpoint_every are averaged into one curve. Each curve is labelled by the
+keys that differ between groups (e.g. `agent.alpha=0.2`; `algo on env` when all runs share one
+configuration) and its legend says how many runs it averages and what the band is.
+
+Examples:
+  reverie plot runs/q-learning/FrozenLake-v1/* --out curves
+  reverie plot runs/dqn/CartPole-v1/* runs/ppo/CartPole-v1/* --band ci95 --out cartpole
+  reverie plot runs/a* runs/b* --label 'alpha 0.05' --label 'alpha 0.2'
+  reverie plot runs/ppo/CartPole-v1/* --metric eval/episodic_return")]
     Plot {
         /// Run directories.
         #[arg(required = true)]
@@ -190,6 +200,14 @@ Examples:
         /// Output path without extension; writes STEM.png and STEM.svg.
         #[arg(long, default_value = "plot")]
         out: PathBuf,
+        /// Legend label of one curve, replacing the derived one (repeatable: one per group,
+        /// in the order the groups' first runs are given).
+        #[arg(long = "label", value_name = "NAME")]
+        labels: Vec<String>,
+        /// The band around each mean: `std` (±1 standard deviation of the runs) or `ci95`
+        /// (95% confidence interval of the mean, ±1.96·s/√n).
+        #[arg(long, default_value = "std", value_name = "std|ci95")]
+        band: Band,
     },
     /// Run an experiment that reproduces a published result (see `reverie experiment --list`).
     #[command(after_help = "\
@@ -601,24 +619,42 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Plot { runs, metric, out } => {
-            let mut curves: Vec<Curve> = Vec::new();
+        Command::Plot {
+            runs,
+            metric,
+            out,
+            labels,
+            band,
+        } => {
+            let mut configs = Vec::new();
             for path in &runs {
                 let run = RunDir::open(path)?;
-                let text = std::fs::read_to_string(run.path().join("config.toml"))?;
-                let config: reverie_run::TrainConfig = toml::from_str(&text)
-                    .map_err(|e| anyhow::anyhow!("{}/config.toml: {e}", path.display()))?;
-                let label = format!("{} on {}", config.algo, config.env.id);
-                let points = read_metric(run.path(), &metric)?;
-                if points.is_empty() {
-                    anyhow::bail!("{} has no values for metric {metric}", path.display());
-                }
-                match curves.iter_mut().find(|c| c.label == label) {
-                    Some(curve) => curve.runs.push(points),
-                    None => curves.push(Curve::smoothed(label, vec![points])),
-                }
+                configs.push((path.clone(), read_config(run.path())?));
             }
-            let (png, svg) = plot_curves(&curves, &metric, "environment steps", &metric, &out)?;
+            let mut groups = group_runs(&configs);
+            if !labels.is_empty() {
+                relabel(&mut groups, &labels)?;
+            }
+            let mut curves: Vec<Curve> = Vec::new();
+            for group in &groups {
+                let mut points = Vec::new();
+                for path in &group.runs {
+                    let run = read_metric(path, &metric)?;
+                    if run.is_empty() {
+                        anyhow::bail!("{} has no values for metric {metric}", path.display());
+                    }
+                    points.push(run);
+                }
+                let curve = Curve::for_metric(&group.label, &metric, points).with_band(band);
+                println!("{}", curve.legend());
+                curves.push(curve);
+            }
+            // Curves labelled only by hyperparameters need the algorithm and env somewhere.
+            let title = match shared_algo_and_env(&groups) {
+                Some(what) if groups.len() > 1 => format!("{what}: {metric}"),
+                _ => metric.clone(),
+            };
+            let (png, svg) = plot_curves(&curves, &title, "environment steps", &metric, &out)?;
             println!("wrote {} and {}", png.display(), svg.display());
             Ok(())
         }

@@ -548,3 +548,87 @@ fn the_run_directory_is_named_at_the_start() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn plot_groups_runs_by_config_and_labels_them() {
+    let dir = scratch("plot-groups");
+    let train = |name: &str, seed: &str, alpha: &str| {
+        let run = dir.join(name);
+        let out = reverie(&[
+            "train",
+            "q-learning",
+            "--env",
+            "FrozenLake-v1",
+            "--steps",
+            "3000",
+            "--seed",
+            seed,
+            "--set",
+            &format!("agent.alpha={alpha}"),
+            "--quiet",
+            "--run-dir",
+            run.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        run.to_str().unwrap().to_string()
+    };
+    // Two seeds of one configuration and one run of another, interleaved.
+    let runs = [
+        train("a1", "1", "0.1"),
+        train("b1", "1", "0.2"),
+        train("a2", "2", "0.1"),
+    ];
+    let stem = dir.join("curves");
+    let plot = |extra: &[&str]| {
+        let mut args = vec!["plot"];
+        args.extend(runs.iter().map(String::as_str));
+        args.extend(["--out", stem.to_str().unwrap()]);
+        args.extend(extra);
+        reverie(&args)
+    };
+
+    let out = plot(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("agent.alpha=0.1 (n=2 runs, band: ±1 std)"),
+        "{text}"
+    );
+    assert!(text.contains("agent.alpha=0.2 (n=1 run)"), "{text}");
+    let svg = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
+    assert!(
+        svg.contains("q-learning on FrozenLake-v1: charts/episodic_return"),
+        "title names the shared algorithm and env"
+    );
+    assert!(
+        svg.contains("agent.alpha=0.2 (n=1 run)"),
+        "legend in the SVG"
+    );
+
+    let out = plot(&["--label", "slow"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 --label given but the runs form 2 groups"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1. agent.alpha=0.1") && err.contains("2. agent.alpha=0.2"),
+        "{err}"
+    );
+
+    let out = plot(&["--label", "slow", "--label", "fast", "--band", "ci95"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("slow (n=2 runs, band: 95% CI)"), "{text}");
+    assert!(text.contains("fast (n=1 run)"), "{text}");
+
+    // One evaluation per run (at the end): a single point per curve still plots.
+    let out = plot(&["--metric", "eval/episodic_return"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stem.with_extension("png").is_file());
+
+    let out = plot(&["--band", "sem"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("std or ci95"), "{}", stderr(&out));
+}

@@ -4,7 +4,7 @@
 //! the experiments that reproduce published results ([`experiments`]), benchmarks
 //! ([`bench`], [`bench_model_free`], [`bench_nn`]), world-model evaluation ([`model_eval`]) and
 //! learning-curve plots in PNG and SVG ([`plot`], with [`plot::plot_run`] for a run
-//! directory). It holds the plotting dependencies (plotters and the bundled font); the
+//! directory and [`plot::group`] to group run directories by configuration). It holds the plotting dependencies (plotters and the bundled font); the
 //! experiments that train run on `reverie_run::train` or `reverie_run::driver::drive`.
 
 pub mod bench;

@@ -1,13 +1,21 @@
-//! Learning-curve plots (PNG and SVG): the mean over runs with a ±1 standard deviation band,
-//! one colour per group (algorithm × env, or any label).
+//! Learning-curve plots (PNG and SVG): the mean over runs with a band (±1 standard deviation
+//! or a 95% confidence interval), one colour per group (algorithm × env, a configuration, or
+//! any label). Every legend entry says how many runs it averages and what the band is.
+
+mod aggregate;
+mod draw;
+pub mod group;
+mod ticks;
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use reverie_core::atomic::write_atomic;
 use reverie_core::metrics::read_metrics_csv;
+
+pub use aggregate::{aggregate, Point};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
@@ -20,19 +28,64 @@ fn register_font() {
     });
 }
 
-/// `(x, mean, std)` points of an aggregated curve.
-type Aggregate = Vec<(f64, f64, f64)>;
+/// What the shaded band around a mean curve shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Band {
+    /// ±1 standard deviation of the runs (their spread).
+    #[default]
+    Std,
+    /// A 95% confidence interval of the mean: ±1.96 · s/√n, s the sample standard deviation
+    /// (n − 1 in the denominator: with few seeds the population formula would understate it).
+    Ci95,
+}
+
+impl Band {
+    /// Half-width of the band around `mean` of `values` (0 for fewer than two values).
+    pub fn half_width(self, values: &[f64], mean: f64) -> f64 {
+        let n = values.len() as f64;
+        if values.len() < 2 {
+            return 0.0;
+        }
+        let squares = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>();
+        match self {
+            Band::Std => (squares / n).sqrt(),
+            Band::Ci95 => 1.96 * (squares / (n - 1.0)).sqrt() / n.sqrt(),
+        }
+    }
+
+    /// How a legend names the band.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Band::Std => "±1 std",
+            Band::Ci95 => "95% CI",
+        }
+    }
+}
+
+impl FromStr for Band {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "std" => Ok(Band::Std),
+            "ci95" => Ok(Band::Ci95),
+            other => Err(format!("unknown band '{other}' (std or ci95)")),
+        }
+    }
+}
 
 /// One group of runs drawn as one line with a band.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
-    /// Legend label.
+    /// Legend label; the legend adds the run count and the band.
     pub label: String,
     /// Each run's `(x, y)` points, x ascending.
     pub runs: Vec<Vec<(f64, f64)>>,
     /// Average each run over a trailing window before aggregating (noisy episodic returns);
     /// off for curves that are already averages.
     pub smooth: bool,
+    /// What the band around the mean shows.
+    pub band: Band,
 }
 
 impl Curve {
@@ -42,6 +95,7 @@ impl Curve {
             label: label.into(),
             runs,
             smooth: true,
+            band: Band::Std,
         }
     }
 
@@ -51,164 +105,44 @@ impl Curve {
             label: label.into(),
             runs,
             smooth: false,
+            band: Band::Std,
         }
     }
-}
 
-/// Mean and standard deviation of the smoothed runs on a common grid:
-/// `(x, mean, std)` where at least one run has data.
-///
-/// Each run is smoothed by averaging its last `window` points at or before x (episodic
-/// returns are noisy); `window` is 1/20 of the run's points, at least 1.
-pub fn aggregate(curve: &Curve, grid_points: usize) -> Vec<(f64, f64, f64)> {
-    // Raw curves whose runs share their x values (experiments over episodes, seeds, sizes)
-    // are aggregated point by point, with no resampling.
-    if !curve.smooth && !curve.runs.is_empty() {
-        let xs: Vec<f64> = curve.runs[0].iter().map(|p| p.0).collect();
-        if curve
-            .runs
-            .iter()
-            .all(|r| r.len() == xs.len() && r.iter().zip(&xs).all(|(p, x)| p.0 == *x))
-        {
-            let n = curve.runs.len() as f64;
-            return xs
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| {
-                    let mean = curve.runs.iter().map(|r| r[i].1).sum::<f64>() / n;
-                    let var = curve
-                        .runs
-                        .iter()
-                        .map(|r| (r[i].1 - mean).powi(2))
-                        .sum::<f64>()
-                        / n;
-                    (x, mean, var.sqrt())
-                })
-                .collect();
+    /// The curve for a metric of `metrics.csv`: evaluations (`eval/...`) are already means
+    /// over episodes, taken at the same steps in every run, so they are drawn raw; anything
+    /// else (episodic returns, losses) is smoothed.
+    pub fn for_metric(label: impl Into<String>, metric: &str, runs: Vec<Vec<(f64, f64)>>) -> Self {
+        if metric.starts_with("eval/") {
+            Self::raw(label, runs)
+        } else {
+            Self::smoothed(label, runs)
         }
     }
-    let min_x = curve
-        .runs
-        .iter()
-        .filter_map(|r| r.first().map(|p| p.0))
-        .fold(f64::INFINITY, f64::min);
-    let max_x = curve
-        .runs
-        .iter()
-        .filter_map(|r| r.last().map(|p| p.0))
-        .fold(0.0_f64, f64::max);
-    if !min_x.is_finite() || max_x <= min_x || grid_points < 2 {
-        return Vec::new();
-    }
-    let mut out = Vec::with_capacity(grid_points);
-    for g in 0..grid_points {
-        let x = min_x + (max_x - min_x) * g as f64 / (grid_points - 1) as f64;
-        let values: Vec<f64> = curve
-            .runs
-            .iter()
-            .filter_map(|run| {
-                let upto = run.partition_point(|p| p.0 <= x);
-                if upto == 0 {
-                    return None;
-                }
-                let window = if curve.smooth {
-                    (run.len() / 20).max(1)
-                } else {
-                    1
-                };
-                let from = upto.saturating_sub(window);
-                let slice = &run[from..upto];
-                Some(slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64)
-            })
-            .collect();
-        if values.is_empty() {
-            continue;
-        }
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
-        out.push((x, mean, var.sqrt()));
-    }
-    out
-}
 
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    curves: &[Curve],
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-) -> anyhow::Result<()>
-where
-    DB::ErrorType: 'static,
-{
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot drawing failed: {e}");
-    root.fill(&WHITE).map_err(err)?;
-    let series: Vec<(String, Aggregate)> = curves
-        .iter()
-        .map(|c| (c.label.clone(), aggregate(c, 200)))
-        .collect();
-    let points = series.iter().flat_map(|(_, s)| s.iter());
-    let (mut x_min, mut x_max) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut y_min, mut y_max) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &(x, m, s) in points {
-        x_min = x_min.min(x);
-        x_max = x_max.max(x);
-        y_min = y_min.min(m - s);
-        y_max = y_max.max(m + s);
+    /// The same curve with another band.
+    pub fn with_band(mut self, band: Band) -> Self {
+        self.band = band;
+        self
     }
-    if !y_min.is_finite() {
-        (x_min, x_max, y_min, y_max) = (0.0, 1.0, 0.0, 1.0);
+
+    /// Runs with at least one point.
+    pub fn run_count(&self) -> usize {
+        self.runs.iter().filter(|r| !r.is_empty()).count()
     }
-    if x_max <= x_min {
-        x_max = x_min + 1.0;
-    }
-    let pad = ((y_max - y_min) * 0.05).max(1e-6);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .x_label_formatter(&|x| format_tick(*x))
-        .y_label_formatter(&|y| format_tick(*y))
-        .y_desc(y_label)
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(err)?;
-    for (i, (label, s)) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        if s.len() > 1 && s.iter().any(|p| p.2 > 0.0) {
-            let mut band: Vec<(f64, f64)> = s.iter().map(|&(x, m, sd)| (x, m + sd)).collect();
-            band.extend(s.iter().rev().map(|&(x, m, sd)| (x, m - sd)));
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
-                .map_err(err)?;
+
+    /// The legend text: the label, the run count and (with more than one run) the band, so
+    /// a reader knows how much the curve rests on.
+    pub fn legend(&self) -> String {
+        match self.run_count() {
+            1 => format!("{} (n=1 run)", self.label),
+            n => format!(
+                "{} (n={n} runs, band: {})",
+                self.label,
+                self.band.describe()
+            ),
         }
-        chart
-            .draw_series(LineSeries::new(
-                s.iter().map(|&(x, m, _)| (x, m)),
-                color.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(label.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
 }
 
 /// Draws `curves` to `<stem>.png` and `<stem>.svg`; returns both paths.
@@ -221,15 +155,11 @@ pub fn plot_curves(
 ) -> anyhow::Result<(PathBuf, PathBuf)> {
     register_font();
     let (width, height) = (960u32, 600u32);
-    let mut pixels = vec![0u8; (width * height * 3) as usize];
-    {
-        let backend = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-        draw(backend, curves, title, x_label, y_label)?;
-    }
+    let pixels = render_rgb(curves, title, x_label, y_label, (width, height))?;
     let mut svg_text = String::new();
     {
         let backend = SVGBackend::with_string(&mut svg_text, (width, height)).into_drawing_area();
-        draw(backend, curves, title, x_label, y_label)?;
+        draw::draw(backend, curves, title, x_label, y_label)?;
     }
     let mut png_bytes = Vec::new();
     {
@@ -247,6 +177,23 @@ pub fn plot_curves(
     Ok((png_path, svg_path))
 }
 
+/// The plot as RGB pixels, row by row.
+fn render_rgb(
+    curves: &[Curve],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    (width, height): (u32, u32),
+) -> anyhow::Result<Vec<u8>> {
+    register_font();
+    let mut pixels = vec![0u8; (width * height * 3) as usize];
+    {
+        let backend = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw::draw(backend, curves, title, x_label, y_label)?;
+    }
+    Ok(pixels)
+}
+
 /// `(x, y)` points of `metric` in a run directory's `metrics.csv`.
 pub fn read_metric(run_dir: &Path, metric: &str) -> anyhow::Result<Vec<(f64, f64)>> {
     let records = read_metrics_csv(&run_dir.join("metrics.csv"))?;
@@ -255,16 +202,6 @@ pub fn read_metric(run_dir: &Path, metric: &str) -> anyhow::Result<Vec<(f64, f64
         .filter(|r| r.metric == metric && r.value.is_finite())
         .map(|r| (r.global_step as f64, r.value))
         .collect())
-}
-
-/// Axis tick text: integers without a decimal point, small numbers with up to 3 digits.
-fn format_tick(value: f64) -> String {
-    if (value.fract() == 0.0 && value.abs() < 1e15) || value.abs() >= 100.0 {
-        format!("{value:.0}")
-    } else {
-        let text = format!("{value:.3}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
 }
 
 /// Draws the run's training and evaluation curves into `plots/learning_curve.{png,svg}`.
@@ -290,19 +227,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aggregate_averages_runs() {
-        let curve = Curve::smoothed(
-            "x",
-            vec![vec![(1.0, 1.0), (2.0, 1.0)], vec![(1.0, 3.0), (2.0, 3.0)]],
-        );
-        let agg = aggregate(&curve, 3);
-        let last = agg.last().unwrap();
-        assert_eq!(last.0, 2.0);
-        assert!((last.1 - 2.0).abs() < 1e-12);
-        assert!((last.2 - 1.0).abs() < 1e-12);
-    }
-
-    #[test]
     fn writes_png_and_svg() {
         let dir = std::env::temp_dir().join(format!("reverie-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -316,5 +240,30 @@ mod tests {
         assert_eq!(&png_bytes[1..4], b"PNG");
         assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn legend_states_n_and_the_band() {
+        let runs = vec![vec![(1.0, 1.0)], vec![(1.0, 2.0)], vec![]];
+        assert_eq!(
+            Curve::raw("dqn", runs.clone()).legend(),
+            "dqn (n=2 runs, band: ±1 std)"
+        );
+        assert_eq!(
+            Curve::raw("dqn", runs).with_band(Band::Ci95).legend(),
+            "dqn (n=2 runs, band: 95% CI)"
+        );
+        assert_eq!(
+            Curve::raw("dqn", vec![vec![(1.0, 1.0)]]).legend(),
+            "dqn (n=1 run)"
+        );
+        assert_eq!("ci95".parse::<Band>(), Ok(Band::Ci95));
+        assert!("sem".parse::<Band>().unwrap_err().contains("std or ci95"));
+    }
+
+    #[test]
+    fn eval_metrics_are_drawn_raw() {
+        assert!(!Curve::for_metric("a", "eval/episodic_return", vec![]).smooth);
+        assert!(Curve::for_metric("a", "charts/episodic_return", vec![]).smooth);
     }
 }
