@@ -80,3 +80,15 @@ pub(crate) fn require(
         })
     }
 }
+
+/// Refuses a learning rate outside (0, 1]: Adam moves every parameter by about the rate each
+/// step, so a larger one diverges at once (`learning_rate=1e30` used to train on, skipping
+/// every update).
+pub(crate) fn learning_rate(lr: f64) -> Result<(), AgentError> {
+    require(
+        lr > 0.0 && lr <= 1.0,
+        "learning_rate",
+        lr,
+        "in (0, 1] (Adam moves each parameter by about this much per step)",
+    )
+}

@@ -1,37 +1,9 @@
 //! End-to-end tests of the `reverie` binary: bad input fails clearly and leaves nothing
 //! behind; training writes a complete run directory; plots are drawn; seeds reproduce.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn reverie(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reverie"))
-        .args(args)
-        .output()
-        .expect("the reverie binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A fresh, empty scratch folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reverie-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn is_empty_dir(path: &Path) -> bool {
-    std::fs::read_dir(path)
-        .map(|mut d| d.next().is_none())
-        .unwrap_or(true)
-}
+use common::{is_empty_dir, metrics_without_timing, reverie, scratch, stderr, stdout};
 
 #[test]
 fn unknown_env_lists_known_ids_and_writes_nothing() {
@@ -274,15 +246,6 @@ fn random_agent_run_writes_a_complete_run_directory_and_plots() {
 }
 
 /// Everything in metrics.csv except the wall-clock column (and throughput, which is timing).
-fn metrics_without_timing(run: &Path) -> Vec<String> {
-    std::fs::read_to_string(run.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.contains("charts/SPS"))
-        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-        .collect()
-}
-
 #[test]
 fn same_seed_reproduces_the_run_exactly() {
     let dir = scratch("determinism");

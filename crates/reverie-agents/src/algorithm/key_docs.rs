@@ -16,11 +16,11 @@ use crate::{DqnConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, SacConfig};
 /// The first sentence of a doc comment, on one line (docs wrap at 100 columns).
 pub fn doc_summary(doc: &str) -> String {
     let text = doc.split_whitespace().collect::<Vec<_>>().join(" ");
-    let ends = text.match_indices(". ").map(|(i, _)| i);
     // "e.g." and "i.e." end no sentence.
-    let end = ends
-        .filter(|&i| !text[..i].ends_with("e.g") && !text[..i].ends_with("i.e"))
-        .next();
+    let end = text
+        .match_indices(". ")
+        .map(|(i, _)| i)
+        .find(|&i| !text[..i].ends_with("e.g") && !text[..i].ends_with("i.e"));
     match end {
         Some(end) => text[..=end].to_string(),
         None => text,

@@ -127,12 +127,7 @@ impl PpoConfig {
             self.gae_lambda,
             "in [0, 1]",
         )?;
-        require(
-            self.learning_rate > 0.0,
-            "learning_rate",
-            self.learning_rate,
-            "> 0",
-        )?;
+        crate::error::learning_rate(self.learning_rate)?;
         require(self.clip_range > 0.0, "clip_range", self.clip_range, "> 0")?;
         require(
             self.clip_range_vf.is_none_or(|c| c > 0.0),

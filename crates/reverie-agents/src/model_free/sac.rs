@@ -91,12 +91,7 @@ impl SacConfig {
     /// Checks every field's range.
     pub fn validate(&self) -> Result<(), AgentError> {
         require(self.num_envs >= 1, "num_envs", self.num_envs, ">= 1")?;
-        require(
-            self.learning_rate > 0.0,
-            "learning_rate",
-            self.learning_rate,
-            "> 0",
-        )?;
+        crate::error::learning_rate(self.learning_rate)?;
         require(
             self.buffer_size >= 1,
             "buffer_size",

@@ -9,8 +9,16 @@ use anyhow::Context;
 
 /// Config keys that do not change what a run learns, left out when grouping: the seed is
 /// what repetitions vary, `threads` and `device` change only the speed of the arithmetic,
-/// `checkpoint_every` only how often the agent is saved.
-pub const IGNORED_KEYS: &[&str] = &["seed", "threads", "device", "checkpoint_every"];
+/// `checkpoint_every` / `checkpoint_minutes` only how often the run is saved, and the
+/// divergence guard only when a failing run stops.
+pub const IGNORED_KEYS: &[&str] = &[
+    "seed",
+    "threads",
+    "device",
+    "checkpoint_every",
+    "checkpoint_minutes",
+    "max_nonfinite_updates",
+];
 
 /// A configuration flattened to dotted keys (`agent.alpha`, `env.options.is_slippery`)
 /// with the text of each value (strings without quotes).
