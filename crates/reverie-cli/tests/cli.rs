@@ -491,6 +491,32 @@ fn the_run_directory_is_named_at_the_start() {
         err.contains(&format!("run directory {}", dir.display())),
         "{err}"
     );
+    // stderr is a pipe here, not a terminal: plain progress lines with an ETA, no bar.
+    assert!(
+        err.contains("step 500/500 (100%)") && err.contains("ETA"),
+        "{err}"
+    );
+    // The same metrics for TensorBoard as in the CSV.
+    let events = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("events.out.tfevents."))
+        .expect("a TensorBoard event file");
+    let scalars = reverie_core::tfevents::read_scalars(&events).unwrap();
+    let csv: Vec<(u64, String)> = std::fs::read_to_string(dir.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split(',');
+            (
+                f.next().unwrap().parse().unwrap(),
+                f.next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let tb: Vec<(u64, String)> = scalars.into_iter().map(|(s, m, _)| (s, m)).collect();
+    assert_eq!(tb, csv);
     std::fs::remove_dir_all(&dir).unwrap();
     let quiet = reverie(&[
         "train",

@@ -321,7 +321,9 @@ pub fn drive_from(
                     break;
                 }
             }
-            let by_steps = crossed(before, step, schedule.checkpoint_every);
+            // The last step's checkpoint is the end's.
+            let by_steps =
+                crossed(before, step, schedule.checkpoint_every) && step < schedule.total_steps;
             let by_time = schedule.checkpoint_seconds > 0.0
                 && last_checkpoint.elapsed()
                     >= Duration::from_secs_f64(schedule.checkpoint_seconds);

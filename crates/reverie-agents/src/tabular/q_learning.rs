@@ -294,7 +294,18 @@ mod tests {
                 Rng::seed_from_u64(1),
             )
             .unwrap();
-        assert!(c.restore(&bytes).unwrap_err().contains("shape"));
+        assert!(c.restore(&bytes).unwrap_err().contains("3×2"));
         assert!(b.restore(&bytes[..20]).is_err());
+        // Flipped bytes are caught by the checksum, not loaded as other values.
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(b.restore(&flipped).unwrap_err().contains("checksum"));
+        // The generator and the step count come back too: both agents act alike.
+        let obs = Observation::Discrete(1);
+        let acts = |agent: &mut QLearning| -> Vec<Action> {
+            (0..20).map(|_| agent.act_one(&obs, true)).collect()
+        };
+        assert_eq!(acts(&mut a), acts(&mut b));
     }
 }

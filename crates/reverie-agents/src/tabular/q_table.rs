@@ -78,42 +78,4 @@ impl QTable {
     pub fn values(&self) -> &[f64] {
         &self.values
     }
-
-    /// Serialises as little-endian `n_states, n_actions` (u64) then the f64 values.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + 8 * self.values.len());
-        out.extend_from_slice(&(self.n_states as u64).to_le_bytes());
-        out.extend_from_slice(&(self.n_actions as u64).to_le_bytes());
-        for v in &self.values {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out
-    }
-
-    /// Restores values written by [`QTable::to_bytes`]; the shape must match this table's.
-    pub fn load_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        if bytes.len() < 16 {
-            return Err("Q-table checkpoint is too short".into());
-        }
-        let states = u64::from_le_bytes(bytes[0..8].try_into().unwrap()) as usize;
-        let actions = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-        if (states, actions) != (self.n_states, self.n_actions) {
-            return Err(format!(
-                "Q-table checkpoint has shape {states}x{actions}, this env needs {}x{}",
-                self.n_states, self.n_actions
-            ));
-        }
-        if bytes.len() != 16 + 8 * states * actions {
-            return Err("Q-table checkpoint has the wrong length (truncated?)".into());
-        }
-        let values: Vec<f64> = bytes[16..]
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err("Q-table checkpoint holds NaN or infinite values".into());
-        }
-        self.values = values;
-        Ok(())
-    }
 }
