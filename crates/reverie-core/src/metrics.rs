@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::tfevents::TfEventsWriter;
 
+/// Buffered CSV bytes that trigger a flush.
+const FLUSH_BYTES: usize = 1 << 20;
+
 /// CSV header of `metrics.csv`.
 const CSV_HEADER: &str = "global_step,metric,value,wall_time_s\n";
 
@@ -148,7 +151,9 @@ impl MetricsLogger {
         self.pending_jsonl.push('\n');
         self.tb
             .scalar(global_step, metric, value, self.unix_start + elapsed)?;
-        if self.last_flush.elapsed() >= self.flush_every {
+        // Every few seconds, or sooner when a fast run (tabular, 10⁶ steps/s) has buffered
+        // a megabyte: memory stays flat however fast the rows come.
+        if self.last_flush.elapsed() >= self.flush_every || self.pending_csv.len() >= FLUSH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -184,46 +189,51 @@ impl MetricsLogger {
 
 /// Reads a `metrics.csv` written by [`MetricsLogger`].
 pub fn read_metrics_csv(path: &Path) -> io::Result<Vec<MetricRecord>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut lines = text.lines();
+    let mut records = Vec::new();
+    for_each_metric(path, |record| records.push(record))?;
+    Ok(records)
+}
+
+/// Streams the records of a `metrics.csv` to `visit`, one line at a time, so a reader that
+/// keeps one metric of a long run (a 40M-step run logs millions of rows) holds only that.
+/// A last line without its newline is a record a killed run was writing: it is skipped.
+pub fn for_each_metric(path: &Path, mut visit: impl FnMut(MetricRecord)) -> io::Result<()> {
+    use std::io::BufRead;
+    let mut reader = io::BufReader::new(File::open(path)?);
     let bad = |line: usize, why: &str| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{}:{line}: {why}", path.display()),
         )
     };
-    match lines.next() {
-        Some("global_step,metric,value,wall_time_s") => {}
-        _ => {
-            return Err(bad(
-                1,
-                "not a reverie metrics file (expected header global_step,metric,value,wall_time_s)",
-            ))
-        }
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    if line.trim_end() != CSV_HEADER.trim_end() {
+        return Err(bad(
+            1,
+            "not a reverie metrics file (expected header global_step,metric,value,wall_time_s)",
+        ));
     }
-    let mut records = Vec::new();
-    // A line without its newline is a record a killed run was writing: not data yet.
-    let complete = if text.ends_with('\n') {
-        text.lines().count()
-    } else {
-        text.lines().count() - 1
-    };
-    for (i, line) in lines.take(complete.saturating_sub(1)).enumerate() {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 4 {
-            return Err(bad(i + 2, "expected 4 comma-separated fields"));
+    for number in 2.. {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || !line.ends_with('\n') {
+            return Ok(());
         }
-        let parse = |s: &str| s.parse::<f64>().map_err(|_| bad(i + 2, "not a number"));
-        records.push(MetricRecord {
+        let fields: Vec<&str> = line.trim_end().split(',').collect();
+        if fields.len() != 4 {
+            return Err(bad(number, "expected 4 comma-separated fields"));
+        }
+        let parse = |s: &str| s.parse::<f64>().map_err(|_| bad(number, "not a number"));
+        visit(MetricRecord {
             global_step: fields[0]
                 .parse()
-                .map_err(|_| bad(i + 2, "global_step is not an integer"))?,
+                .map_err(|_| bad(number, "global_step is not an integer"))?,
             metric: fields[1].to_string(),
             value: parse(fields[2])?,
             wall_time_s: parse(fields[3])?,
         });
     }
-    Ok(records)
+    Ok(())
 }
 
 #[cfg(test)]

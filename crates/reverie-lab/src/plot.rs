@@ -13,7 +13,7 @@ use std::str::FromStr;
 use plotters::prelude::*;
 
 use reverie_core::atomic::write_atomic;
-use reverie_core::metrics::read_metrics_csv;
+use reverie_core::metrics::for_each_metric;
 
 pub use aggregate::{aggregate, Point};
 
@@ -196,12 +196,13 @@ fn render_rgb(
 
 /// `(x, y)` points of `metric` in a run directory's `metrics.csv`.
 pub fn read_metric(run_dir: &Path, metric: &str) -> anyhow::Result<Vec<(f64, f64)>> {
-    let records = read_metrics_csv(&run_dir.join("metrics.csv"))?;
-    Ok(records
-        .into_iter()
-        .filter(|r| r.metric == metric && r.value.is_finite())
-        .map(|r| (r.global_step as f64, r.value))
-        .collect())
+    let mut points = Vec::new();
+    for_each_metric(&run_dir.join("metrics.csv"), |r| {
+        if r.metric == metric && r.value.is_finite() {
+            points.push((r.global_step as f64, r.value));
+        }
+    })?;
+    Ok(points)
 }
 
 /// Draws the run's training and evaluation curves into `plots/learning_curve.{png,svg}`.
