@@ -150,6 +150,8 @@ pub struct RunOutcome {
     /// The best evaluation (its parameters are `checkpoints/best.bin`; `None` when
     /// `eval_episodes` is 0).
     pub best_evaluation: Option<Evaluation>,
+    /// Seconds the run took, the sessions before a resume included.
+    pub wall_time_s: f64,
 }
 
 /// Runs `episodes` evaluation episodes of `agent`'s deterministic policy on `env` (seeded
@@ -396,6 +398,7 @@ pub fn drive_from(
         last_100_train_return_mean: monitor.recent_mean(),
         final_evaluation,
         best_evaluation,
+        wall_time_s: monitor.logger.wall_time_s(),
     })
 }
 

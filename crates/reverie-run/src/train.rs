@@ -3,7 +3,6 @@
 //! curve is drawn by the caller: `reverie_lab::plot::plot_run`.)
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -51,7 +50,7 @@ pub struct TrainSummary {
     pub best_eval_return_mean: f64,
     /// The step of that evaluation (the first one on ties; 0 without evaluation).
     pub best_eval_step: u64,
-    /// Wall-clock seconds of the whole run.
+    /// Wall-clock seconds of the whole run (every session of a resumed run).
     pub wall_time_s: f64,
     /// Environment steps per second of training.
     pub sps: f64,
@@ -244,7 +243,6 @@ impl Parts {
         hooks: &mut dyn Hooks,
         resume: Option<RunState>,
     ) -> anyhow::Result<TrainSummary> {
-        let start = Instant::now();
         let result = (|| -> anyhow::Result<TrainSummary> {
             let outcome = drive_from(
                 self.agent.as_mut(),
@@ -256,7 +254,7 @@ impl Parts {
                 hooks,
                 resume,
             )?;
-            let wall = start.elapsed().as_secs_f64();
+            let wall = outcome.wall_time_s;
             // The budget, or fewer steps when a hook stopped the run.
             let steps = outcome.steps.min(config.total_steps);
             let summary = TrainSummary {

@@ -138,8 +138,10 @@ enum TabularModel {
 }
 
 /// Dyna-Q / Dyna-Q+ over a Q-table (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DynaQ {
+    /// Not saved: a checkpoint loads into an agent built from the run's config.
+    #[serde(skip)]
     config: DynaQConfig,
     q: QTable,
     model: TabularModel,
@@ -305,55 +307,23 @@ impl PerEnvAgent for DynaQ {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        snapshot::save(
-            // Dyna-Q+ is Dyna-Q with κ > 0: one state, one kind.
-            Algorithm::DynaQ.name(),
-            &DynaQState {
-                q: self.q.clone(),
-                model: self.model.clone(),
-                last_tried: self.last_tried.clone(),
-                rng: self.rng.clone(),
-                steps: self.steps,
-                updates: self.updates,
-            },
-        )
+        // Dyna-Q+ is Dyna-Q with κ > 0: one struct, one kind of checkpoint.
+        snapshot::save(Algorithm::DynaQ.name(), self)
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let state: DynaQState =
+        let saved: DynaQ =
             snapshot::load(Algorithm::DynaQ.name(), bytes).map_err(|e| e.to_string())?;
-        if state.q.n_states() != self.q.n_states() || state.q.n_actions() != self.q.n_actions() {
-            return Err(format!(
-                "the saved Q-table is {}×{}, this env needs {}×{}",
-                state.q.n_states(),
-                state.q.n_actions(),
-                self.q.n_states(),
-                self.q.n_actions()
-            ));
-        }
-        if std::mem::discriminant(&state.model) != std::mem::discriminant(&self.model) {
+        self.q.check_same_shape(&saved.q)?;
+        if std::mem::discriminant(&saved.model) != std::mem::discriminant(&self.model) {
             return Err("the saved model is of another kind (deterministic / distribution)".into());
         }
-        self.q = state.q;
-        self.model = state.model;
-        self.last_tried = state.last_tried;
-        self.rng = state.rng;
-        self.steps = state.steps;
-        self.updates = state.updates;
+        *self = Self {
+            config: self.config.clone(),
+            ..saved
+        };
         Ok(())
     }
-}
-
-/// What a Dyna-Q checkpoint holds: the table, the learned model, when each pair was last
-/// tried (Dyna-Q+'s bonus), the generator and counters.
-#[derive(Serialize, Deserialize)]
-struct DynaQState {
-    q: QTable,
-    model: TabularModel,
-    last_tried: Vec<u64>,
-    rng: Rng,
-    steps: u64,
-    updates: u64,
 }
 
 #[cfg(test)]

@@ -132,13 +132,17 @@ impl Ord for Entry {
 }
 
 /// Prioritized sweeping over a deterministic last-outcome model (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PrioritizedSweeping {
+    /// Not saved: a checkpoint loads into an agent built from the run's config.
+    #[serde(skip)]
     config: PrioritizedSweepingConfig,
     q: QTable,
     model: DeterministicModel,
     /// For each state s', the pairs `(s, a)` (as `s * A + a`) the model says lead to s'.
     predecessors: Vec<Vec<usize>>,
+    // Saved in its array order and rebuilt by pushing in that order, which leaves a valid
+    // heap's array as it was: equal priorities pop in the same order after a resume.
     queue: BinaryHeap<Entry>,
     /// Highest live priority of each pair in the queue (0: not queued). Lower duplicates in
     /// the heap are stale and skipped when popped.
@@ -289,60 +293,20 @@ impl PerEnvAgent for PrioritizedSweeping {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        snapshot::save(
-            Algorithm::PrioritizedSweeping.name(),
-            &PrioritizedSweepingState {
-                q: self.q.clone(),
-                model: self.model.clone(),
-                predecessors: self.predecessors.clone(),
-                // The heap's own array: rebuilt with `BinaryHeap::from`, which leaves a valid
-                // heap as it is, so ties pop in the same order after a resume.
-                queue: self.queue.clone().into_vec(),
-                queued: self.queued.clone(),
-                rng: self.rng.clone(),
-                steps: self.steps,
-                updates: self.updates,
-            },
-        )
+        snapshot::save(Algorithm::PrioritizedSweeping.name(), self)
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let state: PrioritizedSweepingState =
+        let saved: PrioritizedSweeping =
             snapshot::load(Algorithm::PrioritizedSweeping.name(), bytes)
                 .map_err(|e| e.to_string())?;
-        if state.q.n_states() != self.q.n_states() || state.q.n_actions() != self.q.n_actions() {
-            return Err(format!(
-                "the saved Q-table is {}×{}, this env needs {}×{}",
-                state.q.n_states(),
-                state.q.n_actions(),
-                self.q.n_states(),
-                self.q.n_actions()
-            ));
-        }
-        self.q = state.q;
-        self.model = state.model;
-        self.predecessors = state.predecessors;
-        self.queue = BinaryHeap::from(state.queue);
-        self.queued = state.queued;
-        self.rng = state.rng;
-        self.steps = state.steps;
-        self.updates = state.updates;
+        self.q.check_same_shape(&saved.q)?;
+        *self = Self {
+            config: self.config.clone(),
+            ..saved
+        };
         Ok(())
     }
-}
-
-/// What a prioritized-sweeping checkpoint holds: table, model, predecessor lists, the
-/// priority queue, the generator and counters.
-#[derive(Serialize, Deserialize)]
-struct PrioritizedSweepingState {
-    q: QTable,
-    model: DeterministicModel,
-    predecessors: Vec<Vec<usize>>,
-    queue: Vec<Entry>,
-    queued: Vec<f64>,
-    rng: Rng,
-    steps: u64,
-    updates: u64,
 }
 
 #[cfg(test)]

@@ -100,8 +100,10 @@ impl QLearningConfig {
 
 /// Tabular Q-learning: `Q(s,a) += α [r + γ max_a' Q(s',a') − Q(s,a)]`, bootstrapping
 /// through truncation but not through termination.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QLearning {
+    /// Not saved: a checkpoint loads into an agent built from the run's config.
+    #[serde(skip)]
     config: QLearningConfig,
     q: QTable,
     rng: Rng,
@@ -174,40 +176,19 @@ impl PerEnvAgent for QLearning {
     }
 
     fn checkpoint(&self) -> Vec<u8> {
-        snapshot::save(
-            Algorithm::QLearning.name(),
-            &QLearningState {
-                q: self.q.clone(),
-                rng: self.rng.clone(),
-                steps: self.steps,
-            },
-        )
+        snapshot::save(Algorithm::QLearning.name(), self)
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let state: QLearningState =
+        let saved: QLearning =
             snapshot::load(Algorithm::QLearning.name(), bytes).map_err(|e| e.to_string())?;
-        if state.q.n_states() != self.q.n_states() || state.q.n_actions() != self.q.n_actions() {
-            return Err(format!(
-                "the saved Q-table is {}×{}, this env needs {}×{}",
-                state.q.n_states(),
-                state.q.n_actions(),
-                self.q.n_states(),
-                self.q.n_actions()
-            ));
-        }
-        (self.q, self.rng, self.steps) = (state.q, state.rng, state.steps);
+        self.q.check_same_shape(&saved.q)?;
+        *self = Self {
+            config: self.config.clone(),
+            ..saved
+        };
         Ok(())
     }
-}
-
-/// What a Q-learning checkpoint holds: the table, the generator and the step count (the
-/// ε schedule's position).
-#[derive(Serialize, Deserialize)]
-struct QLearningState {
-    q: QTable,
-    rng: Rng,
-    steps: u64,
 }
 
 #[cfg(test)]

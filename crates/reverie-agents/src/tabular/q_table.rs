@@ -78,4 +78,15 @@ impl QTable {
     pub fn values(&self) -> &[f64] {
         &self.values
     }
+
+    /// Refuses a saved table of another shape than this one (a checkpoint of another env).
+    pub(crate) fn check_same_shape(&self, saved: &QTable) -> Result<(), String> {
+        if (saved.n_states, saved.n_actions) == (self.n_states, self.n_actions) {
+            return Ok(());
+        }
+        Err(format!(
+            "the saved Q-table is {}×{}, this env needs {}×{}",
+            saved.n_states, saved.n_actions, self.n_states, self.n_actions
+        ))
+    }
 }
