@@ -29,7 +29,9 @@ pub mod fast;
 pub mod latent;
 pub mod linear;
 pub mod model_env;
+pub mod rssm;
 pub mod trainer;
+pub mod world_model;
 
 pub use dynamics::{DynamicsModel, StepOutputs};
 pub use encoding::{action_width, encode_action};
@@ -39,4 +41,6 @@ pub use latent::{LatentModel, StateSpaceLatent, StateSpaceState};
 pub use linear::{LinearModel, LinearModelConfig};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use reverie_core::KnownFunctions;
+pub use rssm::{Rssm, RssmConfig, RssmState};
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};
+pub use world_model::{SequenceInputs, WorldModel, WorldModelConfig, WorldModelLoss};

@@ -64,6 +64,16 @@ impl OneHotCategorical {
         })
     }
 
+    /// The same distribution with no gradient through it: the `sg(·)` side of DreamerV3's
+    /// balanced KL terms.
+    pub fn detached(&self) -> Self {
+        Self {
+            probs: self.probs.detach(),
+            log_probs: self.log_probs.detach(),
+            event_dims: self.event_dims,
+        }
+    }
+
     /// Class probabilities (after mixing), the logits' shape.
     pub fn probs(&self) -> &Tensor {
         &self.probs

@@ -1,0 +1,303 @@
+//! The recurrent state-space model of Dreamer (Hafner et al. 2019–2023): a deterministic
+//! GRU path `h` and a stochastic latent `z`, here DreamerV2/V3's discrete one (G
+//! categoricals of K classes, straight-through gradients, 1 % uniform mix).
+//!
+//! One step from `(h, z)` and the action `a`:
+//! `h' = GRU(SiLU(W [z, a]), h)` (DreamerV3's layer-normed GRU), the prior
+//! `p(z' | h') = Cat(MLP_prior(h'))` used to imagine, and, when an observation's embedding
+//! `e` is at hand, the posterior `q(z' | h', e) = Cat(MLP_post([h', e]))` used to learn.
+//! The model's features are `[h, z]`.
+
+use candle_core::{DType, Device, Module, Tensor, D};
+use reverie_core::Rng;
+use reverie_nn::dist::one_hot::DREAMER_UNIMIX;
+use reverie_nn::dist::OneHotCategorical;
+use reverie_nn::{
+    Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, NormGruCell, NormGruConfig, Parameters,
+    Result,
+};
+use serde::{Deserialize, Serialize};
+
+/// Sizes of an [`Rssm`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
+#[serde(deny_unknown_fields, default)]
+pub struct RssmConfig {
+    /// Width of the deterministic (GRU) state `h`.
+    pub deter: usize,
+    /// Width of the hidden layers of the input layer and the prior and posterior heads.
+    pub hidden: usize,
+    /// Categoricals in the stochastic state `z` (DreamerV3: 32).
+    pub groups: usize,
+    /// Classes per categorical (DreamerV3: 32).
+    pub classes: usize,
+    /// Uniform mix of the latent distributions (DreamerV3: 0.01; 0 turns it off).
+    pub unimix: f64,
+}
+
+impl Default for RssmConfig {
+    /// DreamerV3's `xs` sizes except the latent: 16 × 16 classes, enough for vector tasks.
+    fn default() -> Self {
+        Self {
+            deter: 256,
+            hidden: 256,
+            groups: 16,
+            classes: 16,
+            unimix: DREAMER_UNIMIX,
+        }
+    }
+}
+
+impl RssmConfig {
+    /// Width of the stochastic state (`groups · classes`).
+    pub fn stoch(&self) -> usize {
+        self.groups * self.classes
+    }
+
+    /// Width of the features `[h, z]`.
+    pub fn features(&self) -> usize {
+        self.deter + self.stoch()
+    }
+
+    /// Checks the sizes.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.deter == 0 || self.hidden == 0 || self.groups == 0 || self.classes < 2 {
+            return Err(format!(
+                "rssm sizes must be positive with at least 2 classes, got {self:?}"
+            ));
+        }
+        if !(0.0..1.0).contains(&self.unimix) {
+            return Err(format!(
+                "rssm.unimix must be in [0, 1), got {}",
+                self.unimix
+            ));
+        }
+        Ok(())
+    }
+
+    /// The model for actions of width `actions` and embeddings of width `embed`.
+    pub fn init(
+        &self,
+        actions: usize,
+        embed: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Rssm> {
+        self.validate().map_err(candle_core::Error::Msg)?;
+        let input = LinearConfig {
+            inputs: self.stoch() + actions,
+            outputs: self.hidden,
+            activation: Some(Activation::Silu),
+        }
+        .init(rng, device)?;
+        let gru = NormGruConfig::new(self.hidden, self.deter).init(rng, device)?;
+        let head = |inputs: usize, rng: &mut Rng| {
+            MlpConfig {
+                sizes: vec![inputs, self.hidden, self.stoch()],
+                activation: Activation::Silu,
+                init: Init::Torch,
+            }
+            .init(rng, device)
+        };
+        let prior = head(self.deter, rng)?;
+        let posterior = head(self.deter + embed, rng)?;
+        Ok(Rssm {
+            config: self.clone(),
+            actions,
+            input,
+            gru,
+            prior,
+            posterior,
+            device: device.clone(),
+        })
+    }
+}
+
+/// A batch of RSSM states.
+#[derive(Clone, Debug)]
+pub struct RssmState {
+    /// `[B, deter]` deterministic states.
+    pub deter: Tensor,
+    /// `[B, groups · classes]` one-hot stochastic states.
+    pub stoch: Tensor,
+}
+
+impl RssmState {
+    /// Features `[h, z]`, `[B, deter + stoch]`.
+    pub fn features(&self) -> Result<Tensor> {
+        Tensor::cat(&[&self.deter, &self.stoch], D::Minus1)
+    }
+
+    /// The same states without gradient.
+    pub fn detach(&self) -> Self {
+        Self {
+            deter: self.deter.detach(),
+            stoch: self.stoch.detach(),
+        }
+    }
+
+    /// Rows kept where `keep` is 1 and zeroed (the initial state) where it is 0; `keep`
+    /// is `[B, 1]`.
+    pub fn masked(&self, keep: &Tensor) -> Result<Self> {
+        Ok(Self {
+            deter: self.deter.broadcast_mul(keep)?,
+            stoch: self.stoch.broadcast_mul(keep)?,
+        })
+    }
+}
+
+/// One step's outputs while observing: the posterior state and both distributions.
+pub struct ObserveStep {
+    /// The state with `z` drawn from the posterior.
+    pub state: RssmState,
+    /// The prior `p(z | h)`.
+    pub prior: OneHotCategorical,
+    /// The posterior `q(z | h, e)`.
+    pub posterior: OneHotCategorical,
+}
+
+/// The recurrent state-space model (see the module docs).
+#[derive(Debug)]
+pub struct Rssm {
+    config: RssmConfig,
+    actions: usize,
+    input: Linear,
+    gru: NormGruCell,
+    prior: Mlp,
+    posterior: Mlp,
+    device: Device,
+}
+
+impl Rssm {
+    /// The sizes.
+    pub fn config(&self) -> &RssmConfig {
+        &self.config
+    }
+
+    /// The initial state of `rows` streams: zeros (DreamerV3 resets to zeros at `is_first`).
+    pub fn initial(&self, rows: usize) -> Result<RssmState> {
+        Ok(RssmState {
+            deter: Tensor::zeros((rows, self.config.deter), DType::F32, &self.device)?,
+            stoch: Tensor::zeros((rows, self.config.stoch()), DType::F32, &self.device)?,
+        })
+    }
+
+    /// The next deterministic state from `state` and `action` (`[B, actions]`).
+    fn deter_step(&self, state: &RssmState, action: &Tensor) -> Result<Tensor> {
+        let x = self
+            .input
+            .forward(&Tensor::cat(&[&state.stoch, action], D::Minus1)?)?;
+        self.gru.step(&x, &state.deter)
+    }
+
+    fn latent(&self, logits: &Tensor) -> Result<OneHotCategorical> {
+        let rows = logits.dim(0)?;
+        let grouped = logits.reshape((rows, self.config.groups, self.config.classes))?;
+        OneHotCategorical::grouped(&grouped, self.config.unimix)
+    }
+
+    fn flat(&self, sample: Tensor) -> Result<Tensor> {
+        let rows = sample.dim(0)?;
+        sample.reshape((rows, self.config.stoch()))
+    }
+
+    /// Imagines one step: the prior's draw (straight-through) after `action`.
+    pub fn imagine(&self, state: &RssmState, action: &Tensor, rng: &mut Rng) -> Result<RssmState> {
+        let deter = self.deter_step(state, action)?;
+        let prior = self.latent(&self.prior.forward(&deter)?)?;
+        let stoch = self.flat(prior.rsample(rng)?)?;
+        Ok(RssmState { deter, stoch })
+    }
+
+    /// Observes one step: after `action` from `state`, the posterior given the
+    /// observation's embedding `embed` (`[B, embed]`).
+    pub fn observe(
+        &self,
+        state: &RssmState,
+        action: &Tensor,
+        embed: &Tensor,
+        rng: &mut Rng,
+    ) -> Result<ObserveStep> {
+        let deter = self.deter_step(state, action)?;
+        let prior = self.latent(&self.prior.forward(&deter)?)?;
+        let posterior = self.latent(
+            &self
+                .posterior
+                .forward(&Tensor::cat(&[&deter, embed], D::Minus1)?)?,
+        )?;
+        let stoch = self.flat(posterior.rsample(rng)?)?;
+        Ok(ObserveStep {
+            state: RssmState { deter, stoch },
+            prior,
+            posterior,
+        })
+    }
+
+    /// Width of the actions it takes.
+    pub fn action_dim(&self) -> usize {
+        self.actions
+    }
+}
+
+impl Parameters for Rssm {
+    fn named_vars(&self) -> Vec<(String, candle_core::Var)> {
+        let mut vars = Vec::new();
+        for (prefix, part) in [
+            ("input", &self.input as &dyn Parameters),
+            ("gru", &self.gru),
+            ("prior", &self.prior),
+            ("posterior", &self.posterior),
+        ] {
+            vars.extend(
+                part.named_vars()
+                    .into_iter()
+                    .map(|(name, var)| (format!("{prefix}.{name}"), var)),
+            );
+        }
+        vars
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> RssmConfig {
+        RssmConfig {
+            deter: 8,
+            hidden: 8,
+            groups: 3,
+            classes: 4,
+            unimix: DREAMER_UNIMIX,
+        }
+    }
+
+    #[test]
+    fn steps_keep_shapes_draw_one_hot_latents_and_pass_gradients() {
+        let mut rng = Rng::seed_from_u64(0);
+        let rssm = small().init(2, 5, &mut rng, &Device::Cpu).unwrap();
+        let state = rssm.initial(6).unwrap();
+        let action = Tensor::ones((6, 2), DType::F32, &Device::Cpu).unwrap();
+        let embed = Tensor::ones((6, 5), DType::F32, &Device::Cpu).unwrap();
+        let step = rssm.observe(&state, &action, &embed, &mut rng).unwrap();
+        assert_eq!(step.state.deter.dims(), [6, 8]);
+        assert_eq!(step.state.stoch.dims(), [6, 12]);
+        // Each group of the draw is one-hot.
+        let z: Vec<f32> = step.state.stoch.flatten_all().unwrap().to_vec1().unwrap();
+        for group in z.chunks(4) {
+            assert_eq!(group.iter().sum::<f32>(), 1.0);
+        }
+        let next = rssm.imagine(&step.state, &action, &mut rng).unwrap();
+        assert_eq!(next.features().unwrap().dims(), [6, 20]);
+        // The straight-through draw passes gradients to every part of the model.
+        let loss = (next.features().unwrap().sqr().unwrap().sum_all().unwrap()
+            + step.posterior.kl(&step.prior).unwrap().sum_all().unwrap())
+        .unwrap();
+        let grads = loss.backward().unwrap();
+        for (name, var) in rssm.named_vars() {
+            assert!(
+                grads.get(var.as_tensor()).is_some(),
+                "no gradient for {name}"
+            );
+        }
+    }
+}
