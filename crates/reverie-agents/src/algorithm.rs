@@ -13,7 +13,7 @@ pub use key_docs::doc_summary;
 
 use crate::error::AgentError;
 use crate::{
-    DqnConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, PpoConfig,
+    DqnConfig, DreamerConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, PpoConfig,
     PrioritizedSweepingConfig, QLearningConfig, RandomAgent, SacConfig,
 };
 
@@ -44,11 +44,13 @@ pub enum Algorithm {
     NeuralDyna,
     /// SAC.
     Sac,
+    /// Dreamer (a latent world model, actor-critic in imagination).
+    Dreamer,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order `reverie algos` lists them.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::Random,
         Algorithm::QLearning,
         Algorithm::DynaQ,
@@ -61,6 +63,7 @@ impl Algorithm {
         Algorithm::Mbpo,
         Algorithm::NeuralDyna,
         Algorithm::Sac,
+        Algorithm::Dreamer,
     ];
 
     /// The command-line name (also the preset folder), e.g. `q-learning`.
@@ -78,6 +81,7 @@ impl Algorithm {
             Algorithm::Mbpo => "mbpo",
             Algorithm::NeuralDyna => "neural-dyna",
             Algorithm::Sac => "sac",
+            Algorithm::Dreamer => "dreamer",
         }
     }
 
@@ -117,6 +121,9 @@ impl Algorithm {
             }
             Algorithm::Sac => {
                 "SAC: twin Q, tanh-squashed Gaussian policy, automatic entropy tuning (Box obs and actions)"
+            }
+            Algorithm::Dreamer => {
+                "Dreamer (V3): RSSM world model with discrete latents, actor-critic trained in imagination (Box obs; Discrete or Box actions)"
             }
         }
     }
@@ -173,6 +180,8 @@ pub enum AgentConfig {
     NeuralDyna(NeuralDynaConfig),
     /// See [`Algorithm::Sac`].
     Sac(SacConfig),
+    /// See [`Algorithm::Dreamer`].
+    Dreamer(DreamerConfig),
 }
 
 impl AgentConfig {
@@ -197,6 +206,7 @@ impl AgentConfig {
             Algorithm::Mbpo => AgentConfig::Mbpo(Deserialize::deserialize(source)?),
             Algorithm::NeuralDyna => AgentConfig::NeuralDyna(Deserialize::deserialize(source)?),
             Algorithm::Sac => AgentConfig::Sac(Deserialize::deserialize(source)?),
+            Algorithm::Dreamer => AgentConfig::Dreamer(Deserialize::deserialize(source)?),
         })
     }
 
@@ -215,6 +225,7 @@ impl AgentConfig {
             AgentConfig::Mbpo(_) => Algorithm::Mbpo,
             AgentConfig::NeuralDyna(_) => Algorithm::NeuralDyna,
             AgentConfig::Sac(_) => Algorithm::Sac,
+            AgentConfig::Dreamer(_) => Algorithm::Dreamer,
         }
     }
 
@@ -231,6 +242,7 @@ impl AgentConfig {
             AgentConfig::Mbpo(c) => toml::Table::try_from(c),
             AgentConfig::NeuralDyna(c) => toml::Table::try_from(c),
             AgentConfig::Sac(c) => toml::Table::try_from(c),
+            AgentConfig::Dreamer(c) => toml::Table::try_from(c),
         };
         table.map_err(|e| e.to_string())
     }
@@ -243,6 +255,7 @@ impl AgentConfig {
             AgentConfig::Dqn(c) => c.device = device,
             AgentConfig::Ppo(c) => c.device = device,
             AgentConfig::Sac(c) => c.device = device,
+            AgentConfig::Dreamer(c) => c.device = device,
             AgentConfig::Mbpo(c) => c.sac.device = device,
             AgentConfig::NeuralDyna(c) => c.dqn.device = device,
             AgentConfig::Random(_)
@@ -288,6 +301,7 @@ impl AgentConfig {
             AgentConfig::Dqn(c) => Box::new(c.init(obs, act, total_steps, rng)?),
             AgentConfig::Ppo(c) => Box::new(c.init(obs, act, total_steps, rng)?),
             AgentConfig::Sac(c) => Box::new(c.init(obs, act, rng)?),
+            AgentConfig::Dreamer(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::Mbpo(c) => Box::new(c.init(&known()?, obs, act, rng)?),
             AgentConfig::NeuralDyna(c) => {
                 Box::new(c.init(&known()?, obs, act, total_steps, rng)?)

@@ -18,6 +18,7 @@
 pub mod algorithm;
 pub mod error;
 pub mod imagination;
+pub mod latent;
 pub mod model_free;
 pub mod planning;
 pub mod random;
@@ -26,6 +27,7 @@ pub mod tabular;
 pub use algorithm::{AgentConfig, Algorithm, RandomConfig};
 pub use error::AgentError;
 pub use imagination::{Mbpo, MbpoConfig, NeuralDyna, NeuralDynaConfig};
+pub use latent::{Dreamer, DreamerConfig};
 pub use model_free::{Dqn, DqnConfig, Ppo, PpoConfig, Sac, SacConfig};
 pub use planning::{MpcAgent, MpcAgentConfig};
 pub use random::RandomAgent;

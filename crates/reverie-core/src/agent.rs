@@ -48,6 +48,11 @@ impl Carry {
     }
 
     /// The state, if this carry holds a `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.as_ref().and_then(|b| b.downcast_ref())
+    }
+
+    /// The state, mutably, if this carry holds a `T`.
     pub fn get_mut<T: Any>(&mut self) -> Option<&mut T> {
         self.0.as_mut().and_then(|b| b.downcast_mut())
     }
@@ -143,11 +148,27 @@ pub trait Agent {
     /// Learns from one step of every env; returns metrics to log.
     fn observe(&mut self, step: &StepBatch<'_>) -> Metrics;
 
-    /// The agent's parameters as bytes (checkpoint).
+    /// The agent's whole state as bytes (checkpoint): parameters, optimiser moments,
+    /// buffers, generators and counters, sealed by [`crate::snapshot`].
     fn save(&self) -> Vec<u8>;
 
     /// Restores parameters saved by [`Agent::save`]; refuses other bytes with the reason.
     fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
+
+    /// A carry as bytes, for checkpoints that resume mid-episode. The default serves agents
+    /// whose carry holds nothing; an agent that keeps state in its carry saves it here.
+    fn save_carry(&self, carry: &Carry) -> Option<Vec<u8>> {
+        carry.is_none().then(Vec::new)
+    }
+
+    /// Restores [`Agent::save_carry`] bytes as a carry for `envs` envs.
+    fn load_carry(&self, bytes: &[u8], envs: usize) -> Result<Carry, String> {
+        if bytes.is_empty() {
+            Ok(self.initial_carry(envs))
+        } else {
+            Err("this agent keeps no carry, but the checkpoint holds one".into())
+        }
+    }
 }
 
 /// An agent that acts on one env's observation and learns from one transition at a time

@@ -43,8 +43,9 @@ pub struct CollectorState {
     pub returns: Vec<f64>,
     /// Lengths of the episodes in progress.
     pub lengths: Vec<u64>,
-    /// Whether the agent's carry held nothing (otherwise the run cannot be resumed).
-    pub carry_is_empty: bool,
+    /// The agent's carry ([`reverie_core::Agent::save_carry`]); `None` when the agent
+    /// cannot save it (such a run cannot be resumed).
+    pub carry: Option<Vec<u8>>,
 }
 
 /// Counters of the driver's monitor.

@@ -151,6 +151,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("mbpo", "default"),
     ("mbpo", "Pendulum-v1"),
     ("neural-dyna", "default"),
+    ("dreamer", "default"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -415,10 +415,8 @@ fn run_state(
     Ok(RunState {
         step,
         agent: agent.save(),
-        // An agent's carry is opaque to the driver: a run whose carry holds state is not
-        // resumable (none of today's agents keeps one).
-        envs: envs.save_state().filter(|_| collector.carry.is_none()),
-        collector: collector.state(),
+        envs: envs.save_state(),
+        collector: collector.state(agent),
         monitor: monitor.state(),
         best: best.map(|b| (b.step, b.mean, b.std)),
         log,
@@ -688,31 +686,39 @@ impl Collector {
     }
 
     /// What a checkpoint keeps of it.
-    fn state(&self) -> CollectorState {
+    fn state(&self, agent: &dyn Agent) -> CollectorState {
         CollectorState {
             obs: self.obs.clone(),
             is_first: self.is_first.clone(),
             returns: self.returns.clone(),
             lengths: self.lengths.clone(),
-            carry_is_empty: self.carry.is_none(),
+            carry: agent.save_carry(&self.carry),
         }
     }
 
-    /// Continues collection from a checkpoint. Only agents whose carry holds nothing (all
-    /// of today's) can be resumed: a carry is opaque to the driver.
+    /// Continues collection from a checkpoint.
     fn restore(
         agent: &dyn Agent,
         envs: &VecEnv<BoxedEnv>,
         state: CollectorState,
     ) -> anyhow::Result<Self> {
         let n = envs.num_envs();
-        if !state.carry_is_empty || state.obs.len() != n || state.returns.len() != n {
-            anyhow::bail!("the checkpoint's collection state does not fit this run (agent carry or env count)");
+        if state.obs.len() != n || state.returns.len() != n {
+            anyhow::bail!(
+                "the checkpoint was written for {} envs, this run has {n}",
+                state.obs.len()
+            );
         }
+        let carry = state
+            .carry
+            .context("the agent could not save its carry, so this run cannot be resumed")?;
+        let carry = agent
+            .load_carry(&carry, n)
+            .map_err(|e| anyhow::anyhow!("cannot restore the agent's carry: {e}"))?;
         Ok(Self {
             next: state.obs.clone(),
             obs: state.obs,
-            carry: agent.initial_carry(n),
+            carry,
             is_first: state.is_first,
             actions: Vec::with_capacity(n),
             returns: state.returns,

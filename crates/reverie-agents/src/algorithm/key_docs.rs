@@ -83,6 +83,15 @@ impl AgentConfig {
                 ["sac", rest @ ..] if !rest.is_empty() => field::<SacConfig>(rest),
                 _ => field::<MbpoConfig>(path),
             },
+            AgentConfig::Dreamer(_) => match path {
+                ["world_model", "rssm", rest @ ..] if !rest.is_empty() => {
+                    field::<reverie_models::RssmConfig>(rest)
+                }
+                ["world_model", rest @ ..] if !rest.is_empty() => {
+                    field::<reverie_models::WorldModelConfig>(rest)
+                }
+                _ => field::<crate::DreamerConfig>(path),
+            },
             AgentConfig::NeuralDyna(_) => match path {
                 ["model", rest @ ..] if !rest.is_empty() => field::<EnsembleModelConfig>(rest),
                 ["trainer", rest @ ..] if !rest.is_empty() => field::<TrainerConfig>(rest),

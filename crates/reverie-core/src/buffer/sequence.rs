@@ -68,7 +68,7 @@ const TERMINATED: u8 = 2;
 const TRUNCATED: u8 = 4;
 
 /// What kind of observation a [`SequenceBuffer`] stores, and how wide.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ObsLayout {
     /// One discrete state per step, stored as i64.
     Discrete,
@@ -121,7 +121,7 @@ impl ObsLayout {
 }
 
 /// Shape and capacity of a [`SequenceBuffer`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SequenceBufferConfig {
     /// Steps kept over all streams together; each stream's ring holds its share.
     pub capacity: usize,
@@ -219,7 +219,7 @@ impl SequenceBatch {
 }
 
 /// Stored observations, by kind.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 enum ObsStore {
     Discrete(Vec<i64>),
     F32(Vec<f32>),
@@ -227,7 +227,7 @@ enum ObsStore {
 }
 
 /// One env's ring: rows `offset .. offset + capacity` of every column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Stream {
     offset: usize,
     capacity: usize,
@@ -257,7 +257,7 @@ impl Stream {
 
 /// What [`SequenceBuffer::add_step`] knows about a stream's current observation before the
 /// action taken from it is known.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Arrival {
     reward: f32,
     is_first: bool,
@@ -270,7 +270,7 @@ const FIRST: Arrival = Arrival {
 
 /// DreamerV3-style replay: N rings of steps (observation stored once, in its own dtype),
 /// sampled as windows of consecutive steps. See the [module docs](self).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SequenceBuffer {
     config: SequenceBufferConfig,
     streams: Vec<Stream>,

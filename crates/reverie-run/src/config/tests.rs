@@ -97,7 +97,7 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
             // The planners' defaults are continuous-action optimisers.
             if matches!(*algo, "pets" | "mpc") {
                 "CartPoleContinuous-v0"
-            } else if matches!(*algo, "dqn" | "ppo" | "neural-dyna") {
+            } else if matches!(*algo, "dqn" | "ppo" | "neural-dyna" | "dreamer") {
                 "CartPole-v1"
             } else if matches!(*algo, "sac" | "mbpo") {
                 "Pendulum-v1"
