@@ -40,6 +40,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("rollout-length", "MBPO with rollout lengths 1, 5, 15, 50 and disagreement-stopped 50 on Pendulum-v1: returns and model disagreement"),
     ("ppo-clip", "PPO on CartPole-v1 with clip ε = 0.2 versus ε = 100 (the clamp never bites), same seeds"),
     ("ppo-kl-stop", "PPO with the approximate-KL early stop: at which epoch it stops, early versus late in training"),
+    ("dreamer-cartpole", "Dreamer on CartPole-v1 from vectors: evaluation ≥ 475, steps and wall-clock to reach it"),
 ];
 
 /// Options shared by all experiments.
@@ -78,6 +79,7 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "dyna-neural" => imagination::run_dyna_neural,
         "rollout-length" => imagination::run_rollout_length,
         "ppo-kl-stop" => model_free::run_kl_stop,
+        "dreamer-cartpole" => |o| model_free::run_threshold("dreamer-cartpole", o),
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

@@ -152,6 +152,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("mbpo", "Pendulum-v1"),
     ("neural-dyna", "default"),
     ("dreamer", "default"),
+    ("dreamer", "tiny"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -142,6 +142,18 @@ pub fn run_threshold(name: &str, options: &ExperimentOptions) -> anyhow::Result<
             -250.0,
             "issue target: ≥ -250 within 200k steps (rl-zoo's own PPO Pendulum tuning uses gSDE)",
         ),
+        "dreamer-cartpole" => (
+            // 20k steps (the issue asks for 50k) so that 5 seeds fit 2 cores in ~40 min;
+            // one thread a run, two runs at once with --jobs 2.
+            Spec::new(
+                "Dreamer CartPole-v1 (vectors, 20k steps)",
+                "dreamer",
+                "CartPole-v1",
+                &["eval_every=2000", "total_steps=20000", "threads=1"],
+            ),
+            475.0,
+            "issue target: ≥ 475 within 50k steps on ≥ 4 of 5 seeds; sheeprl's DreamerV3 is reported near 144 after 140k steps",
+        ),
         _ => anyhow::bail!("unknown model-free experiment {name}"),
     };
     threshold_experiment(spec, threshold, 5, published, options)
