@@ -8,13 +8,14 @@
 //!   `β_rep · max(free, KL(q ‖ sg(p)))` (KL balancing 0.5 / 0.1, free bits 1 nat).
 
 use candle_core::{DType, Device, Tensor, D};
-use reverie_core::Rng;
+use reverie_core::{ObsBatch, Rng};
 use reverie_nn::dist::bernoulli::softplus;
 use reverie_nn::dist::symlog::symlog;
 use reverie_nn::dist::{TwoHot, TwoHotBins};
 use reverie_nn::{Activation, Init, Mlp, MlpConfig, Parameters, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::latent::LatentModel;
 use crate::rssm::{Rssm, RssmConfig, RssmState};
 
 /// Architecture and loss options of a [`WorldModel`].
@@ -326,6 +327,75 @@ impl WorldModel {
 /// candle-core): `1 / (1 + e^{−x})`.
 fn candle_nn_sigmoid(x: &Tensor) -> Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()
+}
+
+/// Dreamer's world model seen through the latent-model seam: acting and planning code
+/// observes, imagines and reads heads through it without knowing it is an RSSM.
+impl LatentModel for WorldModel {
+    type State = RssmState;
+    type Error = candle_core::Error;
+
+    fn initial(&self, rows: usize) -> RssmState {
+        self.rssm
+            .initial(rows)
+            .expect("zeros of the model's own sizes")
+    }
+
+    fn observe(
+        &mut self,
+        state: &RssmState,
+        prev_actions: &[f32],
+        obs: &ObsBatch,
+        is_first: &[bool],
+        rng: &mut Rng,
+    ) -> Result<RssmState> {
+        let rows = obs.len();
+        let keep: Vec<f32> = is_first
+            .iter()
+            .map(|&f| if f { 0.0 } else { 1.0 })
+            .collect();
+        let keep = Tensor::from_vec(keep, (rows, 1), &self.device)?;
+        let actions =
+            Tensor::from_slice(prev_actions, (rows, self.rssm.action_dim()), &self.device)?
+                .broadcast_mul(&keep)?;
+        let obs = Tensor::from_slice(obs.f32_rows(), (rows, self.obs), &self.device)?;
+        let embed = self.embed(&obs)?;
+        let step = self
+            .rssm
+            .observe(&state.masked(&keep)?, &actions, &embed, rng)?;
+        Ok(step.state.detach())
+    }
+
+    fn imagine(&mut self, state: &RssmState, actions: &[f32], rng: &mut Rng) -> Result<RssmState> {
+        let rows = state.deter.dim(0)?;
+        let actions = Tensor::from_slice(actions, (rows, self.rssm.action_dim()), &self.device)?;
+        Ok(self.rssm.imagine(state, &actions, rng)?.detach())
+    }
+
+    fn feature_dim(&self) -> usize {
+        self.config.rssm.features()
+    }
+
+    fn features(&self, state: &RssmState) -> Vec<f32> {
+        state
+            .features()
+            .and_then(|f| f.flatten_all()?.to_vec1())
+            .expect("features of a state of this model")
+    }
+
+    fn reward(&self, state: &RssmState) -> Vec<f32> {
+        state
+            .features()
+            .and_then(|f| self.reward(&f)?.to_vec1())
+            .expect("rewards of a state of this model")
+    }
+
+    fn continuation(&self, state: &RssmState) -> Vec<f32> {
+        state
+            .features()
+            .and_then(|f| self.continuation(&f)?.to_vec1())
+            .expect("continuations of a state of this model")
+    }
 }
 
 impl Parameters for WorldModel {

@@ -18,7 +18,7 @@ use reverie_core::{
     snapshot, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, SequenceBatch, SequenceBuffer,
     SequenceBufferConfig, Space, StepBatch,
 };
-use reverie_models::{RssmState, SequenceInputs, WorldModel, WorldModelConfig};
+use reverie_models::{LatentModel, RssmState, SequenceInputs, WorldModel, WorldModelConfig};
 use reverie_nn::dist::one_hot::DREAMER_UNIMIX;
 use reverie_nn::dist::{Distribution, Normal, OneHotCategorical, TwoHot, TwoHotBins};
 use reverie_nn::{
@@ -331,26 +331,21 @@ impl Dreamer {
             });
         }
         let state = carry.get_mut::<DreamerCarry>().expect("set above");
-        for (i, &first) in is_first.iter().enumerate() {
-            if first {
-                state.deter[i * d..(i + 1) * d].fill(0.0);
-                state.stoch[i * s..(i + 1) * s].fill(0.0);
-                state.action[i * a..(i + 1) * a].fill(0.0);
-            }
-        }
         let dev = &self.device;
         let current = RssmState {
             deter: Tensor::from_slice(&state.deter, (n, d), dev)?,
             stoch: Tensor::from_slice(&state.stoch, (n, s), dev)?,
         };
-        let previous = Tensor::from_slice(&state.action, (n, a), dev)?;
-        let obs_rows = Tensor::from_slice(obs.f32_rows(), (n, self.obs_dim), dev)?;
-        let embed = self.model.embed(&obs_rows)?;
-        let posterior = self
-            .model
-            .rssm()
-            .observe(&current, &previous, &embed, &mut self.rng)?
-            .state;
+        // The model starts `is_first` rows from its initial state.
+        let previous = state.action.clone();
+        let posterior = LatentModel::observe(
+            &mut self.model,
+            &current,
+            &previous,
+            obs,
+            is_first,
+            &mut self.rng,
+        )?;
         let prefill = mode.explores() && self.steps < self.config.learning_starts;
         let actions: Vec<Vec<f32>> = if prefill {
             (0..n).map(|_| self.random_action()).collect()
