@@ -317,6 +317,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
+    /// Dreamer: world-model and behaviour updates per second at the presets' sizes
+    /// (CartPole-v1 vectors, 2 threads), and env steps per hour at their train ratio.
+    Dreamer {
+        /// Updates to time per preset.
+        #[arg(long, default_value_t = 20)]
+        updates: usize,
+    },
     /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
     Tabular {
         /// Seconds per measurement.
@@ -753,6 +760,13 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => {
             reverie_nn::threads::set_num_threads(threads);
             print!("{}", reverie_lab::bench::bench_planning(threads)?);
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Dreamer { updates },
+        } => {
+            reverie_nn::threads::set_num_threads(2);
+            print!("{}", reverie_lab::bench_dreamer::bench_dreamer(updates)?);
             Ok(())
         }
         Command::Bench {

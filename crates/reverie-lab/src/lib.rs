@@ -8,6 +8,7 @@
 //! experiments that train run on `reverie_run::train` or `reverie_run::driver::drive`.
 
 pub mod bench;
+pub mod bench_dreamer;
 pub mod bench_model_free;
 pub mod bench_nn;
 pub mod experiments;

@@ -13,6 +13,8 @@
 //! Acting threads the RSSM state and the previous action through the agent's [`Carry`],
 //! reset where `is_first`.
 
+use std::time::Instant;
+
 use candle_core::{Device, Tensor, D};
 use reverie_core::{
     snapshot, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, SequenceBatch, SequenceBuffer,
@@ -257,6 +259,16 @@ impl Dreamer {
         })
     }
 
+    /// Trainable values of the world model, the actor and the critic (the slow critic is a
+    /// copy of the critic and not counted).
+    pub fn parameter_count(&self) -> usize {
+        [self.model.vars(), self.actor.vars(), self.critic.vars()]
+            .iter()
+            .flatten()
+            .map(|v| v.elem_count())
+            .sum()
+    }
+
     /// The actor's distribution over model-scale actions for `features` (`[N, F]`).
     fn policy(&self, features: &Tensor) -> candle_core::Result<Policy> {
         let out = self.actor.forward(features)?;
@@ -413,6 +425,7 @@ impl Dreamer {
             is_first: &batch.is_first,
             terminated: &batch.terminated,
         };
+        let started = Instant::now();
         let out = self.model.loss(&inputs, &mut self.rng)?;
         self.batch = Some(batch);
         let mut metrics = out.metrics;
@@ -420,7 +433,14 @@ impl Dreamer {
         self.model_adam
             .backward_step(&out.loss, Some(self.config.model_grad_clip))?;
         metrics.push(("losses/model_loss", model_loss));
+        let world_model_s = started.elapsed().as_secs_f64();
         metrics.extend(self.imagine_and_learn(&out.posteriors)?);
+        // Wall-clock (the `time/` metrics runs are compared without).
+        metrics.push(("time/world_model_s", world_model_s));
+        metrics.push((
+            "time/behaviour_s",
+            started.elapsed().as_secs_f64() - world_model_s,
+        ));
         Ok(metrics)
     }
 
