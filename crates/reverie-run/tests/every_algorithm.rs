@@ -125,6 +125,25 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
                 "agent.learning_starts=100",
             ],
         ),
+        (
+            "dreamer",
+            "Pendulum-v1",
+            300,
+            vec![
+                "agent.world_model.rssm.deter=16",
+                "agent.world_model.rssm.hidden=16",
+                "agent.world_model.rssm.groups=4",
+                "agent.world_model.rssm.classes=4",
+                "agent.world_model.hidden=[16]",
+                "agent.world_model.embed=16",
+                "agent.hidden=[16]",
+                "agent.batch_size=4",
+                "agent.seq_len=8",
+                "agent.horizon=5",
+                "agent.train_ratio=8",
+                "agent.learning_starts=100",
+            ],
+        ),
     ]
 }
 
