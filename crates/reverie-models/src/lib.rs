@@ -41,6 +41,6 @@ pub use latent::{LatentModel, StateSpaceLatent, StateSpaceState};
 pub use linear::{LinearModel, LinearModelConfig};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use reverie_core::KnownFunctions;
-pub use rssm::{Rssm, RssmConfig, RssmState};
+pub use rssm::{Latent, LatentKind, Rssm, RssmConfig, RssmState};
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};
 pub use world_model::{SequenceInputs, WorldModel, WorldModelConfig, WorldModelLoss};

@@ -2,6 +2,9 @@
 //! GRU path `h` and a stochastic latent `z`, here DreamerV2/V3's discrete one (G
 //! categoricals of K classes, straight-through gradients, 1 % uniform mix).
 //!
+//! DreamerV1's Gaussian latent (`latent = "gaussian"`: a diagonal normal of
+//! `groups · classes` dimensions, σ ≥ 0.1) is the alternative, for ablations.
+//!
 //! One step from `(h, z)` and the action `a`:
 //! `h' = GRU(SiLU(W [z, a]), h)` (DreamerV3's layer-normed GRU), the prior
 //! `p(z' | h') = Cat(MLP_prior(h'))` used to imagine, and, when an observation's embedding
@@ -10,8 +13,9 @@
 
 use candle_core::{DType, Device, Module, Tensor, D};
 use reverie_core::Rng;
+use reverie_nn::dist::bernoulli::softplus;
 use reverie_nn::dist::one_hot::DREAMER_UNIMIX;
-use reverie_nn::dist::OneHotCategorical;
+use reverie_nn::dist::{Normal, OneHotCategorical};
 use reverie_nn::{
     Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, NormGruCell, NormGruConfig, Parameters,
     Result,
@@ -32,7 +36,24 @@ pub struct RssmConfig {
     pub classes: usize,
     /// Uniform mix of the latent distributions (DreamerV3: 0.01; 0 turns it off).
     pub unimix: f64,
+    /// `discrete` (DreamerV2/V3: `groups` categoricals of `classes`) or `gaussian`
+    /// (DreamerV1: a diagonal normal of `groups · classes` dimensions).
+    pub latent: LatentKind,
 }
+
+/// The kind of the stochastic state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatentKind {
+    /// One-hot categoricals with straight-through gradients.
+    #[default]
+    Discrete,
+    /// A diagonal Gaussian with reparameterised draws.
+    Gaussian,
+}
+
+/// DreamerV1's lower bound on the latent standard deviation.
+const MIN_STD: f64 = 0.1;
 
 impl Default for RssmConfig {
     /// DreamerV3's `xs` sizes except the latent: 16 × 16 classes, enough for vector tasks.
@@ -43,6 +64,7 @@ impl Default for RssmConfig {
             groups: 16,
             classes: 16,
             unimix: DREAMER_UNIMIX,
+            latent: LatentKind::Discrete,
         }
     }
 }
@@ -90,9 +112,14 @@ impl RssmConfig {
         }
         .init(rng, device)?;
         let gru = NormGruConfig::new(self.hidden, self.deter).init(rng, device)?;
+        // A Gaussian head outputs a mean and a pre-softplus standard deviation per dimension.
+        let outputs = match self.latent {
+            LatentKind::Discrete => self.stoch(),
+            LatentKind::Gaussian => 2 * self.stoch(),
+        };
         let head = |inputs: usize, rng: &mut Rng| {
             MlpConfig {
-                sizes: vec![inputs, self.hidden, self.stoch()],
+                sizes: vec![inputs, self.hidden, outputs],
                 activation: Activation::Silu,
                 init: Init::Torch,
             }
@@ -145,14 +172,52 @@ impl RssmState {
     }
 }
 
+/// A latent distribution: discrete (grouped one-hot) or Gaussian.
+#[derive(Clone, Debug)]
+pub enum Latent {
+    /// Grouped one-hot categoricals, `[B, groups, classes]`.
+    Discrete(OneHotCategorical),
+    /// A diagonal normal, `[B, stoch]`.
+    Gaussian(Normal),
+}
+
+impl Latent {
+    /// A reparameterised draw, flattened to `[B, stoch]` (straight-through for discrete).
+    pub fn rsample(&self, rng: &mut Rng) -> Result<Tensor> {
+        match self {
+            Latent::Discrete(d) => d.rsample(rng)?.flatten_from(1),
+            Latent::Gaussian(d) => d.rsample(rng),
+        }
+    }
+
+    /// KL(self ‖ other) per row, `[B]` (summed over groups or dimensions).
+    pub fn kl(&self, other: &Latent) -> Result<Tensor> {
+        match (self, other) {
+            (Latent::Discrete(p), Latent::Discrete(q)) => p.kl(q),
+            (Latent::Gaussian(p), Latent::Gaussian(q)) => p.kl(q),
+            _ => candle_core::bail!("KL between latents of different kinds"),
+        }
+    }
+
+    /// The same distribution without gradient (`sg(·)` in the balanced KL terms).
+    pub fn detached(&self) -> Result<Latent> {
+        Ok(match self {
+            Latent::Discrete(d) => Latent::Discrete(d.detached()),
+            Latent::Gaussian(d) => {
+                Latent::Gaussian(Normal::from_std(&d.mean().detach(), &d.std().detach())?)
+            }
+        })
+    }
+}
+
 /// One step's outputs while observing: the posterior state and both distributions.
 pub struct ObserveStep {
     /// The state with `z` drawn from the posterior.
     pub state: RssmState,
     /// The prior `p(z | h)`.
-    pub prior: OneHotCategorical,
+    pub prior: Latent,
     /// The posterior `q(z | h, e)`.
-    pub posterior: OneHotCategorical,
+    pub posterior: Latent,
 }
 
 /// The recurrent state-space model (see the module docs).
@@ -189,22 +254,27 @@ impl Rssm {
         self.gru.step(&x, &state.deter)
     }
 
-    fn latent(&self, logits: &Tensor) -> Result<OneHotCategorical> {
-        let rows = logits.dim(0)?;
-        let grouped = logits.reshape((rows, self.config.groups, self.config.classes))?;
-        OneHotCategorical::grouped(&grouped, self.config.unimix)
-    }
-
-    fn flat(&self, sample: Tensor) -> Result<Tensor> {
-        let rows = sample.dim(0)?;
-        sample.reshape((rows, self.config.stoch()))
+    fn latent(&self, out: &Tensor) -> Result<Latent> {
+        let rows = out.dim(0)?;
+        Ok(match self.config.latent {
+            LatentKind::Discrete => {
+                let grouped = out.reshape((rows, self.config.groups, self.config.classes))?;
+                Latent::Discrete(OneHotCategorical::grouped(&grouped, self.config.unimix)?)
+            }
+            LatentKind::Gaussian => {
+                let k = self.config.stoch();
+                let mean = out.narrow(D::Minus1, 0, k)?;
+                let std = (softplus(&out.narrow(D::Minus1, k, k)?)? + MIN_STD)?;
+                Latent::Gaussian(Normal::from_std(&mean, &std)?)
+            }
+        })
     }
 
     /// Imagines one step: the prior's draw (straight-through) after `action`.
     pub fn imagine(&self, state: &RssmState, action: &Tensor, rng: &mut Rng) -> Result<RssmState> {
         let deter = self.deter_step(state, action)?;
         let prior = self.latent(&self.prior.forward(&deter)?)?;
-        let stoch = self.flat(prior.rsample(rng)?)?;
+        let stoch = prior.rsample(rng)?;
         Ok(RssmState { deter, stoch })
     }
 
@@ -224,7 +294,7 @@ impl Rssm {
                 .posterior
                 .forward(&Tensor::cat(&[&deter, embed], D::Minus1)?)?,
         )?;
-        let stoch = self.flat(posterior.rsample(rng)?)?;
+        let stoch = posterior.rsample(rng)?;
         Ok(ObserveStep {
             state: RssmState { deter, stoch },
             prior,
@@ -268,6 +338,32 @@ mod tests {
             groups: 3,
             classes: 4,
             unimix: DREAMER_UNIMIX,
+            latent: LatentKind::Discrete,
+        }
+    }
+
+    #[test]
+    fn gaussian_latents_are_reparameterised_and_have_a_kl() {
+        let mut rng = Rng::seed_from_u64(1);
+        let config = RssmConfig {
+            latent: LatentKind::Gaussian,
+            ..small()
+        };
+        let rssm = config.init(2, 5, &mut rng, &Device::Cpu).unwrap();
+        let state = rssm.initial(3).unwrap();
+        let action = Tensor::ones((3, 2), DType::F32, &Device::Cpu).unwrap();
+        let embed = Tensor::ones((3, 5), DType::F32, &Device::Cpu).unwrap();
+        let step = rssm.observe(&state, &action, &embed, &mut rng).unwrap();
+        assert_eq!(step.state.stoch.dims(), [3, 12]);
+        let kl = step.posterior.kl(&step.prior).unwrap();
+        assert_eq!(kl.dims(), [3]);
+        let loss = (kl.sum_all().unwrap() + step.state.stoch.sum_all().unwrap()).unwrap();
+        let grads = loss.backward().unwrap();
+        for (name, var) in rssm.named_vars() {
+            assert!(
+                grads.get(var.as_tensor()).is_some(),
+                "no gradient for {name}"
+            );
         }
     }
 

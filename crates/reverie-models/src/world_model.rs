@@ -237,8 +237,8 @@ impl WorldModel {
             let embed = embeds.narrow(1, step, 1)?.squeeze(1)?;
             let out = self.rssm.observe(&reset, &action, &embed, rng)?;
             if self.config.balance {
-                let post_sg = out.posterior.detached();
-                let prior_sg = out.prior.detached();
+                let post_sg = out.posterior.detached()?;
+                let prior_sg = out.prior.detached()?;
                 kl_dyn.push(post_sg.kl(&out.prior)?);
                 kl_rep.push(out.posterior.kl(&prior_sg)?);
             } else {
