@@ -58,6 +58,22 @@ pub(crate) fn replay_buffer(
     Ok(reverie_core::ReplayBuffer::new(config))
 }
 
+/// A sequence buffer of `config`'s capacity, or [`AgentError::TooLarge`] naming `key` when
+/// the machine's memory cannot hold it.
+pub(crate) fn sequence_buffer(
+    config: reverie_core::SequenceBufferConfig,
+    key: &'static str,
+) -> Result<reverie_core::SequenceBuffer, AgentError> {
+    config
+        .check_memory()
+        .map_err(|reason| AgentError::TooLarge {
+            key,
+            value: config.capacity.to_string(),
+            reason,
+        })?;
+    Ok(reverie_core::SequenceBuffer::new(config))
+}
+
 /// A tensor-backend failure (building networks, opening the device) as an [`AgentError`].
 pub(crate) fn backend(e: impl std::fmt::Display) -> AgentError {
     AgentError::Backend(e.to_string())

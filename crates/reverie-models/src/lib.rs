@@ -43,4 +43,4 @@ pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use reverie_core::KnownFunctions;
 pub use rssm::{Latent, LatentKind, Rssm, RssmConfig, RssmState};
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};
-pub use world_model::{SequenceInputs, WorldModel, WorldModelConfig, WorldModelLoss};
+pub use world_model::{ObsShape, SequenceInputs, WorldModel, WorldModelConfig, WorldModelLoss};

@@ -10,10 +10,14 @@
 use candle_core::{DType, Device, Tensor, D};
 use reverie_core::{ObsBatch, Rng};
 use reverie_nn::dist::bernoulli::softplus;
-use reverie_nn::dist::symlog::symlog;
 use reverie_nn::dist::{TwoHot, TwoHotBins};
 use reverie_nn::{Activation, Init, Mlp, MlpConfig, Parameters, Result};
 use serde::{Deserialize, Serialize};
+
+mod coder;
+
+pub use coder::ObsShape;
+use coder::{Decoder, Encoder};
 
 use crate::latent::LatentModel;
 use crate::rssm::{Rssm, RssmConfig, RssmState};
@@ -28,6 +32,9 @@ pub struct WorldModelConfig {
     pub hidden: Vec<usize>,
     /// Width of the observation embedding.
     pub embed: usize,
+    /// Channels of the first convolution of the image encoder (doubling over four stages;
+    /// DreamerV3's `xs` uses 16). Vector observations do not use it.
+    pub depth: usize,
     /// Free bits: KL terms below this many nats are not minimised (DreamerV3: 1; 0: off).
     pub free_nats: f64,
     /// Weight of the dynamics KL `KL(sg(q) ‖ p)` (DreamerV3: 0.5).
@@ -50,6 +57,7 @@ impl Default for WorldModelConfig {
             rssm: RssmConfig::default(),
             hidden: vec![256, 256],
             embed: 256,
+            depth: 16,
             free_nats: 1.0,
             dyn_scale: 0.5,
             rep_scale: 0.1,
@@ -64,7 +72,7 @@ impl WorldModelConfig {
     /// Checks sizes and weights.
     pub fn validate(&self) -> std::result::Result<(), String> {
         self.rssm.validate()?;
-        if self.embed == 0 || self.hidden.contains(&0) {
+        if self.embed == 0 || self.depth == 0 || self.hidden.contains(&0) {
             return Err("world model widths must be positive".into());
         }
         for (key, value) in [
@@ -81,10 +89,10 @@ impl WorldModelConfig {
         Ok(())
     }
 
-    /// The model for flat observations of width `obs` and actions of width `actions`.
+    /// The model for observations of `shape` and actions of width `actions`.
     pub fn init(
         &self,
-        obs: usize,
+        shape: ObsShape,
         actions: usize,
         rng: &mut Rng,
         device: &Device,
@@ -103,15 +111,17 @@ impl WorldModelConfig {
         };
         let features = self.rssm.features();
         let bins = TwoHotBins::dreamer_v3(device)?;
-        let encoder = mlp(obs, self.embed, rng)?;
+        // Drawn in this order: encoder, RSSM, decoder, heads.
+        let (hidden, depth, squash) = (&self.hidden, self.depth, self.symlog_obs);
+        let encoder = Encoder::new(shape, hidden, depth, self.embed, squash, rng, device)?;
         let rssm = self.rssm.init(actions, self.embed, rng, device)?;
-        let decoder = mlp(features, obs, rng)?;
+        let decoder = Decoder::new(shape, hidden, depth, features, squash, rng, device)?;
         let reward_outputs = if self.two_hot_reward { bins.count() } else { 1 };
         let reward = mlp(features, reward_outputs, rng)?;
         let cont = mlp(features, 1, rng)?;
         Ok(WorldModel {
             config: self.clone(),
-            obs,
+            shape,
             encoder,
             rssm,
             decoder,
@@ -129,8 +139,8 @@ pub struct SequenceInputs<'a> {
     pub batch: usize,
     /// `T`.
     pub steps: usize,
-    /// `[B, T, obs]` observations.
-    pub obs: &'a [f32],
+    /// `B · T` observations, `[B, T]` row-major.
+    pub obs: &'a ObsBatch,
     /// `[B, T, actions]` the action taken from each observation (one-hot for discrete).
     pub actions: &'a [f32],
     /// `[B, T]` the reward received on arriving at each observation.
@@ -155,10 +165,10 @@ pub struct WorldModelLoss {
 #[derive(Debug)]
 pub struct WorldModel {
     config: WorldModelConfig,
-    obs: usize,
-    encoder: Mlp,
+    shape: ObsShape,
+    encoder: Encoder,
     rssm: Rssm,
-    decoder: Mlp,
+    decoder: Decoder,
     reward: Mlp,
     cont: Mlp,
     bins: TwoHotBins,
@@ -181,15 +191,15 @@ impl WorldModel {
         &self.device
     }
 
-    /// The observation embedding, `[B, obs]` → `[B, embed]` (inputs are symlog-squashed
-    /// when `symlog_obs`, as DreamerV3 does for vector inputs).
-    pub fn embed(&self, obs: &Tensor) -> Result<Tensor> {
-        let x = if self.config.symlog_obs {
-            symlog(obs)?
-        } else {
-            obs.clone()
-        };
-        self.encoder.forward(&x)
+    /// What it observes.
+    pub fn obs_shape(&self) -> ObsShape {
+        self.shape
+    }
+
+    /// The embeddings of `obs`, `[B, embed]` (vector inputs symlog-squashed when
+    /// `symlog_obs`, as DreamerV3 does; images scaled to [−0.5, 0.5]).
+    pub fn embed(&self, obs: &ObsBatch) -> Result<Tensor> {
+        self.encoder.encode(&self.shape.input(obs, &self.device)?)
     }
 
     /// Predicted rewards of `features` (`[N, F]` → `[N]`).
@@ -213,11 +223,12 @@ impl WorldModel {
         let (b, t) = (inputs.batch, inputs.steps);
         let a = self.rssm.action_dim();
         let dev = &self.device;
-        let obs = Tensor::from_slice(inputs.obs, (b, t, self.obs), dev)?;
+        let input = self.shape.input(inputs.obs, dev)?;
         let actions = Tensor::from_slice(inputs.actions, (b, t, a), dev)?;
-        let embeds =
-            self.embed(&obs.reshape((b * t, self.obs))?)?
-                .reshape((b, t, self.config.embed))?;
+        let embeds = self
+            .encoder
+            .encode(&input)?
+            .reshape((b, t, self.config.embed))?;
         let keep: Vec<f32> = inputs
             .is_first
             .iter()
@@ -255,14 +266,9 @@ impl WorldModel {
         let posteriors = RssmState { deter, stoch };
         let features = posteriors.features()?;
 
-        let target = obs.reshape((b * t, self.obs))?;
-        let target = if self.config.symlog_obs {
-            symlog(&target)?
-        } else {
-            target
-        };
-        let decoded = self.decoder.forward(&features)?;
-        let obs_loss = (decoded - target)?.sqr()?.sum(D::Minus1)?.mean_all()?;
+        let target = self.decoder.target(&input)?;
+        let decoded = self.decoder.decode(&features)?;
+        let obs_loss = self.decoder.error(&decoded, &target)?.mean_all()?;
 
         let rewards = Tensor::from_slice(inputs.rewards, b * t, dev)?;
         let reward_out = self.reward.forward(&features)?;
@@ -358,8 +364,7 @@ impl LatentModel for WorldModel {
         let actions =
             Tensor::from_slice(prev_actions, (rows, self.rssm.action_dim()), &self.device)?
                 .broadcast_mul(&keep)?;
-        let obs = Tensor::from_slice(obs.f32_rows(), (rows, self.obs), &self.device)?;
-        let embed = self.embed(&obs)?;
+        let embed = self.embed(obs)?;
         let step = self
             .rssm
             .observe(&state.masked(&keep)?, &actions, &embed, rng)?;
@@ -440,7 +445,9 @@ mod tests {
             embed: 32,
             ..Default::default()
         };
-        let model = config.init(2, 1, &mut rng, &Device::Cpu).unwrap();
+        let model = config
+            .init(ObsShape::Vector(2), 1, &mut rng, &Device::Cpu)
+            .unwrap();
         let (b, t) = (4, 12);
         let mut obs = Vec::new();
         let mut rewards = Vec::new();
@@ -454,6 +461,7 @@ mod tests {
         let actions = vec![0.0; b * t];
         let is_first: Vec<bool> = (0..b * t).map(|i| i % t == 0).collect();
         let terminated = vec![false; b * t];
+        let obs = ObsBatch::from_f32(obs, 2);
         let inputs = SequenceInputs {
             batch: b,
             steps: t,

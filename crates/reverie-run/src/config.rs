@@ -152,6 +152,9 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("mbpo", "Pendulum-v1"),
     ("neural-dyna", "default"),
     ("dreamer", "default"),
+    ("dreamer", "CartPolePixels-v1"),
+    ("dreamer", "PendulumPixels-v1"),
+    ("dreamer", "CartPoleSwingUpPixels-v0"),
     ("dreamer", "tiny"),
 ];
 

@@ -17,10 +17,12 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor, D};
 use reverie_core::{
-    snapshot, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, SequenceBatch, SequenceBuffer,
-    SequenceBufferConfig, Space, StepBatch,
+    snapshot, Action, Agent, Carry, Dtype, Metrics, Mode, ObsBatch, Rng, SequenceBatch,
+    SequenceBuffer, SequenceBufferConfig, Space, StepBatch,
 };
-use reverie_models::{LatentModel, RssmState, SequenceInputs, WorldModel, WorldModelConfig};
+use reverie_models::{
+    LatentModel, ObsShape, RssmState, SequenceInputs, WorldModel, WorldModelConfig,
+};
 use reverie_nn::dist::one_hot::DREAMER_UNIMIX;
 use reverie_nn::dist::{Distribution, Normal, OneHotCategorical, TwoHot, TwoHotBins};
 use reverie_nn::{
@@ -49,7 +51,8 @@ pub struct DreamerConfig {
     pub train_ratio: f64,
     /// Env steps of uniformly random actions before the first update.
     pub learning_starts: u64,
-    /// Steps the replay keeps.
+    /// Steps the replay keeps (memory is reserved for all of them up front: a 64 × 64 RGB
+    /// step takes 12 KB, so pixel runs want 100k or less).
     pub buffer_size: usize,
     /// Imagination horizon.
     pub horizon: usize,
@@ -143,9 +146,17 @@ impl DreamerConfig {
     /// Builds the agent for these spaces.
     pub fn init(self, obs: &Space, act: &Space, rng: Rng) -> Result<Dreamer, AgentError> {
         self.validate()?;
-        let obs_dim = box_obs_dim(obs, "dreamer")?;
+        // uint8 [H, W, C] boxes are images (the pixel envs), other boxes vectors.
+        let shape = match obs.as_box() {
+            Some(b) if b.dtype == Dtype::U8 && b.shape.len() == 3 => ObsShape::Image {
+                height: b.shape[0],
+                width: b.shape[1],
+                channels: b.shape[2],
+            },
+            _ => ObsShape::Vector(box_obs_dim(obs, "dreamer")?),
+        };
         let kind = ActionKind::of(act, "dreamer")?;
-        Dreamer::new(self, obs, act, obs_dim, kind, rng)
+        Dreamer::new(self, obs, act, shape, kind, rng)
     }
 }
 
@@ -162,7 +173,6 @@ pub struct Dreamer {
     config: DreamerConfig,
     kind: ActionKind,
     action_space: Space,
-    obs_dim: usize,
     /// Width of a model-scale action (one-hot for discrete, [−1, 1] for continuous).
     act_dim: usize,
     model: WorldModel,
@@ -189,7 +199,7 @@ impl Dreamer {
         config: DreamerConfig,
         obs: &Space,
         act: &Space,
-        obs_dim: usize,
+        shape: ObsShape,
         kind: ActionKind,
         mut rng: Rng,
     ) -> Result<Self, AgentError> {
@@ -200,7 +210,7 @@ impl Dreamer {
         };
         let model = config
             .world_model
-            .init(obs_dim, act_dim, &mut rng, &device)
+            .init(shape, act_dim, &mut rng, &device)
             .map_err(backend)?;
         let features = config.world_model.rssm.features();
         let bins = TwoHotBins::dreamer_v3(&device).map_err(backend)?;
@@ -239,14 +249,13 @@ impl Dreamer {
             model_adam: adam(model.vars(), config.model_lr)?,
             actor_adam: adam(actor.vars(), config.actor_lr)?,
             critic_adam: adam(critic.vars(), config.critic_lr)?,
-            buffer: SequenceBuffer::new(buffer_config),
+            buffer: crate::error::sequence_buffer(buffer_config, "buffer_size")?,
             batch: None,
             return_range: None,
             credit: 0.0,
             steps: 0,
             kind,
             action_space: act.clone(),
-            obs_dim,
             act_dim,
             model,
             actor,
@@ -402,24 +411,20 @@ impl Dreamer {
     /// One update of the world model, then of the actor and critic in imagination.
     fn train_step(&mut self) -> candle_core::Result<Vec<(&'static str, f64)>> {
         let (b, t) = (self.config.batch_size, self.config.seq_len);
-        let mut batch = self.batch.take().unwrap_or_else(|| SequenceBatch {
-            batch_size: 0,
-            seq_len: 0,
-            obs: ObsBatch::from_f32(Vec::new(), self.obs_dim),
-            actions: Vec::new(),
-            rewards: Vec::new(),
-            is_first: Vec::new(),
-            terminated: Vec::new(),
-            truncated: Vec::new(),
-        });
-        self.buffer
-            .sample_into(b, t, &mut self.rng, &mut batch)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        // The first batch is allocated in the buffer's observation kind; later ones reuse it.
+        let batch = match self.batch.take() {
+            Some(mut batch) => self
+                .buffer
+                .sample_into(b, t, &mut self.rng, &mut batch)
+                .map(|()| batch),
+            None => self.buffer.sample(b, t, &mut self.rng),
+        };
+        let batch = batch.map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let actions = self.batch_actions(&batch);
         let inputs = SequenceInputs {
             batch: b,
             steps: t,
-            obs: batch.obs.f32_rows(),
+            obs: &batch.obs,
             actions: &actions,
             rewards: &batch.rewards,
             is_first: &batch.is_first,

@@ -134,6 +134,21 @@ pub struct SequenceBufferConfig {
 }
 
 impl SequenceBufferConfig {
+    /// The bytes [`SequenceBuffer::new`] allocates (`None` if the count overflows).
+    pub fn bytes(&self) -> Option<u64> {
+        let per_step = (self.obs.bytes() as u64)
+            .checked_add(4 * self.action_dim as u64)?
+            .checked_add(5)?;
+        (self.capacity as u64).checked_mul(per_step)
+    }
+
+    /// Refuses a capacity whose memory the machine does not have, saying how much it needs
+    /// (a million 64 × 64 RGB frames take 12 GB).
+    pub fn check_memory(&self) -> Result<(), String> {
+        crate::memory::check_fits(self.bytes())
+            .map_err(|e| format!("a sequence buffer of {} steps {e}", self.capacity))
+    }
+
     /// The configuration for envs with these spaces.
     pub fn for_spaces(
         capacity: usize,
