@@ -127,6 +127,27 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
         ),
         (
             "dreamer",
+            "CartPolePixels-v1",
+            150,
+            vec![
+                "agent.world_model.rssm.deter=16",
+                "agent.world_model.rssm.hidden=16",
+                "agent.world_model.rssm.groups=4",
+                "agent.world_model.rssm.classes=4",
+                "agent.world_model.hidden=[16]",
+                "agent.world_model.embed=16",
+                "agent.world_model.depth=2",
+                "agent.hidden=[16]",
+                "agent.batch_size=2",
+                "agent.seq_len=4",
+                "agent.horizon=3",
+                "agent.train_ratio=4",
+                "agent.learning_starts=60",
+                "agent.buffer_size=1000",
+            ],
+        ),
+        (
+            "dreamer",
             "Pendulum-v1",
             300,
             vec![

@@ -285,7 +285,11 @@ const FIRST: Arrival = Arrival {
 
 /// DreamerV3-style replay: N rings of steps (observation stored once, in its own dtype),
 /// sampled as windows of consecutive steps. See the [module docs](self).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+///
+/// Serialises (for checkpoints) only the steps each stream holds: a checkpoint of a large,
+/// mostly empty replay of frames stays small.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(try_from = "stored::StoredSequences")]
 pub struct SequenceBuffer {
     config: SequenceBufferConfig,
     streams: Vec<Stream>,
@@ -724,5 +728,6 @@ fn row_is_finite(obs: &ObsBatch, i: usize) -> bool {
     }
 }
 
+mod stored;
 #[cfg(test)]
 mod tests;

@@ -391,3 +391,38 @@ fn seeded_sampling_is_reproducible_and_images_stay_bytes() {
         .unwrap();
     assert_eq!(reused, a);
 }
+
+#[test]
+fn a_checkpoint_holds_only_the_steps_the_streams_hold_and_comes_back_equal() {
+    for capacity in [1000, 20] {
+        let config = SequenceBufferConfig {
+            capacity,
+            num_streams: 2,
+            obs: ObsLayout::U8 { dim: 64 },
+            action_dim: 1,
+        };
+        let mut buffer = SequenceBuffer::new(config);
+        for step in 0..30u8 {
+            let obs: Vec<u8> = (0..128).map(|i| (i as u8).wrapping_add(step)).collect();
+            buffer
+                .add(
+                    &ObsBatch::U8 { data: obs, dim: 64 },
+                    &[step as f32, 1.0],
+                    &[0.5, -1.0],
+                    &[false, step == 29],
+                    &[false, false],
+                    &[step == 0, step == 0],
+                )
+                .unwrap();
+        }
+        // Not the 1,000 reserved steps; with capacity 20 the rings have wrapped.
+        let bytes = crate::snapshot::encode(&buffer);
+        assert!(
+            bytes.len() < 10_000,
+            "{} bytes for 60 steps of 64 bytes",
+            bytes.len()
+        );
+        let back: SequenceBuffer = crate::snapshot::decode("replay", &bytes).unwrap();
+        assert_eq!(back, buffer);
+    }
+}
