@@ -17,8 +17,8 @@ use reverie_nn::dist::bernoulli::softplus;
 use reverie_nn::dist::one_hot::DREAMER_UNIMIX;
 use reverie_nn::dist::{Normal, OneHotCategorical};
 use reverie_nn::{
-    Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, NormGruCell, NormGruConfig, Parameters,
-    Result,
+    nested, Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, NormGruCell, NormGruConfig,
+    Parameters, Result,
 };
 use serde::{Deserialize, Serialize};
 
@@ -310,20 +310,12 @@ impl Rssm {
 
 impl Parameters for Rssm {
     fn named_vars(&self) -> Vec<(String, candle_core::Var)> {
-        let mut vars = Vec::new();
-        for (prefix, part) in [
-            ("input", &self.input as &dyn Parameters),
-            ("gru", &self.gru),
-            ("prior", &self.prior),
-            ("posterior", &self.posterior),
-        ] {
-            vars.extend(
-                part.named_vars()
-                    .into_iter()
-                    .map(|(name, var)| (format!("{prefix}.{name}"), var)),
-            );
-        }
-        vars
+        nested(vec![
+            ("input".into(), &self.input as &dyn Parameters),
+            ("gru".into(), &self.gru),
+            ("prior".into(), &self.prior),
+            ("posterior".into(), &self.posterior),
+        ])
     }
 }
 

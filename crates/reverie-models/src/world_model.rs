@@ -11,13 +11,13 @@ use candle_core::{DType, Device, Tensor, D};
 use reverie_core::{ObsBatch, Rng};
 use reverie_nn::dist::bernoulli::softplus;
 use reverie_nn::dist::{TwoHot, TwoHotBins};
-use reverie_nn::{Activation, Init, Mlp, MlpConfig, Parameters, Result};
+use reverie_nn::{nested, Mlp, Parameters, Result};
 use serde::{Deserialize, Serialize};
 
 mod coder;
 
 pub use coder::ObsShape;
-use coder::{Decoder, Encoder};
+use coder::{mlp, Decoder, Encoder};
 
 use crate::latent::LatentModel;
 use crate::rssm::{Rssm, RssmConfig, RssmState};
@@ -98,17 +98,6 @@ impl WorldModelConfig {
         device: &Device,
     ) -> Result<WorldModel> {
         self.validate().map_err(candle_core::Error::Msg)?;
-        let mlp = |inputs: usize, outputs: usize, rng: &mut Rng| {
-            let mut sizes = vec![inputs];
-            sizes.extend(&self.hidden);
-            sizes.push(outputs);
-            MlpConfig {
-                sizes,
-                activation: Activation::Silu,
-                init: Init::Torch,
-            }
-            .init(rng, device)
-        };
         let features = self.rssm.features();
         let bins = TwoHotBins::dreamer_v3(device)?;
         // Drawn in this order: encoder, RSSM, decoder, heads.
@@ -117,8 +106,8 @@ impl WorldModelConfig {
         let rssm = self.rssm.init(actions, self.embed, rng, device)?;
         let decoder = Decoder::new(shape, hidden, depth, features, squash, rng, device)?;
         let reward_outputs = if self.two_hot_reward { bins.count() } else { 1 };
-        let reward = mlp(features, reward_outputs, rng)?;
-        let cont = mlp(features, 1, rng)?;
+        let reward = mlp(features, hidden, reward_outputs, rng, device)?;
+        let cont = mlp(features, hidden, 1, rng, device)?;
         Ok(WorldModel {
             config: self.clone(),
             shape,
@@ -405,21 +394,13 @@ impl LatentModel for WorldModel {
 
 impl Parameters for WorldModel {
     fn named_vars(&self) -> Vec<(String, candle_core::Var)> {
-        let mut vars = Vec::new();
-        for (prefix, part) in [
-            ("encoder", &self.encoder as &dyn Parameters),
-            ("rssm", &self.rssm),
-            ("decoder", &self.decoder),
-            ("reward", &self.reward),
-            ("cont", &self.cont),
-        ] {
-            vars.extend(
-                part.named_vars()
-                    .into_iter()
-                    .map(|(name, var)| (format!("{prefix}.{name}"), var)),
-            );
-        }
-        vars
+        nested(vec![
+            ("encoder".into(), &self.encoder as &dyn Parameters),
+            ("rssm".into(), &self.rssm),
+            ("decoder".into(), &self.decoder),
+            ("reward".into(), &self.reward),
+            ("cont".into(), &self.cont),
+        ])
     }
 }
 

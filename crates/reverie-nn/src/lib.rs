@@ -59,7 +59,7 @@ pub use embedding::{Embedding, EmbeddingConfig};
 pub use ensemble::{Activation, EnsembleLinear, EnsembleMlp, Execution};
 pub use fast_ensemble::{FastEnsemble, RowGroup};
 pub use mlp::{Mlp, MlpConfig};
-pub use module::{Init, Linear, LinearConfig, Parameters};
+pub use module::{nested, Init, Linear, LinearConfig, Parameters};
 pub use norm::{LayerNorm, LayerNormConfig, RmsNorm, RmsNormConfig};
 pub use normalizer::Normalizer;
 pub use recurrent::{

@@ -56,6 +56,19 @@ pub(crate) fn named(pairs: &[(&str, &Var)]) -> Vec<(String, Var)> {
         .collect()
 }
 
+/// The variables of a module made of parts: each part's names prefixed by the part's
+/// (`"rssm"` + `"gru.weight"` → `"rssm.gru.weight"`), in the parts' order.
+pub fn nested(parts: Vec<(String, &dyn Parameters)>) -> Vec<(String, Var)> {
+    parts
+        .into_iter()
+        .flat_map(|(prefix, part)| {
+            part.named_vars()
+                .into_iter()
+                .map(move |(name, var)| (format!("{prefix}.{name}"), var))
+        })
+        .collect()
+}
+
 /// How a layer's weights are initialised.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]

@@ -7,7 +7,7 @@ use candle_core::{Device, Module, Tensor, D};
 use reverie_core::{ObsBatch, Rng};
 use reverie_nn::dist::symlog::symlog;
 use reverie_nn::{
-    Activation, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Init, Linear,
+    nested, Activation, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Init, Linear,
     LinearConfig, Mlp, MlpConfig, Parameters, Result,
 };
 
@@ -37,8 +37,8 @@ fn stage_widths(channels: usize, depth: usize) -> Vec<usize> {
         .collect()
 }
 
-/// An MLP `inputs → hidden… → outputs` with SiLU.
-fn mlp(
+/// An MLP `inputs → hidden… → outputs` with SiLU (every network of the world model).
+pub(crate) fn mlp(
     inputs: usize,
     hidden: &[usize],
     outputs: usize,
@@ -283,18 +283,6 @@ impl Decoder {
     }
 }
 
-/// `(prefix, part)` pairs flattened into named variables.
-fn named(parts: Vec<(String, &dyn Parameters)>) -> Vec<(String, candle_core::Var)> {
-    parts
-        .into_iter()
-        .flat_map(|(prefix, part)| {
-            part.named_vars()
-                .into_iter()
-                .map(move |(name, var)| (format!("{prefix}.{name}"), var))
-        })
-        .collect()
-}
-
 impl Parameters for Encoder {
     fn named_vars(&self) -> Vec<(String, candle_core::Var)> {
         match self {
@@ -307,7 +295,7 @@ impl Parameters for Encoder {
                     .map(|(k, c)| (format!("conv.{k}"), c as &dyn Parameters))
                     .collect();
                 parts.push(("to_embed".into(), to_embed));
-                named(parts)
+                nested(parts)
             }
         }
     }
@@ -330,7 +318,7 @@ impl Parameters for Decoder {
                         .enumerate()
                         .map(|(k, d)| (format!("deconv.{k}"), d as &dyn Parameters)),
                 );
-                named(parts)
+                nested(parts)
             }
         }
     }
