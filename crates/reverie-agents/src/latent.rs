@@ -2,4 +2,4 @@
 
 pub mod dreamer;
 
-pub use dreamer::{Dreamer, DreamerConfig};
+pub use dreamer::{ActorGrad, Dreamer, DreamerConfig};

@@ -163,6 +163,8 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
                 "agent.horizon=5",
                 "agent.train_ratio=8",
                 "agent.learning_starts=100",
+                // DreamerV1's actor gradient through the model.
+                "agent.actor_grad=dynamics",
             ],
         ),
     ]

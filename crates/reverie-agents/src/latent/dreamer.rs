@@ -68,6 +68,10 @@ pub struct DreamerConfig {
     pub critic_lr: f64,
     /// Entropy bonus η of the actor.
     pub entropy: f64,
+    /// How the actor learns: `reinforce` (DreamerV3, both action kinds) or `dynamics`
+    /// (DreamerV1: the λ-return's gradient back through the imagined trajectory, for
+    /// continuous actions; discrete ones pass it straight through).
+    pub actor_grad: ActorGrad,
     /// The slow critic moves this fraction towards the critic every update.
     pub slow_critic_rate: f64,
     /// Decay of the EMA of the return percentiles used for normalisation.
@@ -98,6 +102,7 @@ impl Default for DreamerConfig {
             actor_lr: 3e-5,
             critic_lr: 3e-5,
             entropy: 3e-4,
+            actor_grad: ActorGrad::Reinforce,
             slow_critic_rate: 0.02,
             return_norm_decay: 0.99,
             model_grad_clip: 1000.0,
@@ -158,6 +163,17 @@ impl DreamerConfig {
         let kind = ActionKind::of(act, "dreamer")?;
         Dreamer::new(self, obs, act, shape, kind, rng)
     }
+}
+
+/// How Dreamer's actor learns from imagined trajectories.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActorGrad {
+    /// Likelihood-ratio gradients with normalised advantages (DreamerV3).
+    #[default]
+    Reinforce,
+    /// Backpropagation of the λ-returns through the world model (DreamerV1).
+    Dynamics,
 }
 
 /// The acting state of every env: the RSSM state and the previous (model-scale) action.
@@ -456,19 +472,24 @@ impl Dreamer {
     ) -> candle_core::Result<Vec<(&'static str, f64)>> {
         let h = self.config.horizon;
         let (gamma, lambda) = (self.config.gamma, self.config.lambda);
-        // Imagine without gradients to the world model (REINFORCE needs none).
+        // REINFORCE needs no gradient through the imagined trajectory; dynamics
+        // backpropagation keeps it, drawing actions with reparameterised samples.
+        let backprop = self.config.actor_grad == ActorGrad::Dynamics;
         let mut states = vec![starts.clone()];
         let mut actions = Vec::with_capacity(h);
         for step in 0..h {
-            let features = states[step].features()?.detach();
-            let action = self.policy(&features)?.sample(&mut self.rng)?;
+            let features = states[step].features()?;
+            let action = if backprop {
+                self.policy(&features)?.rsample(&mut self.rng)?
+            } else {
+                self.policy(&features.detach())?.sample(&mut self.rng)?
+            };
             let next = self
                 .model
                 .rssm()
-                .imagine(&states[step], &action, &mut self.rng)?
-                .detach();
-            actions.push(action);
-            states.push(next);
+                .imagine(&states[step], &action, &mut self.rng)?;
+            actions.push(if backprop { action.detach() } else { action });
+            states.push(if backprop { next } else { next.detach() });
         }
         let features: Vec<Tensor> = states
             .iter()
@@ -522,6 +543,14 @@ impl Dreamer {
         self.return_range = Some((lo, hi));
         let scale = (hi - lo).max(1.0);
 
+        // The dynamics actor steps first: it reads the slow critic, which the critic's
+        // update below moves.
+        let backprop_actor = if backprop {
+            Some(self.dynamics_actor_step(&states, scale, &weights)?)
+        } else {
+            None
+        };
+
         let dev = self.device.clone();
         let head = all.narrow(0, 0, h)?.reshape((h * n, width))?;
         let target = Tensor::from_vec(flat_returns.clone(), h * n, &dev)?;
@@ -539,6 +568,16 @@ impl Dreamer {
             .backward_step(&critic_loss, Some(self.config.ac_grad_clip))?;
         self.slow_critic
             .soft_update_from(&self.critic, self.config.slow_critic_rate)?;
+
+        if let Some((actor_value, entropy)) = backprop_actor {
+            return Ok(vec![
+                ("losses/actor_loss", actor_value),
+                ("losses/critic_loss", critic_value),
+                ("charts/imagined_return", mean(&flat_returns)),
+                ("charts/return_scale", scale),
+                ("charts/policy_entropy", entropy),
+            ]);
+        }
 
         // Actor: REINFORCE with normalised advantages, and an entropy bonus.
         let advantage: Vec<f32> = flat_returns
@@ -570,6 +609,52 @@ impl Dreamer {
     }
 }
 
+impl Dreamer {
+    /// DreamerV1's actor update: maximise the normalised λ-returns of the imagined
+    /// trajectory `states` (with its gradient graph), back through the rewards, the
+    /// continuations, the slow critic's values and the model, plus the entropy bonus.
+    /// Returns the loss and the mean entropy.
+    fn dynamics_actor_step(
+        &mut self,
+        states: &[RssmState],
+        scale: f64,
+        weights: &[Vec<f32>],
+    ) -> candle_core::Result<(f64, f64)> {
+        let h = states.len() - 1;
+        let (gamma, lambda) = (self.config.gamma, self.config.lambda);
+        let features: Vec<Tensor> = states
+            .iter()
+            .map(RssmState::features)
+            .collect::<candle_core::Result<_>>()?;
+        let all = Tensor::stack(&features, 0)?;
+        let (steps, n, width) = all.dims3()?;
+        let flat = all.reshape((steps * n, width))?;
+        let reward = self.model.reward(&flat)?.reshape((steps, n))?;
+        let cont = self.model.continuation(&flat)?.reshape((steps, n))?;
+        let value = TwoHot::new(&self.slow_critic.forward(&flat)?, &self.bins)?
+            .mean()?
+            .reshape((steps, n))?;
+        let mut ret = value.get(h)?;
+        let mut returns = Vec::with_capacity(h);
+        for k in (0..h).rev() {
+            let bootstrap = ((value.get(k + 1)? * (1.0 - lambda))? + (ret * lambda)?)?;
+            ret = (reward.get(k + 1)? + ((cont.get(k + 1)? * gamma)? * bootstrap)?)?;
+            returns.push(ret.clone());
+        }
+        returns.reverse();
+        let returns = Tensor::stack(&returns, 0)?.reshape(h * n)?;
+        let head = all.narrow(0, 0, h)?.reshape((h * n, width))?;
+        let entropy = self.policy(&head)?.entropy()?;
+        let w = Tensor::from_vec(weights.concat(), h * n, &self.device)?;
+        let objective = ((returns / scale)? + (entropy.clone() * self.config.entropy)?)?;
+        let loss = (objective * &w)?.neg()?.mean_all()?;
+        let value = loss.to_scalar::<f32>()? as f64;
+        self.actor_adam
+            .backward_step(&loss, Some(self.config.ac_grad_clip))?;
+        Ok((value, entropy.mean_all()?.to_scalar::<f32>()? as f64))
+    }
+}
+
 /// The actor's distribution.
 enum Policy {
     Discrete(OneHotCategorical),
@@ -577,6 +662,15 @@ enum Policy {
 }
 
 impl Policy {
+    /// A draw with gradients: straight-through one-hot, or the reparameterised normal
+    /// clipped to the action range.
+    fn rsample(&self, rng: &mut Rng) -> candle_core::Result<Tensor> {
+        match self {
+            Policy::Discrete(d) => d.rsample(rng),
+            Policy::Continuous(d) => d.rsample(rng)?.clamp(-1.0, 1.0),
+        }
+    }
+
     fn sample(&self, rng: &mut Rng) -> candle_core::Result<Tensor> {
         match self {
             Policy::Discrete(d) => d.sample(rng),
