@@ -123,7 +123,7 @@ impl Algorithm {
                 "SAC: twin Q, tanh-squashed Gaussian policy, automatic entropy tuning (Box obs and actions)"
             }
             Algorithm::Dreamer => {
-                "Dreamer (V3): RSSM world model with discrete latents, actor-critic trained in imagination (Box obs; Discrete or Box actions)"
+                "Dreamer (V3): RSSM world model with discrete latents, actor-critic trained in imagination (vector or 64x64 image obs; Discrete or Box actions)"
             }
         }
     }
