@@ -396,9 +396,7 @@ fn algo_and_env(
 fn report_training(summary: &reverie_run::TrainSummary) -> anyhow::Result<()> {
     plot_run(&summary.run_dir, &summary.algo, &summary.env)
         .with_context(|| format!("run directory: {}", summary.run_dir.display()))?;
-    let config = reverie_run::TrainConfig::from_saved(&std::fs::read_to_string(
-        summary.run_dir.join("config.toml"),
-    )?)?;
+    let config = RunDir::open(&summary.run_dir)?.config()?;
     println!(
         "{} on {}: {} steps, {} episodes, {:.0} steps/s",
         summary.algo, summary.env, summary.total_steps, summary.episodes, summary.sps

@@ -10,7 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,6 @@ pub struct LogPosition {
 /// Appends metric records to `metrics.csv`, `metrics.jsonl` and `events.out.tfevents.*`.
 #[derive(Debug)]
 pub struct MetricsLogger {
-    dir: PathBuf,
     csv: File,
     jsonl: File,
     tb: TfEventsWriter,
@@ -109,7 +108,6 @@ impl MetricsLogger {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         Ok(Self {
-            dir: dir.to_path_buf(),
             csv: append(&dir.join("metrics.csv"))?,
             jsonl: append(&dir.join("metrics.jsonl"))?,
             tb,
@@ -179,11 +177,6 @@ impl MetricsLogger {
             tfevents,
             wall_time_s: self.wall_time_s(),
         })
-    }
-
-    /// The folder the files are in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

@@ -203,7 +203,7 @@ impl WorldModel {
 
     /// Predicted probabilities that the episode continues (`[N, F]` → `[N]`).
     pub fn continuation(&self, features: &Tensor) -> Result<Tensor> {
-        candle_nn_sigmoid(&self.cont.forward(features)?.squeeze(D::Minus1)?)
+        sigmoid(&self.cont.forward(features)?.squeeze(D::Minus1)?)
     }
 
     /// The loss of a sequence batch (see the module docs), unrolling the RSSM over `T`
@@ -318,9 +318,10 @@ impl WorldModel {
     }
 }
 
-/// σ(x) with a backward pass (candle_nn's fused sigmoid has one, but this crate keeps to
-/// candle-core): `1 / (1 + e^{−x})`.
-fn candle_nn_sigmoid(x: &Tensor) -> Result<Tensor> {
+/// σ(x) = 1 / (1 + e^−x) from candle-core ops (with their backward pass). The continue
+/// head keeps these ops and its hand-written loss rather than `reverie_nn::dist::Bernoulli`:
+/// switching to it was tried and changed the recorded runs in their last bits.
+fn sigmoid(x: &Tensor) -> Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()
 }
 

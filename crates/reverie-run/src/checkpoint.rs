@@ -4,6 +4,8 @@
 //! `checkpoints/latest.bin` (and `step-N.bin`) hold a [`RunState`]; `best.bin` holds the
 //! agent alone. Both load into `reverie eval` ([`agent_bytes`]).
 
+use std::collections::VecDeque;
+
 use reverie_core::metrics::LogPosition;
 use reverie_core::snapshot;
 use reverie_core::ObsBatch;
@@ -48,13 +50,13 @@ pub struct CollectorState {
     pub carry: Option<Vec<u8>>,
 }
 
-/// Counters of the driver's monitor.
-#[derive(Debug, Serialize, Deserialize)]
+/// Counters of the driver's monitor (which keeps them in this form).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct MonitorState {
     /// Training episodes finished.
     pub episodes: u64,
     /// The last 100 training returns.
-    pub recent: Vec<f64>,
+    pub recent: VecDeque<f64>,
     /// Agent metrics summed in the current logging window: `(name, sum, count)`.
     pub sums: Vec<(String, f64, u32)>,
     /// Non-finite updates so far.

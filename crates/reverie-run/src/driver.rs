@@ -2,7 +2,6 @@
 //! agent's carry and `is_first` flags, evaluates, checkpoints and logs, and calls [`Hooks`]
 //! so that experiments and tests observe or stop a run instead of writing their own loops.
 
-use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -331,14 +330,16 @@ pub fn drive_from(
                     >= Duration::from_secs_f64(schedule.checkpoint_seconds);
             // While updates are non-finite the last good checkpoint is kept.
             if (by_steps || by_time) && monitor.healthy() {
-                let state = run_state(agent, envs, &collector, &mut monitor, step, best)?;
-                if by_steps {
-                    run.save_checkpoint(step, &state)?;
-                    hooks.on_checkpoint(step, &format!("step-{step:09}.bin"));
+                let state = run_state(agent, envs, &collector, &mut monitor, step, best)?.seal();
+                let file = if by_steps {
+                    run.save_checkpoint(step, &state)?
                 } else {
-                    run.save_named_checkpoint("latest.bin", &state)?;
-                    hooks.on_checkpoint(step, "latest.bin");
-                }
+                    run.save_named_checkpoint("latest.bin", &state)?
+                };
+                hooks.on_checkpoint(
+                    step,
+                    &file.file_name().unwrap_or_default().to_string_lossy(),
+                );
                 last_checkpoint = Instant::now();
             }
         }
@@ -352,7 +353,7 @@ pub fn drive_from(
     }
     if interrupted {
         let state = run_state(agent, envs, &collector, &mut monitor, step, best)?;
-        run.save_named_checkpoint("latest.bin", &state)?;
+        run.save_named_checkpoint("latest.bin", &state.seal())?;
         return Err(Interrupted {
             step,
             run_dir: run.path().display().to_string(),
@@ -366,9 +367,9 @@ pub fn drive_from(
     let end = step.min(schedule.total_steps);
     // Written before the final evaluation, so that `reverie eval` on it reproduces it.
     let state = run_state(agent, envs, &collector, &mut monitor, step, best)?;
-    run.save_checkpoint(end, &state)?;
+    run.save_checkpoint(end, &state.seal())?;
     let final_evaluation = if schedule.eval_episodes > 0 {
-        let before = RunState::open(&state)?.agent;
+        let before = state.agent;
         let (mean, std) = evaluate(
             eval_env,
             agent,
@@ -394,7 +395,7 @@ pub fn drive_from(
     hooks.on_checkpoint(end, "latest.bin");
     Ok(RunOutcome {
         steps: step,
-        episodes: monitor.episodes,
+        episodes: monitor.counters.episodes,
         last_100_train_return_mean: monitor.recent_mean(),
         final_evaluation,
         best_evaluation,
@@ -402,7 +403,7 @@ pub fn drive_from(
     })
 }
 
-/// The whole run at `step`, sealed: flushes the metrics first so the log positions match.
+/// The whole run at `step`: flushes the metrics first so the log positions match.
 fn run_state(
     agent: &dyn Agent,
     envs: &VecEnv<BoxedEnv>,
@@ -410,18 +411,17 @@ fn run_state(
     monitor: &mut Monitor,
     step: u64,
     best: Option<Evaluation>,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<RunState> {
     let log = monitor.logger.flush().context("cannot write metrics")?;
     Ok(RunState {
         step,
         agent: agent.save(),
         envs: envs.save_state(),
         collector: collector.state(agent),
-        monitor: monitor.state(),
+        monitor: monitor.counters.clone(),
         best: best.map(|b| (b.step, b.mean, b.std)),
         log,
-    }
-    .seal())
+    })
 }
 
 impl Evaluation {
@@ -442,14 +442,9 @@ struct Monitor {
     /// Plain progress lines on stderr when it is not a terminal (logs, CI, `nohup`).
     plain: Option<PlainProgress>,
     window_start: (Instant, u64),
-    episodes: u64,
-    recent: VecDeque<f64>,
-    sums: Vec<(String, f64, u32)>,
     sps: f64,
-    /// Updates with a non-finite loss so far (logged as `charts/nonfinite_updates`).
-    nonfinite_total: u64,
-    /// The current streak of them, and the metric of the last one.
-    nonfinite_streak: (u64, String),
+    /// Episode, window and non-finite-update counters: what a checkpoint keeps.
+    counters: MonitorState,
 }
 
 /// Periodic one-line progress reports, with an ETA, for a stderr that is not a terminal.
@@ -508,11 +503,7 @@ impl Monitor {
         let logger =
             MetricsLogger::resume(run.path(), log).context("cannot continue the metric files")?;
         let mut monitor = Self::with_logger(logger, total_steps, progress, step);
-        monitor.episodes = state.episodes;
-        monitor.recent = state.recent.into();
-        monitor.sums = state.sums;
-        monitor.nonfinite_total = state.nonfinite_total;
-        monitor.nonfinite_streak = state.nonfinite_streak;
+        monitor.counters = state;
         Ok(monitor)
     }
 
@@ -544,22 +535,8 @@ impl Monitor {
             bar,
             plain,
             window_start: (Instant::now(), step),
-            episodes: 0,
-            recent: VecDeque::new(),
-            sums: Vec::new(),
             sps: 0.0,
-            nonfinite_total: 0,
-            nonfinite_streak: (0, String::new()),
-        }
-    }
-
-    fn state(&self) -> MonitorState {
-        MonitorState {
-            episodes: self.episodes,
-            recent: self.recent.iter().copied().collect(),
-            sums: self.sums.clone(),
-            nonfinite_total: self.nonfinite_total,
-            nonfinite_streak: self.nonfinite_streak.clone(),
+            counters: MonitorState::default(),
         }
     }
 
@@ -569,39 +546,39 @@ impl Monitor {
             *name == "losses/skipped_update" || (name.starts_with("losses/") && !value.is_finite())
         });
         if let Some((name, _)) = bad {
-            self.nonfinite_total += 1;
-            self.nonfinite_streak.0 += 1;
-            self.nonfinite_streak.1 = name.to_string();
+            self.counters.nonfinite_total += 1;
+            self.counters.nonfinite_streak.0 += 1;
+            self.counters.nonfinite_streak.1 = name.to_string();
         } else if metrics.iter().any(|(name, _)| name.starts_with("losses/")) {
-            self.nonfinite_streak.0 = 0;
+            self.counters.nonfinite_streak.0 = 0;
         }
         for (name, value) in metrics {
-            match self.sums.iter_mut().find(|(n, _, _)| n == name) {
+            match self.counters.sums.iter_mut().find(|(n, _, _)| n == name) {
                 Some(entry) => {
                     entry.1 += value;
                     entry.2 += 1;
                 }
-                None => self.sums.push((name.to_string(), value, 1)),
+                None => self.counters.sums.push((name.to_string(), value, 1)),
             }
         }
     }
 
     /// No update since the last finite one had a non-finite loss.
     fn healthy(&self) -> bool {
-        self.nonfinite_streak.0 == 0
+        self.counters.nonfinite_streak.0 == 0
     }
 
     /// Stops the run once `limit` consecutive updates were non-finite.
     fn guard(&mut self, step: u64, limit: u64, run: &RunDir) -> anyhow::Result<()> {
-        if limit == 0 || self.nonfinite_streak.0 < limit {
+        if limit == 0 || self.counters.nonfinite_streak.0 < limit {
             return Ok(());
         }
         self.flush_window(step)?;
         let latest = run.path().join("checkpoints").join("latest.bin");
         Err(Diverged {
             step,
-            metric: self.nonfinite_streak.1.clone(),
-            consecutive: self.nonfinite_streak.0,
+            metric: self.counters.nonfinite_streak.1.clone(),
+            consecutive: self.counters.nonfinite_streak.0,
             checkpoint: if latest.exists() {
                 latest.display().to_string()
             } else {
@@ -612,19 +589,19 @@ impl Monitor {
     }
 
     fn episode(&mut self, step: u64, total: f64, length: u64) -> anyhow::Result<()> {
-        self.episodes += 1;
+        self.counters.episodes += 1;
         self.logger.log(step, "charts/episodic_return", total)?;
         self.logger
             .log(step, "charts/episodic_length", length as f64)?;
-        self.recent.push_back(total);
-        if self.recent.len() > 100 {
-            self.recent.pop_front();
+        self.counters.recent.push_back(total);
+        if self.counters.recent.len() > 100 {
+            self.counters.recent.pop_front();
         }
         Ok(())
     }
 
     fn recent_mean(&self) -> f64 {
-        self.recent.iter().sum::<f64>() / self.recent.len().max(1) as f64
+        self.counters.recent.iter().sum::<f64>() / self.counters.recent.len().max(1) as f64
     }
 
     /// Logs throughput and the averaged agent metrics at `step`.
@@ -633,14 +610,14 @@ impl Monitor {
         self.sps = (step - self.window_start.1) as f64 / elapsed;
         self.window_start = (Instant::now(), step);
         self.logger.log(step, "charts/SPS", self.sps)?;
-        for (name, total, count) in self.sums.drain(..) {
+        for (name, total, count) in self.counters.sums.drain(..) {
             self.logger.log(step, &name, total / count as f64)?;
         }
-        if self.nonfinite_total > 0 {
+        if self.counters.nonfinite_total > 0 {
             self.logger.log(
                 step,
                 "charts/nonfinite_updates",
-                self.nonfinite_total as f64,
+                self.counters.nonfinite_total as f64,
             )?;
         }
         self.bar.set_position(step);
@@ -648,9 +625,9 @@ impl Monitor {
             "return {:.3}  {:.0} steps/s  {} episodes",
             self.recent_mean(),
             self.sps,
-            self.episodes
+            self.counters.episodes
         ));
-        let (recent, episodes) = (self.recent_mean(), self.episodes);
+        let (recent, episodes) = (self.recent_mean(), self.counters.episodes);
         if let Some(plain) = &mut self.plain {
             plain.report(step, recent, episodes);
         }

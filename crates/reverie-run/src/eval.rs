@@ -41,10 +41,7 @@ fn load_run(
     checkpoint: Option<&Path>,
 ) -> anyhow::Result<(TrainConfig, PathBuf, Box<dyn Agent>)> {
     let run = RunDir::open(run)?;
-    let text = std::fs::read_to_string(run.path().join("config.toml"))
-        .with_context(|| format!("{} has no readable config.toml", run.path().display()))?;
-    let config: TrainConfig = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}/config.toml: {e}", run.path().display()))?;
+    let config = run.config()?;
     let checkpoint = checkpoint
         .map(Path::to_path_buf)
         .unwrap_or_else(|| run.path().join("checkpoints").join("latest.bin"));

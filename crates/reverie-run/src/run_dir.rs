@@ -98,6 +98,14 @@ impl RunDir {
         })
     }
 
+    /// The run's saved `config.toml`, checked as a fresh configuration is.
+    pub fn config(&self) -> anyhow::Result<crate::config::TrainConfig> {
+        let file = self.path.join("config.toml");
+        let text =
+            fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        crate::config::TrainConfig::from_saved(&text).with_context(|| format!("{}", file.display()))
+    }
+
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.path

@@ -148,9 +148,7 @@ pub fn resume(
     hooks: &mut dyn Hooks,
 ) -> anyhow::Result<TrainSummary> {
     let run = RunDir::open(run_dir)?;
-    let text = std::fs::read_to_string(run.path().join("config.toml"))
-        .with_context(|| format!("cannot read {}/config.toml", run_dir.display()))?;
-    let config = TrainConfig::from_saved(&text)?;
+    let config = run.config()?;
     let latest = run.path().join("checkpoints").join("latest.bin");
     let bytes = std::fs::read(&latest).with_context(|| {
         format!(

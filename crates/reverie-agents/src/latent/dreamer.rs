@@ -31,7 +31,7 @@ use reverie_nn::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{backend, require};
-use crate::model_free::common::{box_obs_dim, ActionKind};
+use crate::model_free::common::{box_obs_dim, from_unit, to_unit, ActionKind};
 use crate::{AgentError, Algorithm};
 
 /// Hyperparameters of [`Dreamer`]; the defaults are DreamerV3's where they fit 2 cores.
@@ -330,7 +330,7 @@ impl Dreamer {
             ActionKind::Continuous { low, high } => Action::Vector(
                 row.iter()
                     .zip(low.iter().zip(high))
-                    .map(|(a, (l, h))| l + (a.clamp(-1.0, 1.0) + 1.0) * 0.5 * (h - l))
+                    .map(|(a, (l, h))| from_unit(a.clamp(-1.0, 1.0), *l, *h))
                     .collect(),
             ),
         }
@@ -418,7 +418,7 @@ impl Dreamer {
                 .flat_map(|row| {
                     row.iter()
                         .zip(low.iter().zip(high))
-                        .map(|(a, (l, h))| 2.0 * (a - l) / (h - l) - 1.0)
+                        .map(|(a, (l, h))| to_unit(*a, *l, *h))
                 })
                 .collect(),
         }

@@ -97,6 +97,19 @@ pub fn rows(data: &[f32], cols: usize, device: &Device) -> candle_core::Result<T
     Tensor::from_slice(data, (data.len() / cols.max(1), cols), device)
 }
 
+/// An action on the unit scale [−1, 1] (tanh policies, Dreamer's actor) mapped to the env's
+/// bounds `[low, high]`.
+#[inline]
+pub fn from_unit(a: f32, low: f32, high: f32) -> f32 {
+    low + (a + 1.0) * 0.5 * (high - low)
+}
+
+/// An env-bounded action mapped to the unit scale (the inverse of [`from_unit`]).
+#[inline]
+pub fn to_unit(a: f32, low: f32, high: f32) -> f32 {
+    2.0 * (a - low) / (high - low) - 1.0
+}
+
 /// Running mean and variance of observations (SB3's `VecNormalize`, parallel update of
 /// Chan et al.), applied as `clip((x − μ) / √(σ² + 1e-8), ±10)`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -16,7 +16,9 @@ use reverie_nn::dist::TanhNormal;
 use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, require_network, rows, ActionKind};
+use super::common::{
+    box_obs_dim, from_unit, load_nets, require_network, rows, to_unit, ActionKind,
+};
 use crate::error::{backend, require};
 use crate::AgentError;
 use crate::Algorithm;
@@ -420,7 +422,7 @@ impl Sac {
     pub fn scale_to_env(&self, actions: &mut [f32]) {
         for row in actions.chunks_exact_mut(self.act_dim) {
             for (a, (l, h)) in row.iter_mut().zip(self.low.iter().zip(&self.high)) {
-                *a = l + (*a + 1.0) * 0.5 * (h - l);
+                *a = from_unit(*a, *l, *h);
             }
         }
     }
@@ -429,7 +431,7 @@ impl Sac {
     pub fn scale_from_env(&self, actions: &mut [f32]) {
         for row in actions.chunks_exact_mut(self.act_dim) {
             for (a, (l, h)) in row.iter_mut().zip(self.low.iter().zip(&self.high)) {
-                *a = 2.0 * (*a - l) / (h - l) - 1.0;
+                *a = to_unit(*a, *l, *h);
             }
         }
     }
@@ -438,7 +440,7 @@ impl Sac {
         Action::Vector(
             a.iter()
                 .zip(self.low.iter().zip(&self.high))
-                .map(|(a, (l, h))| l + (a + 1.0) * 0.5 * (h - l))
+                .map(|(a, (l, h))| from_unit(*a, *l, *h))
                 .collect(),
         )
     }
