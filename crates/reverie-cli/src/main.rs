@@ -317,12 +317,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
-    /// Dreamer: world-model and behaviour updates per second at the presets' sizes
-    /// (CartPole-v1 vectors, 2 threads), and env steps per hour at their train ratio.
+    /// Dreamer: world-model and behaviour updates per second at the size presets, from
+    /// CartPole-v1 vectors and 64 x 64 frames (2 threads), and env steps per hour at their
+    /// train ratio.
     Dreamer {
-        /// Updates to time per preset.
-        #[arg(long, default_value_t = 20)]
+        /// Updates to time per row.
+        #[arg(long, default_value_t = 10)]
         updates: usize,
+        /// Size presets to time (`default`: the algorithm's own sizes).
+        #[arg(long, value_delimiter = ',', default_value = "tiny,default,xs,s")]
+        presets: Vec<String>,
+        /// Observation kinds: `vector` (CartPole-v1), `pixels` (CartPolePixels-v1).
+        #[arg(long, value_delimiter = ',', default_value = "vector,pixels")]
+        obs: Vec<String>,
     },
     /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
     Tabular {
@@ -761,10 +768,18 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench {
-            what: BenchCommand::Dreamer { updates },
+            what:
+                BenchCommand::Dreamer {
+                    updates,
+                    presets,
+                    obs,
+                },
         } => {
             reverie_nn::threads::set_num_threads(2);
-            print!("{}", reverie_lab::bench_dreamer::bench_dreamer(updates)?);
+            print!(
+                "{}",
+                reverie_lab::bench_dreamer::bench_dreamer(updates, &presets, &obs)?
+            );
             Ok(())
         }
         Command::Bench {

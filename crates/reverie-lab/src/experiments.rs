@@ -5,6 +5,8 @@
 //! report.
 
 pub(crate) mod common;
+mod dreamer;
+mod dreamer_imagination;
 mod dyna_changing;
 mod dyna_frozen_lake;
 mod dyna_planning;
@@ -13,6 +15,7 @@ mod model_free;
 mod pets;
 mod runs;
 mod sweeping;
+mod threshold;
 
 use std::path::PathBuf;
 
@@ -41,6 +44,9 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("ppo-clip", "PPO on CartPole-v1 with clip ε = 0.2 versus ε = 100 (the clamp never bites), same seeds"),
     ("ppo-kl-stop", "PPO with the approximate-KL early stop: at which epoch it stops, early versus late in training"),
     ("dreamer-cartpole", "Dreamer on CartPole-v1 from vectors: evaluation ≥ 475, steps and wall-clock to reach it"),
+    ("dreamer-ablations", "Dreamer on Pendulum-v1 without free bits, KL balancing, symlog/two-hot, or with Gaussian latents: steps to ≥ −200"),
+    ("dreamer-imagination", "Dreamer's world model on Pendulum-v1 vectors and frames: 5 observed + 45 imagined steps against the real ones (PNG strip), error by horizon beside the state-space ensemble"),
+    ("dreamer-pendulum", "Dreamer, SAC, MBPO and PETS on Pendulum-v1 from vectors: real steps and wall-clock to an evaluation ≥ −200"),
 ];
 
 /// Options shared by all experiments.
@@ -79,7 +85,10 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "dyna-neural" => imagination::run_dyna_neural,
         "rollout-length" => imagination::run_rollout_length,
         "ppo-kl-stop" => model_free::run_kl_stop,
-        "dreamer-cartpole" => |o| model_free::run_threshold("dreamer-cartpole", o),
+        "dreamer-cartpole" => dreamer::run_cartpole,
+        "dreamer-pendulum" => dreamer::run_pendulum,
+        "dreamer-imagination" => dreamer_imagination::run,
+        "dreamer-ablations" => dreamer::run_ablations,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

@@ -53,8 +53,8 @@ pub struct HorizonError {
     pub starts: usize,
 }
 
-/// Normalised root-mean-square error of one row.
-fn normalized_rmse(pred: &[f32], truth: &[f32], scale: &[f32]) -> f64 {
+/// Normalised root-mean-square error of one row: `sqrt(mean_d ((pred − truth) / scale_d)²)`.
+pub fn normalized_rmse(pred: &[f32], truth: &[f32], scale: &[f32]) -> f64 {
     let sum: f64 = pred
         .iter()
         .zip(truth)

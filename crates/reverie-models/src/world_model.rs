@@ -191,6 +191,12 @@ impl WorldModel {
         self.encoder.encode(&self.shape.input(obs, &self.device)?)
     }
 
+    /// The observations `features` (`[N, F]`) decode to, in the env's units: `[N, D]`
+    /// vector rows, or `[N, H, W, C]` pixel values in 0..=255 for images.
+    pub fn decode(&self, features: &Tensor) -> Result<Tensor> {
+        self.decoder.observation(&self.decoder.decode(features)?)
+    }
+
     /// Predicted rewards of `features` (`[N, F]` → `[N]`).
     pub fn reward(&self, features: &Tensor) -> Result<Tensor> {
         let out = self.reward.forward(features)?;

@@ -155,7 +155,10 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("dreamer", "CartPolePixels-v1"),
     ("dreamer", "PendulumPixels-v1"),
     ("dreamer", "CartPoleSwingUpPixels-v0"),
+    ("dreamer", "Pendulum-v1"),
     ("dreamer", "tiny"),
+    ("dreamer", "xs"),
+    ("dreamer", "s"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -296,10 +296,14 @@ impl Dreamer {
 
     /// The actor's distribution over model-scale actions for `features` (`[N, F]`).
     fn policy(&self, features: &Tensor) -> candle_core::Result<Policy> {
-        let out = self.actor.forward(features)?;
+        self.policy_of(&self.actor.forward(features)?)
+    }
+
+    /// The distribution the actor's outputs `out` (`[N, outputs]`) describe.
+    fn policy_of(&self, out: &Tensor) -> candle_core::Result<Policy> {
         Ok(match &self.kind {
             ActionKind::Discrete(_) => {
-                Policy::Discrete(OneHotCategorical::new(&out, DREAMER_UNIMIX)?)
+                Policy::Discrete(OneHotCategorical::new(out, DREAMER_UNIMIX)?)
             }
             ActionKind::Continuous { .. } => {
                 // DreamerV3's bounded normal: mean tanh(m), std in [0.1, 1].
@@ -477,12 +481,16 @@ impl Dreamer {
         let backprop = self.config.actor_grad == ActorGrad::Dynamics;
         let mut states = vec![starts.clone()];
         let mut actions = Vec::with_capacity(h);
+        // The actor's outputs at each imagined state, kept with their graph for the actor's
+        // loss: computing them again over all H·N states would cost a second actor forward.
+        let mut outputs = Vec::with_capacity(h);
         for step in 0..h {
-            let features = states[step].features()?;
+            let out = self.actor.forward(&states[step].features()?)?;
+            let policy = self.policy_of(&out)?;
             let action = if backprop {
-                self.policy(&features)?.rsample(&mut self.rng)?
+                policy.rsample(&mut self.rng)?
             } else {
-                self.policy(&features.detach())?.sample(&mut self.rng)?
+                policy.sample(&mut self.rng)?
             };
             let next = self
                 .model
@@ -490,7 +498,9 @@ impl Dreamer {
                 .imagine(&states[step], &action, &mut self.rng)?;
             actions.push(if backprop { action.detach() } else { action });
             states.push(if backprop { next } else { next.detach() });
+            outputs.push(out);
         }
+        let outputs = Tensor::cat(&outputs, 0)?; // [H·N, outputs], step-major
         let features: Vec<Tensor> = states
             .iter()
             .map(|s| s.features().map(|f| f.detach()))
@@ -498,12 +508,14 @@ impl Dreamer {
         let all = Tensor::stack(&features, 0)?; // [H+1, N, F]
         let (steps, n, width) = all.dims3()?;
         let flat = all.reshape((steps * n, width))?;
-        let reward = self.model.reward(&flat)?.detach().reshape((steps, n))?;
+        // Rewards and continuations of the states reached (1..=H); values of all H+1.
+        let reached = all.narrow(0, 1, h)?.reshape((h * n, width))?;
+        let reward = self.model.reward(&reached)?.detach().reshape((h, n))?;
         let cont = self
             .model
-            .continuation(&flat)?
+            .continuation(&reached)?
             .detach()
-            .reshape((steps, n))?;
+            .reshape((h, n))?;
         let slow = TwoHot::new(&self.slow_critic.forward(&flat)?, &self.bins)?
             .mean()?
             .detach()
@@ -512,13 +524,14 @@ impl Dreamer {
         let cont = cont.to_vec2::<f32>()?;
         let values = slow.to_vec2::<f32>()?;
 
-        // λ-returns and continuation weights, on the CPU (H × N scalars).
+        // λ-returns and continuation weights, on the CPU (H × N scalars); `reward[k]` and
+        // `cont[k]` belong to state k + 1.
         let mut returns = vec![vec![0.0f32; n]; h + 1];
         returns[h] = values[h].clone();
         for k in (0..h).rev() {
             for i in 0..n {
-                let discount = gamma as f32 * cont[k + 1][i];
-                returns[k][i] = reward[k + 1][i]
+                let discount = gamma as f32 * cont[k][i];
+                returns[k][i] = reward[k][i]
                     + discount
                         * ((1.0 - lambda as f32) * values[k + 1][i]
                             + lambda as f32 * returns[k + 1][i]);
@@ -527,7 +540,7 @@ impl Dreamer {
         let mut weights = vec![vec![1.0f32; n]; h];
         for k in 1..h {
             for i in 0..n {
-                weights[k][i] = weights[k - 1][i] * gamma as f32 * cont[k][i];
+                weights[k][i] = weights[k - 1][i] * gamma as f32 * cont[k - 1][i];
             }
         }
         let flat_returns: Vec<f32> = returns[..h].concat();
@@ -546,7 +559,7 @@ impl Dreamer {
         // The dynamics actor steps first: it reads the slow critic, which the critic's
         // update below moves.
         let backprop_actor = if backprop {
-            Some(self.dynamics_actor_step(&states, scale, &weights)?)
+            Some(self.dynamics_actor_step(&states, &outputs, scale, &weights)?)
         } else {
             None
         };
@@ -588,7 +601,7 @@ impl Dreamer {
         let advantage = Tensor::from_vec(advantage, h * n, &dev)?;
         let taken = Tensor::stack(&actions, 0)?;
         let taken = taken.reshape((h * n, taken.dim(D::Minus1)?))?;
-        let policy = self.policy(&head)?;
+        let policy = self.policy_of(&outputs)?;
         let log_prob = policy.log_prob(&taken)?;
         let entropy = policy.entropy()?;
         let objective = ((log_prob * &advantage)? + (entropy.clone() * self.config.entropy)?)?;
@@ -617,6 +630,7 @@ impl Dreamer {
     fn dynamics_actor_step(
         &mut self,
         states: &[RssmState],
+        outputs: &Tensor,
         scale: f64,
         weights: &[Vec<f32>],
     ) -> candle_core::Result<(f64, f64)> {
@@ -629,8 +643,9 @@ impl Dreamer {
         let all = Tensor::stack(&features, 0)?;
         let (steps, n, width) = all.dims3()?;
         let flat = all.reshape((steps * n, width))?;
-        let reward = self.model.reward(&flat)?.reshape((steps, n))?;
-        let cont = self.model.continuation(&flat)?.reshape((steps, n))?;
+        let reached = all.narrow(0, 1, h)?.reshape((h * n, width))?;
+        let reward = self.model.reward(&reached)?.reshape((h, n))?;
+        let cont = self.model.continuation(&reached)?.reshape((h, n))?;
         let value = TwoHot::new(&self.slow_critic.forward(&flat)?, &self.bins)?
             .mean()?
             .reshape((steps, n))?;
@@ -638,13 +653,12 @@ impl Dreamer {
         let mut returns = Vec::with_capacity(h);
         for k in (0..h).rev() {
             let bootstrap = ((value.get(k + 1)? * (1.0 - lambda))? + (ret * lambda)?)?;
-            ret = (reward.get(k + 1)? + ((cont.get(k + 1)? * gamma)? * bootstrap)?)?;
+            ret = (reward.get(k)? + ((cont.get(k)? * gamma)? * bootstrap)?)?;
             returns.push(ret.clone());
         }
         returns.reverse();
         let returns = Tensor::stack(&returns, 0)?.reshape(h * n)?;
-        let head = all.narrow(0, 0, h)?.reshape((h * n, width))?;
-        let entropy = self.policy(&head)?.entropy()?;
+        let entropy = self.policy_of(outputs)?.entropy()?;
         let w = Tensor::from_vec(weights.concat(), h * n, &self.device)?;
         let objective = ((returns / scale)? + (entropy.clone() * self.config.entropy)?)?;
         let loss = (objective * &w)?.neg()?.mean_all()?;
@@ -663,11 +677,16 @@ enum Policy {
 
 impl Policy {
     /// A draw with gradients: straight-through one-hot, or the reparameterised normal
-    /// clipped to the action range.
+    /// clipped to the action range with a straight-through gradient. A plain clamp passes
+    /// no gradient to draws beyond ±1, and with σ near 1 early on most of a saturating
+    /// policy's draws are there (Pendulum's best torques are ±1).
     fn rsample(&self, rng: &mut Rng) -> candle_core::Result<Tensor> {
         match self {
             Policy::Discrete(d) => d.rsample(rng),
-            Policy::Continuous(d) => d.rsample(rng)?.clamp(-1.0, 1.0),
+            Policy::Continuous(d) => {
+                let draw = d.rsample(rng)?;
+                &draw + (draw.clamp(-1.0, 1.0)? - &draw)?.detach()
+            }
         }
     }
 

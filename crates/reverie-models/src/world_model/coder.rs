@@ -5,7 +5,7 @@
 
 use candle_core::{Device, Module, Tensor, D};
 use reverie_core::{ObsBatch, Rng};
-use reverie_nn::dist::symlog::symlog;
+use reverie_nn::dist::symlog::{symexp, symlog};
 use reverie_nn::{
     nested, Activation, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Init, Linear,
     LinearConfig, Mlp, MlpConfig, Parameters, Result,
@@ -274,6 +274,19 @@ impl Decoder {
                 }
                 Ok(x)
             }
+        }
+    }
+
+    /// Observations in the env's own units from [`Decoder::decode`]'s output: vector rows
+    /// `[B, D]` (symexp undone), or images `[B, H, W, C]` as pixel values in 0..=255.
+    pub(crate) fn observation(&self, decoded: &Tensor) -> Result<Tensor> {
+        match self {
+            Decoder::Mlp { symlog: true, .. } => symexp(decoded),
+            Decoder::Mlp { symlog: false, .. } => Ok(decoded.clone()),
+            Decoder::Cnn { .. } => ((decoded + 0.5)? * 255.0)?
+                .clamp(0.0, 255.0)?
+                .permute((0, 2, 3, 1))?
+                .contiguous(),
         }
     }
 

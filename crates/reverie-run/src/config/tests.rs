@@ -87,6 +87,38 @@ fn every_preset_file_is_embedded_and_parses() {
     assert_eq!(files, PRESETS.len());
 }
 
+/// The env an algorithm's `default` preset is checked on.
+fn default_env(algo: &str) -> &'static str {
+    // The planners' defaults are continuous-action optimisers.
+    if matches!(algo, "pets" | "mpc") {
+        "CartPoleContinuous-v0"
+    } else if matches!(algo, "dqn" | "ppo" | "neural-dyna" | "dreamer") {
+        "CartPole-v1"
+    } else if matches!(algo, "sac" | "mbpo") {
+        "Pendulum-v1"
+    } else {
+        "GridWorld-v0"
+    }
+}
+
+/// Resolves `request` and builds its agent on `env`, panicking with what failed.
+fn builds(algo: &str, env: &str, request: &ConfigRequest) {
+    let config = resolve(request).unwrap();
+    let made = reverie_envs::make(env).unwrap();
+    let built = crate::algos::build_agent(
+        algo,
+        &reverie_envs::EnvRecipe::new(env),
+        &config.agent,
+        config.device,
+        &made.observation_space(),
+        &made.action_space(),
+        config.total_steps,
+        reverie_core::Rng::seed_from_u64(0),
+    )
+    .map(|_| ());
+    built.unwrap_or_else(|e| panic!("{algo} on {env} ({:?}): {e:#}", request.preset));
+}
+
 #[test]
 fn every_algorithm_preset_resolves_and_builds_its_agent() {
     for (algo, env, _) in PRESETS
@@ -94,33 +126,23 @@ fn every_algorithm_preset_resolves_and_builds_its_agent() {
         .filter(|(a, e, _)| *a != "base" && !is_named(e))
     {
         let env = if *env == "default" {
-            // The planners' defaults are continuous-action optimisers.
-            if matches!(*algo, "pets" | "mpc") {
-                "CartPoleContinuous-v0"
-            } else if matches!(*algo, "dqn" | "ppo" | "neural-dyna" | "dreamer") {
-                "CartPole-v1"
-            } else if matches!(*algo, "sac" | "mbpo") {
-                "Pendulum-v1"
-            } else {
-                "GridWorld-v0"
-            }
+            default_env(algo)
         } else {
             env
         };
-        let config = resolve(&request(algo, env)).unwrap();
-        let made = reverie_envs::make(env).unwrap();
-        let built = crate::algos::build_agent(
-            algo,
-            &reverie_envs::EnvRecipe::new(env),
-            &config.agent,
-            config.device,
-            &made.observation_space(),
-            &made.action_space(),
-            config.total_steps,
-            reverie_core::Rng::seed_from_u64(0),
-        )
-        .map(|_| ());
-        built.unwrap_or_else(|e| panic!("{algo} on {env}: {e:#}"));
+        builds(algo, env, &request(algo, env));
+    }
+}
+
+#[test]
+fn every_named_preset_resolves_and_builds_its_agent() {
+    for (algo, name, _) in PRESETS.iter().filter(|(_, e, _)| is_named(e)) {
+        let env = default_env(algo);
+        let named = ConfigRequest {
+            preset: Some(name.to_string()),
+            ..request(algo, env)
+        };
+        builds(algo, env, &named);
     }
 }
 

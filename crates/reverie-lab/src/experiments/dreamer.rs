@@ -1,0 +1,104 @@
+//! Dreamer's results: CartPole-v1 from vectors, and Pendulum-v1 from vectors beside the
+//! model-based (MBPO, PETS) and model-free (SAC) agents on the same seeds.
+
+use super::runs::Spec;
+use super::threshold::threshold_experiment;
+use super::ExperimentOptions;
+
+/// `reverie experiment dreamer-cartpole`: evaluation ≥ 475 on CartPole-v1 from vectors.
+pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
+    // 20k steps (the issue asks for 50k) so that 5 seeds fit 2 cores in ~40 min; one
+    // thread a run, two runs at once with --jobs 2.
+    let spec = Spec::new(
+        "Dreamer CartPole-v1 (vectors, 20k steps)",
+        "dreamer",
+        "CartPole-v1",
+        &["eval_every=2000", "total_steps=20000", "threads=1"],
+    );
+    threshold_experiment(
+        &[spec],
+        475.0,
+        5,
+        "issue target: ≥ 475 within 50k steps on ≥ 4 of 5 seeds; sheeprl's DreamerV3 is reported near 144 after 140k steps",
+        options,
+    )
+}
+
+/// `reverie experiment dreamer-pendulum`: real steps and wall-clock to an evaluation of
+/// −200 on Pendulum-v1 from vectors, for Dreamer (its Pendulum preset), SAC (rl-zoo's),
+/// MBPO and PETS (their Pendulum presets), every one on seeds `0..5`, one thread a run,
+/// evaluated on 5 deterministic episodes.
+pub fn run_pendulum(options: &ExperimentOptions) -> anyhow::Result<String> {
+    // Evaluations every 1,000 steps (5 episodes) except where an agent's whole budget is
+    // shorter: MBPO every 500 of 4,000, PETS every 400 of 2,000 (its evaluation plans every
+    // action, 62 ms each, so 5 episodes cost a minute).
+    let specs = [
+        Spec::new(
+            "Dreamer (20k steps)",
+            "dreamer",
+            "Pendulum-v1",
+            &["eval_every=1000", "eval_episodes=5", "threads=1"],
+        ),
+        Spec::new(
+            "SAC (rl-zoo, 20k steps)",
+            "sac",
+            "Pendulum-v1",
+            &["eval_every=1000", "eval_episodes=5", "threads=1"],
+        ),
+        Spec::new(
+            "MBPO (4k steps)",
+            "mbpo",
+            "Pendulum-v1",
+            &["eval_every=500", "eval_episodes=5", "threads=1"],
+        ),
+        Spec::new(
+            "PETS (2k steps)",
+            "pets",
+            "Pendulum-v1",
+            &["eval_every=400", "eval_episodes=5", "threads=1"],
+        ),
+    ];
+    threshold_experiment(
+        &specs,
+        -200.0,
+        5,
+        "issue target for Dreamer: ≥ −200 within 20k steps on ≥ 4 of 5 seeds, ≤ 20 min on 2 cores; rl-zoo SAC −157 at 20k",
+        options,
+    )
+}
+
+/// `reverie experiment dreamer-ablations`: DreamerV3's robustness pieces removed one at a
+/// time on Pendulum-v1 from vectors (the Pendulum preset, 10k steps — the full agent
+/// reaches −200 by 4k–6k), over the same seeds: free bits, KL balancing, symlog
+/// reconstruction with the two-hot reward head, and discrete latents (DreamerV1's
+/// Gaussian instead).
+pub fn run_ablations(options: &ExperimentOptions) -> anyhow::Result<String> {
+    let common = ["total_steps=10000", "threads=1"];
+    let spec = |label: &'static str, extra: &[&str]| {
+        let overrides: Vec<&str> = common.iter().chain(extra).copied().collect();
+        Spec::new(label, "dreamer", "Pendulum-v1", &overrides)
+    };
+    let specs = [
+        spec("DreamerV3 pieces all on", &[]),
+        spec("no free bits", &["agent.world_model.free_nats=0.0"]),
+        spec("no KL balancing", &["agent.world_model.balance=false"]),
+        spec(
+            "no symlog, no two-hot reward",
+            &[
+                "agent.world_model.symlog_obs=false",
+                "agent.world_model.two_hot_reward=false",
+            ],
+        ),
+        spec(
+            "Gaussian latents",
+            &["agent.world_model.rssm.latent=\"gaussian\""],
+        ),
+    ];
+    threshold_experiment(
+        &specs,
+        -200.0,
+        3,
+        "DreamerV3 (Hafner et al. 2023) reports each piece as a robustness fix across domains, not a Pendulum number",
+        options,
+    )
+}
