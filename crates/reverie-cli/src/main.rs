@@ -233,6 +233,11 @@ Examples:
         /// one core; wall-clock figures are measured under this load).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Keep the finished runs already in DIR/runs whose saved config.toml is the one
+        /// the experiment would train (an interrupted experiment continues; runs of a
+        /// changed configuration are trained again).
+        #[arg(long)]
+        reuse: bool,
         /// List the experiments.
         #[arg(long)]
         list: bool,
@@ -706,6 +711,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             out,
             seeds,
             jobs,
+            reuse,
             list,
         } => {
             if list {
@@ -721,6 +727,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     out: out.clone(),
                     seeds,
                     jobs,
+                    reuse,
                 },
             )?;
             print!("{report}");

@@ -230,6 +230,7 @@ pub fn bench_tabular(seconds: f64) -> anyhow::Result<String> {
             out: out.clone(),
             seeds: None,
             jobs: 1,
+            reuse: false,
         },
     )?;
     let experiment = start.elapsed().as_secs_f64();

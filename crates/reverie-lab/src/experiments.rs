@@ -46,7 +46,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("dreamer-cartpole", "Dreamer on CartPole-v1 from vectors: evaluation ≥ 475, steps and wall-clock to reach it"),
     ("dreamer-ablations", "Dreamer on Pendulum-v1 without free bits, KL balancing, symlog/two-hot, or with Gaussian latents: steps to ≥ −200"),
     ("dreamer-imagination", "Dreamer's world model on Pendulum-v1 vectors and frames: 5 observed + 45 imagined steps against the real ones (PNG strip), error by horizon beside the state-space ensemble"),
-    ("dreamer-pendulum", "Dreamer, SAC, MBPO and PETS on Pendulum-v1 from vectors: real steps and wall-clock to an evaluation ≥ −200"),
+    ("dreamer-pendulum", "Dreamer, SAC and MBPO on Pendulum-v1 from vectors: real steps and wall-clock to an evaluation ≥ −200"),
 ];
 
 /// Options shared by all experiments.
@@ -58,6 +58,10 @@ pub struct ExperimentOptions {
     pub seeds: Option<usize>,
     /// Seeds trained concurrently by experiments made of full training runs (at least 1).
     pub jobs: usize,
+    /// Read back the finished runs already under `out/runs` whose saved configuration is
+    /// the one the experiment would train, instead of training them again (an interrupted
+    /// experiment continues where it stopped).
+    pub reuse: bool,
 }
 
 /// Runs experiment `name`; returns the report printed to the terminal.

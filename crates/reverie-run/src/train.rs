@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use reverie_core::{Agent, AutoresetMode, BoxedEnv, DynEnv, SeedStreams, Space, VecEnv};
 use reverie_envs::{make_with, EnvRecipe};
@@ -26,7 +26,7 @@ pub enum RunLocation {
 }
 
 /// What a finished run reports (also written to `summary.json`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainSummary {
     /// Algorithm.
     pub algo: String,
@@ -40,22 +40,33 @@ pub struct TrainSummary {
     pub episodes: u64,
     /// Mean return of the greedy policy over `eval_episodes` at the end (NaN, `null` in
     /// `summary.json`, when `eval_episodes` is 0: no evaluation).
+    #[serde(deserialize_with = "nan_if_null")]
     pub final_eval_return_mean: f64,
     /// Standard deviation of those returns (NaN without evaluation).
+    #[serde(deserialize_with = "nan_if_null")]
     pub final_eval_return_std: f64,
     /// Mean return of the last 100 training episodes.
+    #[serde(deserialize_with = "nan_if_null")]
     pub last_100_train_return_mean: f64,
     /// The best evaluation of the run (intermediate or final); its parameters are in
     /// `checkpoints/best.bin` (NaN without evaluation).
+    #[serde(deserialize_with = "nan_if_null")]
     pub best_eval_return_mean: f64,
     /// The step of that evaluation (the first one on ties; 0 without evaluation).
     pub best_eval_step: u64,
     /// Wall-clock seconds of the whole run (every session of a resumed run).
+    #[serde(deserialize_with = "nan_if_null")]
     pub wall_time_s: f64,
     /// Environment steps per second of training.
+    #[serde(deserialize_with = "nan_if_null")]
     pub sps: f64,
     /// The run directory.
     pub run_dir: PathBuf,
+}
+
+/// `summary.json` holds NaN as `null` (JSON has no NaN): read it back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(value: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(value)?.unwrap_or(f64::NAN))
 }
 
 /// Builds the agent of `config` and loads `checkpoint` into it (for `reverie eval`).

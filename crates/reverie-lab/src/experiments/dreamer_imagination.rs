@@ -399,6 +399,9 @@ fn write_strip(
 
 /// Runs the experiment (one seed: `--seeds` is not used).
 pub fn run(options: &ExperimentOptions) -> anyhow::Result<String> {
+    // Both cores for the one model trained at a time, as `reverie train` sets a run's
+    // threads before its first tensor.
+    reverie_nn::threads::set_num_threads(2);
     let started = Instant::now();
     let streams = SeedStreams::new(0);
     let mut data_rng = streams.rng("data");

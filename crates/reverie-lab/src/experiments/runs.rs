@@ -8,14 +8,15 @@ use std::sync::Mutex;
 
 use super::ExperimentOptions;
 use crate::plot::plot_run;
-use reverie_run::config::{resolve, ConfigRequest};
+use reverie_run::config::{resolve, ConfigRequest, TrainConfig};
+use reverie_run::run_dir::RunDir;
 use reverie_run::train::{train, RunLocation, TrainSummary};
 
 /// One algorithm × env configuration trained over seeds.
 pub(super) struct Spec {
     pub(super) label: &'static str,
     algo: &'static str,
-    env: &'static str,
+    pub(super) env: &'static str,
     overrides: Vec<String>,
 }
 
@@ -35,15 +36,18 @@ impl Spec {
     }
 
     /// Trains seed `seed` into `DIR/runs/<label>/seed-<seed>` (replacing an earlier run) and
-    /// draws its learning curve.
-    pub(super) fn train(&self, seed: u64, out: &Path) -> anyhow::Result<(TrainSummary, PathBuf)> {
-        let dir = out
+    /// draws its learning curve. With `reuse`, a finished run already there with this very
+    /// configuration is read back instead.
+    pub(super) fn train(
+        &self,
+        seed: u64,
+        options: &ExperimentOptions,
+    ) -> anyhow::Result<(TrainSummary, PathBuf)> {
+        let dir = options
+            .out
             .join("runs")
             .join(run_dir_name(self.label))
             .join(format!("seed-{seed}"));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
         let config = resolve(&ConfigRequest {
             algo: self.algo.into(),
             env: self.env.into(),
@@ -53,6 +57,14 @@ impl Spec {
             seed: Some(seed),
             steps: None,
         })?;
+        if options.reuse {
+            if let Some(summary) = finished_run(&dir, &config) {
+                return Ok((summary, dir));
+            }
+        }
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
         let summary = train(&config, &RunLocation::At(dir.clone()), false)?;
         // As `reverie train` does: the run directory gets its learning curve.
         plot_run(&dir, &summary.algo, &summary.env)?;
@@ -70,7 +82,7 @@ impl Spec {
         let jobs = options.jobs.clamp(1, seeds.max(1));
         if jobs == 1 {
             return (0..seeds as u64)
-                .map(|seed| self.train(seed, &options.out))
+                .map(|seed| self.train(seed, options))
                 .collect();
         }
         let next = AtomicUsize::new(0);
@@ -83,7 +95,7 @@ impl Spec {
                     if seed >= seeds {
                         break;
                     }
-                    let outcome = self.train(seed as u64, &options.out);
+                    let outcome = self.train(seed as u64, options);
                     results.lock().expect("no worker panics holding it")[seed] = Some(outcome);
                 });
             }
@@ -95,6 +107,17 @@ impl Spec {
             .map(|r| r.expect("every seed was trained"))
             .collect()
     }
+}
+
+/// The summary of the finished run in `dir` if it was trained with `config` (its
+/// `summary.json` is written last, so a run without one did not finish).
+fn finished_run(dir: &Path, config: &TrainConfig) -> Option<TrainSummary> {
+    let saved = RunDir::open(dir).ok()?.config().ok()?;
+    if &saved != config {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// The folder name of a configuration's runs under `DIR/runs`.
@@ -150,6 +173,7 @@ mod tests {
                 out: root.join(jobs.to_string()),
                 seeds: None,
                 jobs,
+                reuse: false,
             };
             spec.train_seeds(3, &options).unwrap()
         };
@@ -160,6 +184,38 @@ mod tests {
             assert_eq!(a.last_100_train_return_mean, b.last_100_train_return_mean);
             assert!(dir.ends_with(format!("seed-{seed}")));
         }
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn reuse_keeps_finished_runs_of_the_same_configuration_only() {
+        let root = std::env::temp_dir().join(format!("reverie-reuse-{}", std::process::id()));
+        let options = |reuse: bool| ExperimentOptions {
+            out: root.clone(),
+            seeds: None,
+            jobs: 1,
+            reuse,
+        };
+        let spec =
+            |steps: &str| Spec::new("q", "q-learning", "FrozenLake-v1", &["eval_every=0", steps]);
+        let (first, dir) = spec("total_steps=2000").train(0, &options(false)).unwrap();
+        // A file the training run does not write: it survives only if the run is kept.
+        let marker = dir.join("kept");
+        std::fs::write(&marker, b"").unwrap();
+        let (again, _) = spec("total_steps=2000").train(0, &options(true)).unwrap();
+        assert!(marker.exists(), "the finished run was trained again");
+        assert_eq!(
+            again.last_100_train_return_mean,
+            first.last_100_train_return_mean
+        );
+        assert_eq!(again.wall_time_s, first.wall_time_s);
+        // Another configuration in the same folder is trained afresh, and so is any run
+        // without `reuse`.
+        spec("total_steps=3000").train(0, &options(true)).unwrap();
+        assert!(!marker.exists());
+        std::fs::write(&marker, b"").unwrap();
+        spec("total_steps=3000").train(0, &options(false)).unwrap();
+        assert!(!marker.exists());
         std::fs::remove_dir_all(root).unwrap();
     }
 }

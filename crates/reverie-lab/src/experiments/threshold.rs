@@ -90,7 +90,11 @@ pub(super) fn threshold_experiment(
     summary.write_csv(&options.out.join("summary.csv"))?;
     let (title, y) = match specs {
         [one] => (one.label.to_string(), "episodic return"),
-        _ => ("deterministic evaluation".to_string(), "evaluation return"),
+        [first, ..] => (
+            format!("{}: deterministic evaluation", first.env),
+            "evaluation return",
+        ),
+        [] => anyhow::bail!("a threshold experiment needs a configuration"),
     };
     plot_curves(
         &curves,
