@@ -6,8 +6,8 @@
 //! Planners optimise objectives and know nothing of models: this crate depends on
 //! `reverie-core` only. The objectives that join a learned model to a planner
 //! (`ModelObjective`, `ModelGradientObjective`) live on the agent side, in
-//! `reverie_agents::planning`. A search-model trait for Monte Carlo tree search (MuZero,
-//! AlphaZero) will sit beside [`Objective`] here, for the same reason.
+//! `reverie_agents::planning`. For the same reason Monte Carlo tree search (MuZero,
+//! AlphaZero) sees only a [`SearchModel`].
 //!
 //! - [`Objective`]: scores a batch of action sequences (higher is better). Implemented here
 //!   by [`OracleObjective`] (the true simulator via its settable state: the planner's ceiling).
@@ -19,6 +19,9 @@
 //!   its last solution and warm-starts from it shifted by one step.
 //! - [`Mpc`]: the receding-horizon loop around an optimiser, built from an
 //!   [`OptimizerConfig`].
+//! - [`search`]: Monte Carlo tree search ([`Mcts`]) over a [`SearchModel`], N searches with
+//!   batched leaf expansion; MuZero's pUCT or Gumbel MuZero's selection, one or two players,
+//!   legal-action masks.
 
 pub mod categorical;
 pub mod cem;
@@ -28,6 +31,7 @@ pub mod mpc;
 pub mod mppi;
 pub mod objective;
 pub mod oracle;
+pub mod search;
 pub mod shooting;
 
 pub use categorical::{CategoricalCem, CategoricalCemConfig};
@@ -38,4 +42,8 @@ pub use mpc::{Mpc, OptimizerConfig, PlanSpace};
 pub use mppi::{Mppi, MppiConfig};
 pub use objective::{ActionBounds, Objective, Optimizer, Plan, TerminalValue, WarmStart};
 pub use oracle::OracleObjective;
+pub use search::{
+    select_action, Evaluation, Evaluations, GumbelConfig, Leaves, Mcts, MctsConfig, PuctConfig,
+    SearchModel, SearchOutput, Selection, UnvisitedQ,
+};
 pub use shooting::{RandomShooting, RandomShootingConfig};
