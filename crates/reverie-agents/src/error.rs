@@ -48,13 +48,7 @@ pub(crate) fn replay_buffer(
     config: reverie_core::ReplayBufferConfig,
     key: &'static str,
 ) -> Result<reverie_core::ReplayBuffer, AgentError> {
-    config
-        .check_memory()
-        .map_err(|reason| AgentError::TooLarge {
-            key,
-            value: config.capacity.to_string(),
-            reason,
-        })?;
+    fits(config.check_memory(), key, config.capacity)?;
     Ok(reverie_core::ReplayBuffer::new(config))
 }
 
@@ -64,14 +58,17 @@ pub(crate) fn sequence_buffer(
     config: reverie_core::SequenceBufferConfig,
     key: &'static str,
 ) -> Result<reverie_core::SequenceBuffer, AgentError> {
-    config
-        .check_memory()
-        .map_err(|reason| AgentError::TooLarge {
-            key,
-            value: config.capacity.to_string(),
-            reason,
-        })?;
+    fits(config.check_memory(), key, config.capacity)?;
     Ok(reverie_core::SequenceBuffer::new(config))
+}
+
+/// A buffer's memory check as [`AgentError::TooLarge`] naming `key` and its `capacity`.
+fn fits(check: Result<(), String>, key: &'static str, capacity: usize) -> Result<(), AgentError> {
+    check.map_err(|reason| AgentError::TooLarge {
+        key,
+        value: capacity.to_string(),
+        reason,
+    })
 }
 
 /// A tensor-backend failure (building networks, opening the device) as an [`AgentError`].

@@ -20,7 +20,7 @@ use reverie_models::diagnostics::{
 use reverie_models::diagnostics::{compounding_error_of, HorizonError};
 use reverie_models::{
     encode_action, train, EnsembleModel, EnsembleModelConfig, LinearModel, LinearModelConfig,
-    TrainerConfig,
+    TrainReport, TrainerConfig,
 };
 use reverie_nn::Normalizer;
 
@@ -124,6 +124,31 @@ fn collect(
     Ok((batch, trajectories))
 }
 
+/// The ensemble model-eval judges: `members` members, all elites, of `hidden` widths, on
+/// `(obs_dim, act_dim)`, trained on `data` for at most `max_epochs` epochs.
+pub(crate) fn fit_ensemble(
+    data: &Batch,
+    (obs_dim, act_dim): (usize, usize),
+    members: usize,
+    hidden: &[usize],
+    max_epochs: usize,
+    rng: &mut Rng,
+) -> anyhow::Result<(EnsembleModel, TrainReport)> {
+    let config = EnsembleModelConfig {
+        ensemble_size: members,
+        elites: members,
+        hidden_sizes: hidden.to_vec(),
+        ..EnsembleModelConfig::default()
+    };
+    let mut model = EnsembleModel::new(config, obs_dim, act_dim, rng, &Device::Cpu)?;
+    let trainer = TrainerConfig {
+        max_epochs,
+        ..TrainerConfig::default()
+    };
+    let report = train(&mut model, data, &trainer, rng)?;
+    Ok((model, report))
+}
+
 /// Runs the evaluation; returns the report printed to the terminal.
 pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
     let started = Instant::now();
@@ -170,18 +195,14 @@ pub fn run(options: &ModelEvalOptions) -> anyhow::Result<String> {
     )?;
 
     let mut model_rng = streams.rng("model");
-    let config = EnsembleModelConfig {
-        ensemble_size: options.members,
-        elites: options.members,
-        hidden_sizes: options.hidden_sizes.clone(),
-        ..EnsembleModelConfig::default()
-    };
-    let mut model = EnsembleModel::new(config, obs_dim, act_dim, &mut model_rng, &Device::Cpu)?;
-    let trainer = TrainerConfig {
-        max_epochs: options.max_epochs,
-        ..TrainerConfig::default()
-    };
-    let report = train(&mut model, &train_data, &trainer, &mut model_rng)?;
+    let (model, report) = fit_ensemble(
+        &train_data,
+        (obs_dim, act_dim),
+        options.members,
+        &options.hidden_sizes,
+        options.max_epochs,
+        &mut model_rng,
+    )?;
     model.save(&options.out.join("model.safetensors"))?;
 
     let mut training = Table::new(&["epoch", "train_loss", "val_mse"]);

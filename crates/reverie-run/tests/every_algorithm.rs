@@ -110,64 +110,60 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
             "dreamer",
             "CartPole-v1",
             300,
-            vec![
-                "agent.world_model.rssm.deter=16",
-                "agent.world_model.rssm.hidden=16",
-                "agent.world_model.rssm.groups=4",
-                "agent.world_model.rssm.classes=4",
-                "agent.world_model.hidden=[16]",
-                "agent.world_model.embed=16",
-                "agent.hidden=[16]",
-                "agent.batch_size=4",
-                "agent.seq_len=8",
-                "agent.horizon=5",
-                "agent.train_ratio=8",
-                "agent.learning_starts=100",
-            ],
+            tiny_dreamer(TINY_DREAMER_VECTORS),
         ),
         (
             "dreamer",
             "CartPolePixels-v1",
             150,
-            vec![
-                "agent.world_model.rssm.deter=16",
-                "agent.world_model.rssm.hidden=16",
-                "agent.world_model.rssm.groups=4",
-                "agent.world_model.rssm.classes=4",
-                "agent.world_model.hidden=[16]",
-                "agent.world_model.embed=16",
+            tiny_dreamer(&[
                 "agent.world_model.depth=2",
-                "agent.hidden=[16]",
                 "agent.batch_size=2",
                 "agent.seq_len=4",
                 "agent.horizon=3",
                 "agent.train_ratio=4",
                 "agent.learning_starts=60",
                 "agent.buffer_size=1000",
-            ],
+            ]),
         ),
         (
             "dreamer",
             "Pendulum-v1",
             300,
-            vec![
-                "agent.world_model.rssm.deter=16",
-                "agent.world_model.rssm.hidden=16",
-                "agent.world_model.rssm.groups=4",
-                "agent.world_model.rssm.classes=4",
-                "agent.world_model.hidden=[16]",
-                "agent.world_model.embed=16",
-                "agent.hidden=[16]",
-                "agent.batch_size=4",
-                "agent.seq_len=8",
-                "agent.horizon=5",
-                "agent.train_ratio=8",
-                "agent.learning_starts=100",
-                // DreamerV1's actor gradient through the model.
-                "agent.actor_grad=dynamics",
-            ],
+            tiny_dreamer(
+                &[
+                    TINY_DREAMER_VECTORS,
+                    // DreamerV1's actor gradient through the model.
+                    &["agent.actor_grad=dynamics"],
+                ]
+                .concat(),
+            ),
         ),
     ]
+}
+
+/// Dreamer's batches and schedule for a 300-step vector run.
+const TINY_DREAMER_VECTORS: &[&str] = &[
+    "agent.batch_size=4",
+    "agent.seq_len=8",
+    "agent.horizon=5",
+    "agent.train_ratio=8",
+    "agent.learning_starts=100",
+];
+
+/// Dreamer at widths of 16 with 4 × 4 latents, then `rest`.
+fn tiny_dreamer(rest: &[&'static str]) -> Vec<&'static str> {
+    let mut all = vec![
+        "agent.world_model.rssm.deter=16",
+        "agent.world_model.rssm.hidden=16",
+        "agent.world_model.rssm.groups=4",
+        "agent.world_model.rssm.classes=4",
+        "agent.world_model.hidden=[16]",
+        "agent.world_model.embed=16",
+        "agent.hidden=[16]",
+    ];
+    all.extend_from_slice(rest);
+    all
 }
 
 fn config(algo: &str, env: &str, steps: u64, overrides: &[&str], seed: u64) -> TrainConfig {

@@ -732,10 +732,7 @@ fn mean(values: &[f32]) -> f64 {
 }
 
 impl Agent for Dreamer {
-    fn initial_carry(&self, _envs: usize) -> Carry {
-        Carry::none()
-    }
-
+    // The carry starts empty (the trait's default) and `act_batch` sizes it on first use.
     fn act(
         &mut self,
         obs: &ObsBatch,

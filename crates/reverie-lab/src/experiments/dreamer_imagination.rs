@@ -21,13 +21,13 @@ use reverie_core::atomic::write_atomic;
 use reverie_core::{Action, Batch, ObsBatch, Rng, SeedStreams, Space};
 use reverie_models::diagnostics::{compounding_error, normalized_rmse, Trajectory};
 use reverie_models::{
-    encode_action, train, EnsembleModel, EnsembleModelConfig, ObsShape, RssmState, SequenceInputs,
-    TrainerConfig, WorldModel, WorldModelConfig,
+    encode_action, ObsShape, RssmState, SequenceInputs, WorldModel, WorldModelConfig,
 };
 use reverie_nn::{Adam, AdamConfig, Normalizer, Parameters};
 
 use super::common::{fmt, Table};
 use super::ExperimentOptions;
+use crate::model_eval::fit_ensemble;
 use crate::plot::{plot_curves, Curve};
 
 /// The env of the state vectors and its pixel twin (the same dynamics, rendered).
@@ -149,36 +149,31 @@ impl View {
         }
     }
 
-    /// Stored steps `from..from + n` of `episode` as an observation batch.
-    fn rows(self, episode: &Episode, shapes: &Shapes, from: usize, n: usize) -> ObsBatch {
+    /// The stored steps `from..from + n` of every `(episode, from, n)`, in order, as one
+    /// observation batch.
+    fn rows<'a>(
+        self,
+        shapes: &Shapes,
+        windows: impl IntoIterator<Item = (&'a Episode, usize, usize)>,
+    ) -> ObsBatch {
         let w = self.width(shapes);
+        let windows = windows.into_iter();
         match self {
-            View::Vectors => ObsBatch::from_f32(episode.obs[from * w..(from + n) * w].to_vec(), w),
+            View::Vectors => ObsBatch::from_f32(
+                windows
+                    .flat_map(|(e, from, n)| &e.obs[from * w..(from + n) * w])
+                    .copied()
+                    .collect(),
+                w,
+            ),
             View::Frames => ObsBatch::U8 {
-                data: episode.frames[from * w..(from + n) * w].to_vec(),
+                data: windows
+                    .flat_map(|(e, from, n)| &e.frames[from * w..(from + n) * w])
+                    .copied()
+                    .collect(),
                 dim: w,
             },
         }
-    }
-}
-
-/// Observation rows of several windows concatenated.
-fn concat(batches: Vec<ObsBatch>, width: usize) -> ObsBatch {
-    match batches.first() {
-        Some(ObsBatch::U8 { .. }) => ObsBatch::U8 {
-            data: batches
-                .into_iter()
-                .flat_map(|b| match b {
-                    ObsBatch::U8 { data, .. } => data,
-                    _ => Vec::new(),
-                })
-                .collect(),
-            dim: width,
-        },
-        _ => ObsBatch::from_f32(
-            batches.iter().flat_map(|b| b.f32_rows().to_vec()).collect(),
-            width,
-        ),
     }
 }
 
@@ -210,13 +205,13 @@ fn train_world_model(
     )?;
     let mut recent = Vec::new();
     for _ in 0..updates {
-        let (mut obs, mut actions, mut rewards, mut is_first) =
+        let (mut windows, mut actions, mut rewards, mut is_first) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..BATCH {
             let episode = &episodes[rng.index(episodes.len())];
             let stored = episode.len() + 1;
             let from = rng.index(stored - SEQ_LEN + 1);
-            obs.push(view.rows(episode, shapes, from, SEQ_LEN));
+            windows.push((episode, from, SEQ_LEN));
             for t in from..from + SEQ_LEN {
                 match episode.unit_actions.get(t * a..(t + 1) * a) {
                     Some(row) => actions.extend_from_slice(row),
@@ -226,7 +221,7 @@ fn train_world_model(
                 is_first.push(t == 0);
             }
         }
-        let obs = concat(obs, view.width(shapes));
+        let obs = view.rows(shapes, windows);
         let terminated = vec![false; BATCH * SEQ_LEN];
         let inputs = SequenceInputs {
             batch: BATCH,
@@ -288,12 +283,9 @@ fn open_loop(
     let mut state = model.rssm().initial(p)?;
     let mut action = Tensor::zeros((p, a), candle_core::DType::F32, &dev)?;
     for c in 0..CONTEXT {
-        let obs = concat(
-            starts
-                .iter()
-                .map(|&(e, s)| view.rows(&episodes[e], shapes, s + c, 1))
-                .collect(),
-            view.width(shapes),
+        let obs = view.rows(
+            shapes,
+            starts.iter().map(|&(e, s)| (&episodes[e], s + c, 1)),
         );
         let embed = model.embed(&obs)?;
         state = model.rssm().observe(&state, &action, &embed, rng)?.state;
@@ -440,23 +432,15 @@ pub fn run(options: &ExperimentOptions) -> anyhow::Result<String> {
             batch.truncated.push(t + 1 == e.len());
         }
     }
-    let mut model_rng = streams.rng("ensemble");
-    let ensemble_config = EnsembleModelConfig {
-        ensemble_size: 5,
-        elites: 5,
-        hidden_sizes: vec![200, 200, 200],
-        ..EnsembleModelConfig::default()
-    };
-    let mut ensemble = EnsembleModel::new(ensemble_config, o, a, &mut model_rng, &Device::Cpu)?;
+    // `reverie model-eval`'s defaults: 5 members of 200-200-200, at most 200 epochs.
     let clock = Instant::now();
-    train(
-        &mut ensemble,
+    let (ensemble, _) = fit_ensemble(
         &batch,
-        &TrainerConfig {
-            max_epochs: 200,
-            ..TrainerConfig::default()
-        },
-        &mut model_rng,
+        (o, a),
+        5,
+        &[200, 200, 200],
+        200,
+        &mut streams.rng("ensemble"),
     )?;
     let ensemble_s = clock.elapsed().as_secs_f64();
     let scale = Normalizer::fit(&batch.obs, o).std;
