@@ -47,6 +47,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("dreamer-ablations", "Dreamer on Pendulum-v1 without free bits, KL balancing, symlog/two-hot, or with Gaussian latents: steps to ≥ −200"),
     ("dreamer-imagination", "Dreamer's world model on Pendulum-v1 vectors and frames: 5 observed + 45 imagined steps against the real ones (PNG strip), error by horizon beside the state-space ensemble"),
     ("dreamer-pendulum", "Dreamer, SAC and MBPO on Pendulum-v1 from vectors: real steps and wall-clock to an evaluation ≥ −200"),
+    ("dreamer-swingup", "Dreamer and MBPO on the cart-pole swing-up (CartPoleSwingUp-v0) from vectors: real steps to an evaluation ≥ 100"),
 ];
 
 /// Options shared by all experiments.
@@ -93,6 +94,7 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "dreamer-pendulum" => dreamer::run_pendulum,
         "dreamer-imagination" => dreamer_imagination::run,
         "dreamer-ablations" => dreamer::run_ablations,
+        "dreamer-swingup" => dreamer::run_swingup,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

@@ -11,11 +11,12 @@
 //! `e` is at hand, the posterior `q(z' | h', e) = Cat(MLP_post([h', e]))` used to learn.
 //! The model's features are `[h, z]`.
 
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Tensor, D};
 use reverie_core::Rng;
 use reverie_nn::dist::bernoulli::softplus;
 use reverie_nn::dist::one_hot::DREAMER_UNIMIX;
 use reverie_nn::dist::{Normal, OneHotCategorical};
+use reverie_nn::ops::WeightGradTape;
 use reverie_nn::{
     nested, Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, NormGruCell, NormGruConfig,
     Parameters, Result,
@@ -210,14 +211,14 @@ impl Latent {
     }
 }
 
-/// One step's outputs while observing: the posterior state and both distributions.
+/// One step's outputs while observing.
 pub struct ObserveStep {
     /// The state with `z` drawn from the posterior.
     pub state: RssmState,
-    /// The prior `p(z | h)`.
-    pub prior: Latent,
-    /// The posterior `q(z | h, e)`.
-    pub posterior: Latent,
+    /// The posterior's parameters `[B, params]` (logits, or a mean and a pre-softplus
+    /// scale): a training unroll stacks them over steps and builds the distribution once
+    /// ([`Rssm::distribution`]) for the KL, as it does the prior ([`Rssm::prior`]).
+    pub posterior: Tensor,
 }
 
 /// The recurrent state-space model (see the module docs).
@@ -247,14 +248,20 @@ impl Rssm {
     }
 
     /// The next deterministic state from `state` and `action` (`[B, actions]`).
-    fn deter_step(&self, state: &RssmState, action: &Tensor) -> Result<Tensor> {
+    fn deter_step(
+        &self,
+        state: &RssmState,
+        action: &Tensor,
+        tape: Option<&WeightGradTape>,
+    ) -> Result<Tensor> {
         let x = self
             .input
-            .forward(&Tensor::cat(&[&state.stoch, action], D::Minus1)?)?;
-        self.gru.step(&x, &state.deter)
+            .forward_taped(&Tensor::cat(&[&state.stoch, action], D::Minus1)?, tape)?;
+        self.gru.step_taped(&x, &state.deter, tape)
     }
 
-    fn latent(&self, out: &Tensor) -> Result<Latent> {
+    /// The latent distribution with parameters `out` (`[B, params]`, a head's output).
+    pub fn distribution(&self, out: &Tensor) -> Result<Latent> {
         let rows = out.dim(0)?;
         Ok(match self.config.latent {
             LatentKind::Discrete => {
@@ -272,32 +279,40 @@ impl Rssm {
 
     /// Imagines one step: the prior's draw (straight-through) after `action`.
     pub fn imagine(&self, state: &RssmState, action: &Tensor, rng: &mut Rng) -> Result<RssmState> {
-        let deter = self.deter_step(state, action)?;
-        let prior = self.latent(&self.prior.forward(&deter)?)?;
-        let stoch = prior.rsample(rng)?;
+        let deter = self.deter_step(state, action, None)?;
+        let stoch = self.prior(&deter)?.rsample(rng)?;
         Ok(RssmState { deter, stoch })
+    }
+
+    /// The prior `p(z | h)` of deterministic states `deter` (`[B, deter]`).
+    pub fn prior(&self, deter: &Tensor) -> Result<Latent> {
+        self.distribution(&self.prior.forward(deter)?)
     }
 
     /// Observes one step: after `action` from `state`, the posterior given the
     /// observation's embedding `embed` (`[B, embed]`).
+    ///
+    /// The prior is not computed here: it depends on `h` only, so a training unroll gets it
+    /// for all steps in one batch afterwards, off the sequential path (which, at batch 16,
+    /// pays candle's per-op cost on every small op).
+    ///
+    /// With a `tape`, the weight gradients of the step's layers are deferred to it
+    /// ([`reverie_nn::ops::linear_taped`]): a training unroll passes one tape to every step.
     pub fn observe(
         &self,
         state: &RssmState,
         action: &Tensor,
         embed: &Tensor,
         rng: &mut Rng,
+        tape: Option<&WeightGradTape>,
     ) -> Result<ObserveStep> {
-        let deter = self.deter_step(state, action)?;
-        let prior = self.latent(&self.prior.forward(&deter)?)?;
-        let posterior = self.latent(
-            &self
-                .posterior
-                .forward(&Tensor::cat(&[&deter, embed], D::Minus1)?)?,
-        )?;
-        let stoch = posterior.rsample(rng)?;
+        let deter = self.deter_step(state, action, tape)?;
+        let posterior = self
+            .posterior
+            .forward_taped(&Tensor::cat(&[&deter, embed], D::Minus1)?, tape)?;
+        let stoch = self.distribution(&posterior)?.rsample(rng)?;
         Ok(ObserveStep {
             state: RssmState { deter, stoch },
-            prior,
             posterior,
         })
     }
@@ -334,6 +349,13 @@ mod tests {
         }
     }
 
+    /// KL(posterior ‖ prior) of one observed step, per row.
+    fn kl_of(rssm: &Rssm, step: &ObserveStep) -> Tensor {
+        let posterior = rssm.distribution(&step.posterior).unwrap();
+        let prior = rssm.prior(&step.state.deter).unwrap();
+        posterior.kl(&prior).unwrap()
+    }
+
     #[test]
     fn gaussian_latents_are_reparameterised_and_have_a_kl() {
         let mut rng = Rng::seed_from_u64(1);
@@ -345,9 +367,11 @@ mod tests {
         let state = rssm.initial(3).unwrap();
         let action = Tensor::ones((3, 2), DType::F32, &Device::Cpu).unwrap();
         let embed = Tensor::ones((3, 5), DType::F32, &Device::Cpu).unwrap();
-        let step = rssm.observe(&state, &action, &embed, &mut rng).unwrap();
+        let step = rssm
+            .observe(&state, &action, &embed, &mut rng, None)
+            .unwrap();
         assert_eq!(step.state.stoch.dims(), [3, 12]);
-        let kl = step.posterior.kl(&step.prior).unwrap();
+        let kl = kl_of(&rssm, &step);
         assert_eq!(kl.dims(), [3]);
         let loss = (kl.sum_all().unwrap() + step.state.stoch.sum_all().unwrap()).unwrap();
         let grads = loss.backward().unwrap();
@@ -366,7 +390,9 @@ mod tests {
         let state = rssm.initial(6).unwrap();
         let action = Tensor::ones((6, 2), DType::F32, &Device::Cpu).unwrap();
         let embed = Tensor::ones((6, 5), DType::F32, &Device::Cpu).unwrap();
-        let step = rssm.observe(&state, &action, &embed, &mut rng).unwrap();
+        let step = rssm
+            .observe(&state, &action, &embed, &mut rng, None)
+            .unwrap();
         assert_eq!(step.state.deter.dims(), [6, 8]);
         assert_eq!(step.state.stoch.dims(), [6, 12]);
         // Each group of the draw is one-hot.
@@ -378,7 +404,7 @@ mod tests {
         assert_eq!(next.features().unwrap().dims(), [6, 20]);
         // The straight-through draw passes gradients to every part of the model.
         let loss = (next.features().unwrap().sqr().unwrap().sum_all().unwrap()
-            + step.posterior.kl(&step.prior).unwrap().sum_all().unwrap())
+            + kl_of(&rssm, &step).sum_all().unwrap())
         .unwrap();
         let grads = loss.backward().unwrap();
         for (name, var) in rssm.named_vars() {

@@ -11,6 +11,7 @@ use candle_core::{DType, Device, Tensor, D};
 use reverie_core::{ObsBatch, Rng};
 use reverie_nn::dist::bernoulli::softplus;
 use reverie_nn::dist::{TwoHot, TwoHotBins};
+use reverie_nn::ops::WeightGradTape;
 use reverie_nn::{nested, Mlp, Parameters, Result};
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +149,10 @@ pub struct WorldModelLoss {
     pub posteriors: RssmState,
     /// `(name, value)` of the loss terms.
     pub metrics: Vec<(&'static str, f64)>,
+    /// The unrolled layers' weight gradients, deferred to after the backward pass: pass it
+    /// to [`reverie_nn::Adam::backward_step_taped`] (a plain `backward()` leaves those
+    /// weights without gradients).
+    pub tape: WeightGradTape,
 }
 
 /// Dreamer's world model (see the module docs).
@@ -231,33 +236,43 @@ impl WorldModel {
             .collect();
         let keep = Tensor::from_vec(keep, (b, t, 1), dev)?;
 
+        let tape = WeightGradTape::new();
         let mut state = self.rssm.initial(b)?;
         let mut previous_action = Tensor::zeros((b, a), DType::F32, dev)?;
-        let (mut deters, mut stochs, mut kl_dyn, mut kl_rep) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut deters, mut stochs, mut posterior_params) = (Vec::new(), Vec::new(), Vec::new());
         for step in 0..t {
             // At `is_first` the state and the previous action start from zeros.
             let k = keep.narrow(1, step, 1)?.squeeze(1)?;
             let reset = state.masked(&k)?;
             let action = previous_action.broadcast_mul(&k)?;
             let embed = embeds.narrow(1, step, 1)?.squeeze(1)?;
-            let out = self.rssm.observe(&reset, &action, &embed, rng)?;
-            if self.config.balance {
-                let post_sg = out.posterior.detached()?;
-                let prior_sg = out.prior.detached()?;
-                kl_dyn.push(post_sg.kl(&out.prior)?);
-                kl_rep.push(out.posterior.kl(&prior_sg)?);
-            } else {
-                kl_dyn.push(out.posterior.kl(&out.prior)?);
-            }
+            let out = self
+                .rssm
+                .observe(&reset, &action, &embed, rng, Some(&tape))?;
             deters.push(out.state.deter.clone());
             stochs.push(out.state.stoch.clone());
+            posterior_params.push(out.posterior);
             state = out.state;
             previous_action = actions.narrow(1, step, 1)?.squeeze(1)?;
         }
         // [B, T, ...] row order, as the inputs.
-        let deter = Tensor::stack(&deters, 1)?.reshape((b * t, self.config.rssm.deter))?;
-        let stoch = Tensor::stack(&stochs, 1)?.reshape((b * t, self.config.rssm.stoch()))?;
+        let rows = |steps: &[Tensor]| -> Result<Tensor> {
+            let width = steps[0].dim(1)?;
+            Tensor::stack(steps, 1)?.reshape((b * t, width))
+        };
+        let deter = rows(&deters)?;
+        let stoch = rows(&stochs)?;
+        // Both distributions of every step at once, off the sequential path.
+        let posterior = self.rssm.distribution(&rows(&posterior_params)?)?;
+        let prior = self.rssm.prior(&deter)?;
+        let (kl_dyn, kl_rep) = if self.config.balance {
+            (
+                posterior.detached()?.kl(&prior)?,
+                Some(posterior.kl(&prior.detached()?)?),
+            )
+        } else {
+            (posterior.kl(&prior)?, None)
+        };
         let posteriors = RssmState { deter, stoch };
         let features = posteriors.features()?;
 
@@ -289,24 +304,26 @@ impl WorldModel {
         let cont_loss = (softplus(&logits)? - (&cont_target * &logits)?)?.mean_all()?;
 
         let free = self.config.free_nats;
-        let clipped = |kls: &[Tensor]| -> Result<(Tensor, f64)> {
-            let kl = Tensor::stack(kls, 1)?;
+        let clipped = |kl: &Tensor| -> Result<(Tensor, f64)> {
             let raw = kl.mean_all()?.to_scalar::<f32>()? as f64;
             Ok((kl.maximum(free)?.mean_all()?, raw))
         };
-        let (kl_loss, kl_value) = if self.config.balance {
-            let (dyn_loss, dyn_value) = clipped(&kl_dyn)?;
-            let (rep_loss, _) = clipped(&kl_rep)?;
-            (
-                ((dyn_loss * self.config.dyn_scale)? + (rep_loss * self.config.rep_scale)?)?,
-                dyn_value,
-            )
-        } else {
-            let (loss, value) = clipped(&kl_dyn)?;
-            (
-                (loss * (self.config.dyn_scale + self.config.rep_scale))?,
-                value,
-            )
+        let (kl_loss, kl_value) = match kl_rep {
+            Some(kl_rep) => {
+                let (dyn_loss, dyn_value) = clipped(&kl_dyn)?;
+                let (rep_loss, _) = clipped(&kl_rep)?;
+                (
+                    ((dyn_loss * self.config.dyn_scale)? + (rep_loss * self.config.rep_scale)?)?,
+                    dyn_value,
+                )
+            }
+            None => {
+                let (loss, value) = clipped(&kl_dyn)?;
+                (
+                    (loss * (self.config.dyn_scale + self.config.rep_scale))?,
+                    value,
+                )
+            }
         };
         let loss = (((&obs_loss + &reward_loss)? + &cont_loss)? + &kl_loss)?;
         let scalar = |x: &Tensor| -> Result<f64> { Ok(x.to_scalar::<f32>()? as f64) };
@@ -320,6 +337,7 @@ impl WorldModel {
             loss,
             posteriors: posteriors.detach(),
             metrics,
+            tape,
         })
     }
 }
@@ -363,7 +381,7 @@ impl LatentModel for WorldModel {
         let embed = self.embed(obs)?;
         let step = self
             .rssm
-            .observe(&state.masked(&keep)?, &actions, &embed, rng)?;
+            .observe(&state.masked(&keep)?, &actions, &embed, rng, None)?;
         Ok(step.state.detach())
     }
 
@@ -472,7 +490,8 @@ mod tests {
         let start = first.loss.to_scalar::<f32>().unwrap();
         for _ in 0..200 {
             let out = model.loss(&inputs, &mut rng).unwrap();
-            adam.backward_step(&out.loss, Some(100.0)).unwrap();
+            adam.backward_step_taped(&out.loss, Some(&out.tape), Some(100.0))
+                .unwrap();
         }
         let end = model.loss(&inputs, &mut rng).unwrap();
         let end_value = end.loss.to_scalar::<f32>().unwrap();

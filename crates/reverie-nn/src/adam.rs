@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::ops::WeightGradTape;
 use crate::Result;
 
 /// Adam hyperparameters.
@@ -205,11 +206,26 @@ impl Adam {
     /// updates, and returns the gradient norm before clipping. A non-finite loss or gradient
     /// norm is refused without touching the parameters.
     pub fn backward_step(&mut self, loss: &Tensor, max_grad_norm: Option<f64>) -> Result<f64> {
+        self.backward_step_taped(loss, None, max_grad_norm)
+    }
+
+    /// [`backward_step`](Self::backward_step) for a loss whose graph has layers taped on
+    /// `tape` ([`crate::ops::linear_taped`]): their gradients are formed after the backward
+    /// pass, before the norm is taken.
+    pub fn backward_step_taped(
+        &mut self,
+        loss: &Tensor,
+        tape: Option<&WeightGradTape>,
+        max_grad_norm: Option<f64>,
+    ) -> Result<f64> {
         let value = loss.to_scalar::<f32>()?;
         if !value.is_finite() {
             candle_core::bail!("loss is {value}; parameters left unchanged (lower the learning rate or check the data for NaN/inf)");
         }
-        let grads = loss.backward()?;
+        let mut grads = loss.backward()?;
+        if let Some(tape) = tape {
+            tape.flush(&mut grads)?;
+        }
         let norm = grad_norm(&grads, &self.vars)?;
         if !norm.is_finite() {
             candle_core::bail!("gradient norm is {norm}; parameters left unchanged");

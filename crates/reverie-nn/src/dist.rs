@@ -21,6 +21,7 @@
 
 pub mod bernoulli;
 pub mod categorical;
+mod mixed_softmax;
 pub mod mixture;
 pub mod noise;
 pub mod normal;

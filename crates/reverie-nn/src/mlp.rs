@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ensemble::Activation;
 use crate::module::Init;
 use crate::module::{Linear, LinearConfig, Parameters};
-use crate::ops::polyak_update;
+use crate::ops::{polyak_update, WeightGradTape};
 use crate::Result;
 
 /// `in → hidden… → out`, `activation` between layers, none after the last.
@@ -97,6 +97,16 @@ impl Mlp {
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(&h)?;
+        }
+        Ok(h)
+    }
+
+    /// `[B, in]` → `[B, out]` with the weight gradients deferred to `tape`
+    /// ([`crate::ops::linear_taped`]): a network applied at every step of an unroll.
+    pub fn forward_taped(&self, x: &Tensor, tape: Option<&WeightGradTape>) -> Result<Tensor> {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward_taped(&h, tape)?;
         }
         Ok(h)
     }

@@ -13,7 +13,7 @@ use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Activation;
-use crate::ops::linear;
+use crate::ops::{linear, linear_taped, WeightGradTape};
 use crate::params::load_var;
 use crate::Result;
 
@@ -164,6 +164,18 @@ impl Linear {
     /// The fused activation.
     pub fn activation(&self) -> Option<Activation> {
         self.activation
+    }
+
+    /// `[B, in]` → `[B, out]` with the weight and bias gradients deferred to `tape`
+    /// ([`crate::ops::linear_taped`]): a layer applied at every step of an unroll.
+    pub fn forward_taped(&self, x: &Tensor, tape: Option<&WeightGradTape>) -> Result<Tensor> {
+        linear_taped(
+            x,
+            self.weight.as_tensor(),
+            self.bias.as_tensor(),
+            self.activation,
+            tape,
+        )
     }
 
     /// `[B, in]` → `[B, out]` with the parameters held constant: gradients reach `x` only

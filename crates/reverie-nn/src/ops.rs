@@ -26,7 +26,9 @@ use crate::Result;
 
 mod ensemble;
 pub(crate) mod matmul;
+mod tape;
 pub use ensemble::ensemble_linear;
+pub use tape::WeightGradTape;
 
 /// `act(x · w + b)`: `x [B, in]`, `w [in, out]`, `b [out]`; `act = None` is the identity.
 ///
@@ -34,6 +36,19 @@ pub use ensemble::ensemble_linear;
 /// runs in place; its backward computes only the gradients that are needed (candle's own
 /// matmul backward computes both operands' gradients, even for a frozen weight).
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+    linear_taped(x, w, b, act, None)
+}
+
+/// [`linear`] whose weight and bias gradients, on the CPU, are recorded on `tape` and formed
+/// by [`WeightGradTape::flush`] after the backward pass, in one product over every step the
+/// layer was applied at (a recurrent unroll's). `tape = None` is [`linear`].
+pub fn linear_taped(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    act: Option<Activation>,
+    tape: Option<&WeightGradTape>,
+) -> Result<Tensor> {
     if x.device().is_cpu() {
         x.apply_op3(
             w,
@@ -41,11 +56,17 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Re
             LinearAct {
                 act,
                 pre: SavedPreActivation::default(),
+                tape: tape.cloned(),
             },
         )
     } else {
         bias_act(&x.matmul(w)?, b, act)
     }
+}
+
+/// Column sums of a `[rows, cols]` tensor, `[cols]` (no gradient).
+fn column_sum(x: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1_no_bwd(&ColumnSum)
 }
 
 /// `act(z + b)` with `b [out]` added to every row of `z [B, out]`.
@@ -159,6 +180,8 @@ struct LinearAct {
     act: Option<Activation>,
     /// SiLU's pre-activation, for the backward pass.
     pre: SavedPreActivation,
+    /// Where the parameters' gradients are deferred to, if anywhere.
+    tape: Option<WeightGradTape>,
 }
 
 impl CustomOp3 for LinearAct {
@@ -233,13 +256,17 @@ impl CustomOp3 for LinearAct {
         } else {
             None
         };
+        if let (Some(tape), true) = (&self.tape, w.track_op()) {
+            tape.record(w, b.track_op().then_some(b), x.clone(), dz);
+            return Ok((dx, None, None));
+        }
         let dw = if w.track_op() {
             Some(x.t()?.matmul(&dz)?)
         } else {
             None
         };
         let db = if b.track_op() {
-            Some(dz.apply_op1_no_bwd(&ColumnSum)?.reshape(b.shape())?)
+            Some(column_sum(&dz)?.reshape(b.shape())?)
         } else {
             None
         };

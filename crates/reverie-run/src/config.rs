@@ -156,6 +156,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("dreamer", "PendulumPixels-v1"),
     ("dreamer", "CartPoleSwingUpPixels-v0"),
     ("dreamer", "Pendulum-v1"),
+    ("dreamer", "CartPoleSwingUp-v0"),
     ("dreamer", "tiny"),
     ("dreamer", "xs"),
     ("dreamer", "s"),

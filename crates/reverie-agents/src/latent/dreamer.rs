@@ -455,8 +455,11 @@ impl Dreamer {
         self.batch = Some(batch);
         let mut metrics = out.metrics;
         let model_loss = out.loss.to_scalar::<f32>()? as f64;
-        self.model_adam
-            .backward_step(&out.loss, Some(self.config.model_grad_clip))?;
+        self.model_adam.backward_step_taped(
+            &out.loss,
+            Some(&out.tape),
+            Some(self.config.model_grad_clip),
+        )?;
         metrics.push(("losses/model_loss", model_loss));
         let world_model_s = started.elapsed().as_secs_f64();
         metrics.extend(self.imagine_and_learn(&out.posteriors)?);

@@ -237,7 +237,7 @@ fn train_world_model(
         if recent.len() > 100 {
             recent.remove(0);
         }
-        adam.backward_step(&out.loss, Some(GRAD_CLIP))?;
+        adam.backward_step_taped(&out.loss, Some(&out.tape), Some(GRAD_CLIP))?;
     }
     let mean = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
     Ok((model, mean))
@@ -288,7 +288,10 @@ fn open_loop(
             starts.iter().map(|&(e, s)| (&episodes[e], s + c, 1)),
         );
         let embed = model.embed(&obs)?;
-        state = model.rssm().observe(&state, &action, &embed, rng)?.state;
+        state = model
+            .rssm()
+            .observe(&state, &action, &embed, rng, None)?
+            .state;
         push(decode(&state)?);
         action = action_at(c)?;
     }

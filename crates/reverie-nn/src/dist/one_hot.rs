@@ -3,6 +3,7 @@
 use candle_core::{DType, Tensor, D};
 use reverie_core::Rng;
 
+use super::mixed_softmax::{mixed_softmax, straight_through};
 use super::{rows_of, Distribution};
 use crate::Result;
 
@@ -45,18 +46,7 @@ impl OneHotCategorical {
     }
 
     fn with_event_dims(logits: &Tensor, unimix: f64, event_dims: usize) -> Result<Self> {
-        // Without mixing, log_softmax stays finite where ln(softmax) would underflow.
-        // (candle_nn's fused `softmax_last_dim` has no backward pass: its gradient would be
-        // silently dropped.)
-        let log_softmax = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-        let (probs, log_probs) = if unimix > 0.0 {
-            let classes = logits.dim(D::Minus1)? as f64;
-            let probs = log_softmax.exp()?.affine(1.0 - unimix, unimix / classes)?;
-            let log_probs = probs.log()?;
-            (probs, log_probs)
-        } else {
-            (log_softmax.exp()?, log_softmax)
-        };
+        let (probs, log_probs) = mixed_softmax(logits, unimix)?;
         Ok(Self {
             probs,
             log_probs,
@@ -87,8 +77,7 @@ impl OneHotCategorical {
     /// A one-hot draw whose gradient is that of the probabilities (straight-through).
     /// The forward value is exactly the one-hot draw: `probs − stop_grad(probs)` is 0.
     pub fn rsample(&self, rng: &mut Rng) -> Result<Tensor> {
-        let sample = self.sample(rng)?;
-        sample + (&self.probs - self.probs.detach())?
+        straight_through(&self.probs, &self.sample(rng)?)
     }
 
     /// Entropy −Σ p ln p over the event.

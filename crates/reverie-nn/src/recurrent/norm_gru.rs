@@ -9,7 +9,7 @@ use super::gates::NormGruGates;
 use super::RecurrentCell;
 use crate::module::Parameters;
 use crate::norm::{LayerNorm, LayerNormConfig};
-use crate::ops::linear;
+use crate::ops::{linear_taped, WeightGradTape};
 use crate::params::uniform_var;
 use crate::Result;
 
@@ -84,12 +84,23 @@ impl NormGruCell {
     /// One step: concatenation, fused projection, fused layer norm, fused gates (CPU);
     /// plain candle ops elsewhere.
     pub fn step(&self, x: &Tensor, h: &Tensor) -> Result<Tensor> {
+        self.step_taped(x, h, None)
+    }
+
+    /// [`step`](Self::step) with the weight's gradient deferred to `tape`
+    /// ([`crate::ops::linear_taped`]), for a training unroll.
+    pub fn step_taped(
+        &self,
+        x: &Tensor,
+        h: &Tensor,
+        tape: Option<&WeightGradTape>,
+    ) -> Result<Tensor> {
         if !x.device().is_cpu() {
             return self.step_reference(x, h);
         }
         let h = h.contiguous()?;
         let xh = Tensor::cat(&[x, &h], 1)?;
-        let p = linear(&xh, self.weight.as_tensor(), &self.no_bias, None)?;
+        let p = linear_taped(&xh, self.weight.as_tensor(), &self.no_bias, None, tape)?;
         let p = self.norm.forward(&p)?;
         p.apply_op2(
             &h,
