@@ -13,8 +13,9 @@ pub use key_docs::doc_summary;
 
 use crate::error::AgentError;
 use crate::{
-    DqnConfig, DreamerConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, NeuralDynaConfig, PpoConfig,
-    PrioritizedSweepingConfig, QLearningConfig, RandomAgent, SacConfig,
+    DqnConfig, DreamerConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, MuZeroConfig,
+    NeuralDynaConfig, PpoConfig, PrioritizedSweepingConfig, QLearningConfig, RandomAgent,
+    SacConfig,
 };
 
 /// A trainable algorithm.
@@ -46,11 +47,13 @@ pub enum Algorithm {
     Sac,
     /// Dreamer (a latent world model, actor-critic in imagination).
     Dreamer,
+    /// MuZero (tree search in a learned latent model).
+    MuZero,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order `reverie algos` lists them.
-    pub const ALL: [Algorithm; 13] = [
+    pub const ALL: [Algorithm; 14] = [
         Algorithm::Random,
         Algorithm::QLearning,
         Algorithm::DynaQ,
@@ -64,6 +67,7 @@ impl Algorithm {
         Algorithm::NeuralDyna,
         Algorithm::Sac,
         Algorithm::Dreamer,
+        Algorithm::MuZero,
     ];
 
     /// The command-line name (also the preset folder), e.g. `q-learning`.
@@ -82,6 +86,7 @@ impl Algorithm {
             Algorithm::NeuralDyna => "neural-dyna",
             Algorithm::Sac => "sac",
             Algorithm::Dreamer => "dreamer",
+            Algorithm::MuZero => "muzero",
         }
     }
 
@@ -124,6 +129,9 @@ impl Algorithm {
             }
             Algorithm::Dreamer => {
                 "Dreamer (V3): RSSM world model with discrete latents, actor-critic trained in imagination (vector or 64x64 image obs; Discrete or Box actions)"
+            }
+            Algorithm::MuZero => {
+                "MuZero: MCTS (pUCT or Gumbel) in a learned latent model h/g/f, K-step unrolled training, prioritised replay (Box obs, Discrete actions, one player)"
             }
         }
     }
@@ -182,6 +190,8 @@ pub enum AgentConfig {
     Sac(SacConfig),
     /// See [`Algorithm::Dreamer`].
     Dreamer(DreamerConfig),
+    /// See [`Algorithm::MuZero`].
+    MuZero(MuZeroConfig),
 }
 
 impl AgentConfig {
@@ -207,6 +217,7 @@ impl AgentConfig {
             Algorithm::NeuralDyna => AgentConfig::NeuralDyna(Deserialize::deserialize(source)?),
             Algorithm::Sac => AgentConfig::Sac(Deserialize::deserialize(source)?),
             Algorithm::Dreamer => AgentConfig::Dreamer(Deserialize::deserialize(source)?),
+            Algorithm::MuZero => AgentConfig::MuZero(Deserialize::deserialize(source)?),
         })
     }
 
@@ -226,6 +237,7 @@ impl AgentConfig {
             AgentConfig::NeuralDyna(_) => Algorithm::NeuralDyna,
             AgentConfig::Sac(_) => Algorithm::Sac,
             AgentConfig::Dreamer(_) => Algorithm::Dreamer,
+            AgentConfig::MuZero(_) => Algorithm::MuZero,
         }
     }
 
@@ -243,6 +255,7 @@ impl AgentConfig {
             AgentConfig::NeuralDyna(c) => toml::Table::try_from(c),
             AgentConfig::Sac(c) => toml::Table::try_from(c),
             AgentConfig::Dreamer(c) => toml::Table::try_from(c),
+            AgentConfig::MuZero(c) => toml::Table::try_from(c),
         };
         table.map_err(|e| e.to_string())
     }
@@ -256,6 +269,7 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => c.device = device,
             AgentConfig::Sac(c) => c.device = device,
             AgentConfig::Dreamer(c) => c.device = device,
+            AgentConfig::MuZero(c) => c.device = device,
             AgentConfig::Mbpo(c) => c.sac.device = device,
             AgentConfig::NeuralDyna(c) => c.dqn.device = device,
             AgentConfig::Random(_)
@@ -302,6 +316,7 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => Box::new(c.init(obs, act, total_steps, rng)?),
             AgentConfig::Sac(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::Dreamer(c) => Box::new(c.init(obs, act, rng)?),
+            AgentConfig::MuZero(c) => Box::new(c.init(obs, act, total_steps, rng)?),
             AgentConfig::Mbpo(c) => Box::new(c.init(&known()?, obs, act, rng)?),
             AgentConfig::NeuralDyna(c) => {
                 Box::new(c.init(&known()?, obs, act, total_steps, rng)?)

@@ -1,5 +1,7 @@
 //! Agents that learn a latent world model and act from its state: Dreamer.
 
 pub mod dreamer;
+pub mod muzero;
 
 pub use dreamer::{ActorGrad, Dreamer, DreamerConfig};
+pub use muzero::{MuZero, MuZeroConfig};

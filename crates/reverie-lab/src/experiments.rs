@@ -12,6 +12,7 @@ mod dyna_frozen_lake;
 mod dyna_planning;
 mod imagination;
 mod model_free;
+mod muzero;
 mod pets;
 mod runs;
 mod sweeping;
@@ -47,6 +48,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("dreamer-ablations", "Dreamer on Pendulum-v1 without free bits, KL balancing, symlog/two-hot, or with Gaussian latents: steps to ≥ −200"),
     ("dreamer-imagination", "Dreamer's world model on Pendulum-v1 vectors and frames: 5 observed + 45 imagined steps against the real ones (PNG strip), error by horizon beside the state-space ensemble"),
     ("dreamer-pendulum", "Dreamer, SAC and MBPO on Pendulum-v1 from vectors: real steps and wall-clock to an evaluation ≥ −200"),
+    ("muzero-cartpole", "MuZero (pUCT 25 simulations; Gumbel 8 and 4), DQN and PPO on CartPole-v1: steps and wall-clock to an evaluation ≥ 475"),
     ("dreamer-swingup", "Dreamer and MBPO on the cart-pole swing-up (CartPoleSwingUp-v0) from vectors: real steps to an evaluation ≥ 100"),
 ];
 
@@ -95,6 +97,7 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "dreamer-imagination" => dreamer_imagination::run,
         "dreamer-ablations" => dreamer::run_ablations,
         "dreamer-swingup" => dreamer::run_swingup,
+        "muzero-cartpole" => muzero::run_cartpole,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

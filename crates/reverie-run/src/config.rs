@@ -160,6 +160,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("dreamer", "tiny"),
     ("dreamer", "xs"),
     ("dreamer", "s"),
+    ("muzero", "default"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

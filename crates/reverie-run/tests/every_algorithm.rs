@@ -113,6 +113,27 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
             tiny_dreamer(TINY_DREAMER_VECTORS),
         ),
         (
+            "muzero",
+            "CartPole-v1",
+            300,
+            vec![
+                "agent.learning_starts=100",
+                "agent.batch_size=8",
+                "agent.search.simulations=4",
+            ],
+        ),
+        (
+            "muzero",
+            "CartPole-v1",
+            300,
+            vec![
+                "agent.learning_starts=100",
+                "agent.batch_size=8",
+                "agent.search.simulations=4",
+                "agent.search.selection.kind=\"gumbel\"",
+            ],
+        ),
+        (
             "dreamer",
             "CartPolePixels-v1",
             150,

@@ -92,6 +92,20 @@ impl AgentConfig {
                 }
                 _ => field::<crate::DreamerConfig>(path),
             },
+            AgentConfig::MuZero(_) => match path {
+                ["search", "selection", rest @ ..] if !rest.is_empty() => {
+                    field::<reverie_planning::search::PuctConfig>(rest)
+                        .or_else(|| field::<reverie_planning::search::GumbelConfig>(rest))
+                        .or_else(|| {
+                            (rest == ["kind"])
+                                .then(|| "`puct` (MuZero) or `gumbel` (Gumbel MuZero)".to_string())
+                        })
+                }
+                ["search", rest @ ..] if !rest.is_empty() => {
+                    field::<reverie_planning::search::MctsConfig>(rest)
+                }
+                _ => field::<crate::MuZeroConfig>(path),
+            },
             AgentConfig::NeuralDyna(_) => match path {
                 ["model", rest @ ..] if !rest.is_empty() => field::<EnsembleModelConfig>(rest),
                 ["trainer", rest @ ..] if !rest.is_empty() => field::<TrainerConfig>(rest),
