@@ -25,6 +25,8 @@ mod alpha_beta;
 mod connect_four;
 mod env;
 mod grid;
+#[cfg(test)]
+mod tests;
 mod tic_tac_toe;
 
 use std::fmt;

@@ -1,8 +1,6 @@
 //! [`BoardEnv`]: any [`BoardGame`] as an [`Env`], for self-play. One implementation for both
 //! games, so they share every convention (see [`crate::board`]).
 
-use std::marker::PhantomData;
-
 use reverie_core::env::{check_discrete_action, decode_state, encode_state};
 use reverie_core::{
     BoxSpace, Env, EnvError, Frame, Info, InfoValue, KnownFunctions, Observation, SimulatorState,
@@ -26,7 +24,6 @@ use super::{BoardGame, Player};
 #[derive(Clone, Debug)]
 pub struct BoardEnv<G: BoardGame> {
     position: G,
-    _game: PhantomData<G>,
 }
 
 impl<G: BoardGame> Default for BoardEnv<G> {
@@ -38,10 +35,7 @@ impl<G: BoardGame> Default for BoardEnv<G> {
 impl<G: BoardGame> BoardEnv<G> {
     /// The game at its empty board.
     pub fn new() -> Self {
-        Self {
-            position: G::new(),
-            _game: PhantomData,
-        }
+        Self { position: G::new() }
     }
 
     /// The current position, for a search (e.g. [`super::AlphaBeta`] or MCTS with the true

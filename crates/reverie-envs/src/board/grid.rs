@@ -36,7 +36,7 @@ impl<const ROWS: usize, const COLS: usize, const K: usize> Grid<ROWS, COLS, K> {
 
     /// The player to move: the first one when both have as many pieces.
     pub(crate) fn to_move(&self) -> Player {
-        if self.moves % 2 == 0 {
+        if self.moves.is_multiple_of(2) {
             Player::First
         } else {
             Player::Second
