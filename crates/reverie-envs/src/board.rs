@@ -17,6 +17,9 @@
 //! - **Reward**: from the first player's view, on the move that ends the game: +1 when the
 //!   first player wins, −1 when the second player wins, 0 for a draw and every other move.
 //!   `terminated` at a win or a full board; there is no time limit (games end by themselves).
+//!   A learner that values positions from the mover's view (AlphaZero, MuZero) turns the
+//!   reward of a move into the mover's by multiplying it by +1 when `to_play` was 0 before
+//!   the move and −1 when it was 1.
 //! - **True simulator**: [`reverie_core::SimulatorState`], the state being the board's
 //!   `rows × cols` cells row-major from the top, each 0 (empty), 1 (first player's piece) or
 //!   2 (second player's); who is to move follows from the counts.
