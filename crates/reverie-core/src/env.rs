@@ -62,6 +62,16 @@ impl Info {
         self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
+    /// The `action_mask` entry (1 for each action allowed now, 0 for the others), the
+    /// Gymnasium convention of Taxi and the board games; `None` when the env gives none.
+    /// Draw from it with [`crate::Space::sample_masked`].
+    pub fn action_mask(&self) -> Option<&[i64]> {
+        match self.get("action_mask") {
+            Some(InfoValue::Ints(mask)) => Some(mask),
+            _ => None,
+        }
+    }
+
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

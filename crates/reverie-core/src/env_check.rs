@@ -1,5 +1,6 @@
 //! Checks an environment against the API contract (like SB3's `check_env`), used by
-//! `reverie env-check <id>`.
+//! `reverie env-check <id>`. Random actions are drawn among those the info's `action_mask`
+//! allows where the env gives one (board games refuse illegal moves).
 
 use crate::env::{BoxedEnv, DynEnv};
 use crate::error::EnvError;
@@ -64,12 +65,13 @@ fn rollout(
     seed: u64,
     steps: usize,
 ) -> Result<(Observation, Trace), EnvError> {
-    let (first, _) = env.reset(Some(seed));
+    let (first, mut info) = env.reset(Some(seed));
     let space = env.action_space();
     let mut rng = Rng::seed_from_u64(seed ^ 0xA5A5);
     let mut trace = Vec::new();
     for _ in 0..steps {
-        let step = env.step(&space.sample(&mut rng))?;
+        let step = env.step(&space.sample_masked(info.action_mask(), &mut rng))?;
+        info = step.info;
         let end = step.terminated || step.truncated;
         trace.push((
             step.obs,
@@ -137,11 +139,12 @@ pub fn check_env(make: &dyn Fn() -> BoxedEnv, seed: u64) -> EnvCheckReport {
             let mut env = make();
             let mut rng = Rng::seed_from_u64(seed);
             let (mut episodes, mut steps, mut terminated, mut truncated) = (0, 0, 0, 0);
-            env.reset(Some(seed));
+            let mut info = env.reset(Some(seed)).1;
             while steps < 5000 && episodes < 50 {
                 let step = env
-                    .step(&action_space.sample(&mut rng))
+                    .step(&action_space.sample_masked(info.action_mask(), &mut rng))
                     .map_err(|e| format!("a sampled action was refused: {e}"))?;
+                info = step.info.clone();
                 steps += 1;
                 if !obs_space.contains_obs(&step.obs) {
                     return Err(format!(
@@ -157,7 +160,7 @@ pub fn check_env(make: &dyn Fn() -> BoxedEnv, seed: u64) -> EnvCheckReport {
                 truncated += step.truncated as u32;
                 if step.terminated || step.truncated {
                     episodes += 1;
-                    env.reset(None);
+                    info = env.reset(None).1;
                 }
             }
             Ok(format!(
@@ -211,12 +214,13 @@ pub fn check_env(make: &dyn Fn() -> BoxedEnv, seed: u64) -> EnvCheckReport {
                 return Ok(SKIPPED_NO_STATE.into());
             }
             let mut rng = Rng::seed_from_u64(seed);
-            env.reset(Some(seed));
+            let mut info = env.reset(Some(seed)).1;
             let mut obs = None;
             for _ in 0..5 {
                 let step = env
-                    .step(&action_space.sample(&mut rng))
+                    .step(&action_space.sample_masked(info.action_mask(), &mut rng))
                     .map_err(|e| e.to_string())?;
+                info = step.info.clone();
                 let end = step.terminated || step.truncated;
                 obs = Some(step.obs);
                 if end {

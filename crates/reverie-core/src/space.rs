@@ -269,6 +269,27 @@ impl Space {
         }
     }
 
+    /// A random element among those `mask` allows (Gymnasium's `Discrete.sample(mask)`,
+    /// with the mask of [`crate::Info::action_mask`]): uniform over the actions `start + i`
+    /// with `mask[i] != 0`. Without a mask, for a box, or when the mask allows nothing (a
+    /// finished game) it is [`Space::sample`], drawing the same numbers.
+    pub fn sample_masked(&self, mask: Option<&[i64]>, rng: &mut Rng) -> Action {
+        match (self, mask) {
+            (Space::Discrete { n, start }, Some(mask)) => {
+                let allowed: Vec<i64> = (0..*n as usize)
+                    .filter(|&i| mask.get(i).is_some_and(|&m| m != 0))
+                    .map(|i| start + i as i64)
+                    .collect();
+                if allowed.is_empty() {
+                    self.sample(rng)
+                } else {
+                    Action::Discrete(allowed[rng.index(allowed.len())])
+                }
+            }
+            _ => self.sample(rng),
+        }
+    }
+
     /// Whether `action` is an element of this space.
     pub fn contains_action(&self, action: &Action) -> bool {
         self.check_action(action).is_ok()

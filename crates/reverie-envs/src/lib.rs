@@ -8,7 +8,9 @@
 //! |---|---|
 //! | [`classic`] | CartPole-v1, Pendulum-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, CartPoleContinuous-v0, CartPoleSwingUp-v0 |
 //! | [`toy_text`] | FrozenLake-v1, CliffWalking-v1, Taxi-v4, GridWorld-v0, DynaMaze-v0, BlockingMaze-v0, ShortcutMaze-v0 |
+//! | [`board`] | TicTacToe-v0, ConnectFour-v0 (two players, for self-play; with the [`board::AlphaBeta`] opponent) |
 
+pub mod board;
 pub mod classic;
 pub mod registry;
 pub mod render;

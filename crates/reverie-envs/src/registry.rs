@@ -6,6 +6,7 @@ use std::fmt;
 
 use reverie_core::{BoxedEnv, Env, KnownFunctions, Rng, TimeLimit};
 
+use crate::board::{ConnectFour, TicTacToe};
 use crate::classic::{
     Acrobot, CartPole, CartPoleContinuous, CartPoleSwingUp, MountainCar, MountainCarContinuous,
     Pendulum,
@@ -524,6 +525,14 @@ fn build_shortcut_maze(options: &EnvOptions, limit: Option<u32>) -> Result<Boxed
     Ok(limited(maze, limit))
 }
 
+fn build_tic_tac_toe(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    Ok(limited(TicTacToe::new(), limit))
+}
+
+fn build_connect_four(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, MakeError> {
+    Ok(limited(ConnectFour::new(), limit))
+}
+
 /// Every registered env, in listing order.
 static SPECS: &[EnvSpec] = &[
     EnvSpec {
@@ -664,6 +673,22 @@ static SPECS: &[EnvSpec] = &[
         summary: "Sutton & Barto's shortcut maze (Fig. 8.5): a shortcut opens after `change_at` steps",
         options: &["change_at"],
         build: build_shortcut_maze,
+    },
+    EnvSpec {
+        id: "TicTacToe-v0",
+        // Games end by themselves (at most 9 moves); a limit would only mark the last move
+        // truncated as well as terminated.
+        max_episode_steps: None,
+        summary: "tic-tac-toe, both players through one step (self-play); 9 cells, legal ones in info's action_mask; +1/-1 when the first/second player wins",
+        options: &[],
+        build: build_tic_tac_toe,
+    },
+    EnvSpec {
+        id: "ConnectFour-v0",
+        max_episode_steps: None,
+        summary: "Connect Four on 6x7, both players through one step (self-play); 7 columns, legal ones in info's action_mask; +1/-1 when the first/second player wins",
+        options: &[],
+        build: build_connect_four,
     },
 ];
 

@@ -51,8 +51,9 @@ fn raw_action(space: &Space, action: &Action) -> Vec<f32> {
     }
 }
 
-/// Box actions sampled from 1.5× the bounds, so clipping is exercised.
-fn sample_action(space: &Space, rng: &mut Rng) -> Action {
+/// Box actions sampled from 1.5× the bounds, so clipping is exercised; discrete ones among
+/// those `mask` allows (the board games refuse illegal moves).
+fn sample_action(space: &Space, mask: Option<&[i64]>, rng: &mut Rng) -> Action {
     match space {
         Space::Box(b) => Action::Vector(
             b.low
@@ -65,7 +66,7 @@ fn sample_action(space: &Space, rng: &mut Rng) -> Action {
                 })
                 .collect(),
         ),
-        _ => space.sample(rng),
+        _ => space.sample_masked(mask, rng),
     }
 }
 
@@ -93,7 +94,7 @@ fn known_functions_equal_the_envs_own_reward_and_termination_under_options() {
             };
             let space = env.action_space();
             let mut rng = Rng::seed_from_u64(7);
-            let (mut obs, _) = env.reset(Some(0));
+            let (mut obs, mut info) = env.reset(Some(0));
             let (mut terminations, mut steps) = (0, 0);
             for _ in 0..3000 {
                 if rng.uniform() < 0.5 {
@@ -105,7 +106,7 @@ fn known_functions_equal_the_envs_own_reward_and_termination_under_options() {
                             .unwrap();
                     }
                 }
-                let action = sample_action(&space, &mut rng);
+                let action = sample_action(&space, info.action_mask(), &mut rng);
                 let step = env.step(&action).unwrap();
                 let as_vec = |o: &Observation| o.as_vector().unwrap().to_vec();
                 let (o, n, a) = (as_vec(&obs), as_vec(&step.obs), raw_action(&space, &action));
@@ -124,10 +125,10 @@ fn known_functions_equal_the_envs_own_reward_and_termination_under_options() {
                 );
                 terminations += step.terminated as u32;
                 steps += 1;
-                obs = if step.terminated || step.truncated {
-                    env.reset(None).0
+                (obs, info) = if step.terminated || step.truncated {
+                    env.reset(None)
                 } else {
-                    step.obs
+                    (step.obs, step.info)
                 };
             }
             if spec.id != "Pendulum-v1" {

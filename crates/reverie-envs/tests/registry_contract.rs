@@ -156,7 +156,7 @@ fn the_state_behind_an_observation_reproduces_it() {
         let mut env = spec.make(&reverie_envs::EnvOptions::new()).unwrap();
         let space = env.action_space();
         let mut rng = reverie_core::Rng::seed_from_u64(3);
-        let (mut obs, _) = env.reset(Some(3));
+        let (mut obs, mut info) = env.reset(Some(3));
         for _ in 0..20 {
             let state = env.simulator().unwrap().state_of_observation(&obs);
             let Some(state) = state else {
@@ -180,11 +180,13 @@ fn the_state_behind_an_observation_reproduces_it() {
                 }
                 _ => assert_eq!(obs, back, "{}", spec.id),
             }
-            let step = env.step(&space.sample(&mut rng)).unwrap();
-            obs = if step.terminated || step.truncated {
-                env.reset(None).0
+            let step = env
+                .step(&space.sample_masked(info.action_mask(), &mut rng))
+                .unwrap();
+            (obs, info) = if step.terminated || step.truncated {
+                env.reset(None)
             } else {
-                step.obs
+                (step.obs, step.info)
             };
         }
     }

@@ -132,6 +132,8 @@ fn every_registered_env_renders_something() {
         "DynaMaze-v0",
         "BlockingMaze-v0",
         "ShortcutMaze-v0",
+        "TicTacToe-v0",
+        "ConnectFour-v0",
     ] {
         let mut env = reverie_envs::make(id).expect("registered");
         env.reset(Some(1));

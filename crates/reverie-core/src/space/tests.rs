@@ -51,3 +51,21 @@ fn describe_matches_gymnasium_style() {
         "Box(-2, 2, (1,), float32)"
     );
 }
+
+#[test]
+fn masked_samples_keep_to_the_allowed_actions() {
+    let space = Space::Discrete { n: 4, start: 1 };
+    let mut rng = Rng::seed_from_u64(0);
+    let mut seen = [0; 4];
+    for _ in 0..400 {
+        let a = space.sample_masked(Some(&[0, 1, 0, 1]), &mut rng);
+        seen[(a.as_discrete().unwrap() - 1) as usize] += 1;
+    }
+    assert_eq!((seen[0], seen[2]), (0, 0));
+    assert!(seen[1] > 150 && seen[3] > 150, "{seen:?}");
+    // No mask, or one that allows nothing: plain sampling, the same draws.
+    for mask in [None, Some(&[0i64; 4][..])] {
+        let (mut a, mut b) = (Rng::seed_from_u64(3), Rng::seed_from_u64(3));
+        assert_eq!(space.sample_masked(mask, &mut a), space.sample(&mut b));
+    }
+}

@@ -22,9 +22,11 @@
 //! canvas.stroke_line((0.0, 100.5), (600.0, 100.5), 1.0, [0, 0, 0]);
 //! ```
 //!
-//! The env pictures are in [`scenes`] (classic control) and [`grid`] (toy text); the envs'
+//! The env pictures are in [`scenes`] (classic control), [`grid`] (toy text) and [`board`]
+//! (board games); the envs'
 //! [`reverie_core::Env::render`] call them. [`video`] writes animated GIFs of an episode.
 
+pub mod board;
 pub mod grid;
 mod raster;
 pub mod scenes;
