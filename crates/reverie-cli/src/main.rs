@@ -336,6 +336,17 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "vector,pixels")]
         obs: Vec<String>,
     },
+    /// Tree search: simulations per second of the bare search (a stub model) and of MuZero
+    /// acting with its networks, pUCT and Gumbel, one search and N searches together
+    /// (1 thread).
+    Mcts {
+        /// Seconds per row.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        /// Searches stepped together in the parallel rows.
+        #[arg(long, default_value_t = 16)]
+        parallel: usize,
+    },
     /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
     Tabular {
         /// Seconds per measurement.
@@ -786,6 +797,16 @@ fn run(command: Command) -> anyhow::Result<()> {
             print!(
                 "{}",
                 reverie_lab::bench_dreamer::bench_dreamer(updates, &presets, &obs)?
+            );
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Mcts { seconds, parallel },
+        } => {
+            reverie_nn::threads::set_num_threads(1);
+            print!(
+                "{}",
+                reverie_lab::bench_mcts::bench_mcts(seconds, parallel.max(1))?
             );
             Ok(())
         }

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod bench_dreamer;
+pub mod bench_mcts;
 pub mod bench_model_free;
 pub mod bench_nn;
 pub mod experiments;
