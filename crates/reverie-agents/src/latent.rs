@@ -4,4 +4,4 @@ pub mod dreamer;
 pub mod muzero;
 
 pub use dreamer::{ActorGrad, Dreamer, DreamerConfig};
-pub use muzero::{MuZero, MuZeroConfig};
+pub use muzero::{EvalBy, MuZero, MuZeroConfig};

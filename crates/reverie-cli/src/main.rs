@@ -157,7 +157,8 @@ Examples:
   reverie eval runs/ppo/CartPole-v1/20261124-120000-s0
   reverie eval RUN --episodes 100 --seed 7
   reverie eval RUN --checkpoint RUN/checkpoints/step-000050000.bin
-  reverie eval RUN --video cartpole.gif            # look at what the agent does")]
+  reverie eval RUN --video cartpole.gif            # look at what the agent does
+  reverie eval RUN --set agent.search.simulations=100   # a MuZero run, searching more")]
     Eval {
         /// Run directory written by `reverie train`.
         run: PathBuf,
@@ -176,6 +177,11 @@ Examples:
         /// Size of the video frames relative to the env's natural picture.
         #[arg(long, default_value_t = 0.5)]
         video_scale: f64,
+        /// Override a key of the saved config before the agent is rebuilt, e.g.
+        /// `--set agent.search.simulations=100` (repeatable; keys that change the networks'
+        /// shapes cannot load the checkpoint).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
     /// Plot learning curves of one or more runs: one curve per configuration (runs that
     /// differ only in seed, threads, device or checkpoint interval), its mean and a band.
@@ -616,8 +622,15 @@ fn run(command: Command) -> anyhow::Result<()> {
             checkpoint,
             video,
             video_scale,
+            overrides,
         } => {
-            let report = reverie_run::eval::eval_run(&run, checkpoint.as_deref(), episodes, seed)?;
+            let report = reverie_run::eval::eval_run_with(
+                &run,
+                checkpoint.as_deref(),
+                episodes,
+                seed,
+                &overrides,
+            )?;
             println!(
                 "{} on {} ({}): {} episodes from seed {}: {:.3} ± {:.3}",
                 report.algo,

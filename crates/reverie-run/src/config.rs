@@ -450,7 +450,16 @@ pub fn env_options(table: &Table) -> Result<EnvOptions, ConfigError> {
 impl TrainConfig {
     /// A run's saved `config.toml` (for `--resume`), checked as a fresh one is.
     pub fn from_saved(text: &str) -> Result<Self, ConfigError> {
-        let table = parse_toml(text, "config.toml")?;
+        Self::from_saved_with(text, &[])
+    }
+
+    /// [`from_saved`](Self::from_saved) with `--set KEY=VALUE` assignments applied on top
+    /// (e.g. evaluating a trained MuZero at another number of simulations).
+    pub fn from_saved_with(text: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let mut table = parse_toml(text, "config.toml")?;
+        for assignment in overrides {
+            apply_override(&mut table, assignment)?;
+        }
         refuse_non_finite(&table, "")?;
         let config: TrainConfig = from_table(table, "[top level]")?;
         crate::algos::agent_config(&config.algo, &config.agent)?;

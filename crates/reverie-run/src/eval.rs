@@ -34,14 +34,15 @@ pub struct EvalReport {
     pub std: f64,
 }
 
-/// The run's configuration, the checkpoint path (default `RUN/checkpoints/latest.bin`)
-/// and the agent restored from it.
+/// The run's configuration (with `overrides` applied), the checkpoint path (default
+/// `RUN/checkpoints/latest.bin`) and the agent restored from it.
 fn load_run(
     run: &Path,
     checkpoint: Option<&Path>,
+    overrides: &[String],
 ) -> anyhow::Result<(TrainConfig, PathBuf, Box<dyn Agent>)> {
     let run = RunDir::open(run)?;
-    let config = run.config()?;
+    let config = run.config_with(overrides)?;
     let checkpoint = checkpoint
         .map(Path::to_path_buf)
         .unwrap_or_else(|| run.path().join("checkpoints").join("latest.bin"));
@@ -62,7 +63,7 @@ pub fn record_run_video(
     video: &Path,
     scale: f64,
 ) -> anyhow::Result<EpisodeVideo> {
-    let (config, _, mut agent) = load_run(run, checkpoint)?;
+    let (config, _, mut agent) = load_run(run, checkpoint, &[])?;
     let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
     let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
     let mut carry = agent.initial_carry(1);
@@ -92,10 +93,23 @@ pub fn eval_run(
     episodes: u32,
     seed: Option<u64>,
 ) -> anyhow::Result<EvalReport> {
+    eval_run_with(run, checkpoint, episodes, seed, &[])
+}
+
+/// [`eval_run`] with `--set KEY=VALUE` assignments applied to the saved configuration
+/// before the agent is rebuilt: settings that leave the parameters' shapes alone (MuZero's
+/// `agent.search.simulations`, an evaluation cut-off) change how the trained agent acts.
+pub fn eval_run_with(
+    run: &Path,
+    checkpoint: Option<&Path>,
+    episodes: u32,
+    seed: Option<u64>,
+    overrides: &[String],
+) -> anyhow::Result<EvalReport> {
     if episodes == 0 {
         anyhow::bail!("--episodes must be at least 1");
     }
-    let (config, checkpoint, mut agent) = load_run(run, checkpoint)?;
+    let (config, checkpoint, mut agent) = load_run(run, checkpoint, overrides)?;
     let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
     let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
     let (mean, std) = evaluate(

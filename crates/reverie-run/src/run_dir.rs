@@ -100,10 +100,16 @@ impl RunDir {
 
     /// The run's saved `config.toml`, checked as a fresh configuration is.
     pub fn config(&self) -> anyhow::Result<crate::config::TrainConfig> {
+        self.config_with(&[])
+    }
+
+    /// The saved configuration with `--set KEY=VALUE` assignments applied on top.
+    pub fn config_with(&self, overrides: &[String]) -> anyhow::Result<crate::config::TrainConfig> {
         let file = self.path.join("config.toml");
         let text =
             fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        crate::config::TrainConfig::from_saved(&text).with_context(|| format!("{}", file.display()))
+        crate::config::TrainConfig::from_saved_with(&text, overrides)
+            .with_context(|| format!("{}", file.display()))
     }
 
     /// The folder.

@@ -79,6 +79,9 @@ pub struct MuZeroConfig {
     pub priority_beta: f64,
     /// The tree search: simulations, discount, pUCT or Gumbel selection.
     pub search: MctsConfig,
+    /// How evaluation acts: `search` (the most visited root action) or `prior` (the argmax
+    /// of the policy head, no search: what the search adds is the difference).
+    pub eval_by: EvalBy,
     /// The device the networks live on; set by the run's top-level `device` key.
     #[serde(skip)]
     pub device: DeviceSpec,
@@ -108,9 +111,21 @@ impl Default for MuZeroConfig {
                 simulations: 25,
                 ..MctsConfig::default()
             },
+            eval_by: EvalBy::Search,
             device: DeviceSpec::Cpu,
         }
     }
+}
+
+/// How a MuZero agent acts in evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvalBy {
+    /// Search, then the most visited root action.
+    #[default]
+    Search,
+    /// The policy head's most likely action, without search.
+    Prior,
 }
 
 impl MuZeroConfig {
@@ -423,6 +438,18 @@ impl Agent for MuZero {
         } else {
             0.0
         };
+        if !mode.explores() && self.config.eval_by == EvalBy::Prior {
+            let greedy = (|| -> candle_core::Result<Vec<u32>> {
+                let x = Tensor::from_slice(obs.f32_rows(), (rows, self.obs_dim), &self.device)?;
+                let (logits, _) = self.nets.predict(&self.nets.represent(&x)?)?;
+                logits.argmax(D::Minus1)?.to_vec1::<u32>()
+            })();
+            for i in 0..rows {
+                let a = greedy.as_ref().map_or(0, |g| g[i] as i64);
+                actions.push(Action::Discrete(a));
+            }
+            return;
+        }
         let searched = (|| -> candle_core::Result<Vec<Searched>> {
             let x = Tensor::from_slice(obs.f32_rows(), (rows, self.obs_dim), &self.device)?;
             self.nets.roots(&x, &mut self.roots)?;

@@ -1,9 +1,14 @@
 //! MuZero's results: CartPole-v1 with pUCT at 25 simulations and Gumbel MuZero at 8 and 4,
-//! beside DQN and PPO on the same seeds.
+//! beside DQN and PPO on the same seeds; and what the search adds to the same trained
+//! networks.
 
+use reverie_run::eval::eval_run_with;
+
+use super::common::{fmt, mean_ci95, Table};
 use super::runs::Spec;
 use super::threshold::threshold_experiment;
 use super::ExperimentOptions;
+use crate::plot::{plot_curves, Curve};
 
 /// `reverie experiment muzero-cartpole`: real steps and wall-clock to an evaluation of 475
 /// on CartPole-v1 (50k steps, seeds `0..5`, one thread a run), for MuZero with 25 pUCT
@@ -45,4 +50,82 @@ pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
         "issue target: ≥ 475 within 50k steps on ≥ 4 of 5 seeds at 25–50 simulations and with Gumbel at 4–8; LightZero's MuZero: 145 of 200 after 10 minutes (2,101 env steps) on this machine",
         options,
     )
+}
+
+/// How `muzero-search` acts with each trained network: `(label, x on the plot, overrides)`;
+/// the policy head alone sits at x = 0.
+const ACTING: &[(&str, f64, &str)] = &[
+    ("policy head, no search", 0.0, "agent.eval_by=\"prior\""),
+    ("8 simulations", 8.0, "agent.search.simulations=8"),
+    ("25 simulations", 25.0, "agent.search.simulations=25"),
+    ("100 simulations", 100.0, "agent.search.simulations=100"),
+];
+
+/// Env steps each network trains for in `muzero-search`: short of the ~5k–15k at which
+/// the runs of `muzero-cartpole` reach 500, so that the networks are still imperfect and
+/// there is something for a search to add.
+const SEARCH_TRAIN_STEPS: u64 = 4000;
+
+/// Evaluation episodes per network and way of acting.
+const SEARCH_EPISODES: u32 = 20;
+
+/// `reverie experiment muzero-search`: MuZero trained on CartPole-v1 for 4k env steps (25
+/// pUCT simulations, seeds `0..5`), then each network evaluated over 20 episodes acting
+/// from its policy head alone and searching with 8, 25 and 100 simulations.
+pub fn run_search(options: &ExperimentOptions) -> anyhow::Result<String> {
+    let seeds = options.seeds.unwrap_or(5);
+    let steps = format!("total_steps={SEARCH_TRAIN_STEPS}");
+    let spec = Spec::new(
+        "MuZero, 4k steps",
+        "muzero",
+        "CartPole-v1",
+        &[&steps, "eval_every=0", "threads=1"],
+    );
+    let runs = spec.train_seeds(seeds, options)?;
+    // returns[acting][seed]
+    let mut returns = vec![Vec::new(); ACTING.len()];
+    for (_, dir) in &runs {
+        for (i, (_, _, set)) in ACTING.iter().enumerate() {
+            let report = eval_run_with(dir, None, SEARCH_EPISODES, None, &[set.to_string()])?;
+            returns[i].push(report.mean);
+        }
+    }
+    let mut table = Table::new(&["acting", "mean_return", "ci95", "per_seed"]);
+    for ((label, _, _), values) in ACTING.iter().zip(&returns) {
+        let (mean, ci) = mean_ci95(values);
+        table.push(vec![
+            label.to_string(),
+            fmt(mean, 1),
+            fmt(ci, 1),
+            values
+                .iter()
+                .map(|v| fmt(*v, 1))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        ]);
+    }
+    table.write_csv(&options.out.join("summary.csv"))?;
+    let per_seed: Vec<Vec<(f64, f64)>> = (0..runs.len())
+        .map(|seed| {
+            ACTING
+                .iter()
+                .zip(&returns)
+                .map(|((_, x, _), values)| (*x, values[seed]))
+                .collect()
+        })
+        .collect();
+    plot_curves(
+        &[Curve::raw("the same networks, acting differently", per_seed)],
+        &format!(
+            "MuZero on CartPole-v1 after {}k steps: return by simulations per action (0: policy head), {seeds} seeds",
+            SEARCH_TRAIN_STEPS / 1000
+        ),
+        "simulations per action",
+        &format!("mean return over {SEARCH_EPISODES} episodes"),
+        &options.out.join("return_by_simulations"),
+    )?;
+    Ok(format!(
+        "MuZero, CartPole-v1, networks trained {SEARCH_TRAIN_STEPS} env steps with 25 simulations, {seeds} seeds; each evaluated over {SEARCH_EPISODES} episodes\n\n{}",
+        table.to_text()
+    ))
 }
