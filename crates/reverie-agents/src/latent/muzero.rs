@@ -16,8 +16,11 @@
 //!    steps' losses are scaled by 1/K and the gradient entering each dynamics step is
 //!    halved (appendix G), so the total gradient on `g` stays that of one step.
 //!
-//! Not in this agent yet: reanalyse, two-player self-play and legal-action masks (the
-//! search supports both), and image observations.
+//! 4. **Reanalyse** (optional, `reanalyse_fraction`): part of each batch gets fresh
+//!    targets from the latest network before the step.
+//!
+//! Not in this agent yet: two-player self-play and legal-action masks (the search supports
+//! both), and image observations.
 
 use candle_core::{Device, Tensor, D};
 use reverie_core::snapshot;
@@ -77,6 +80,11 @@ pub struct MuZeroConfig {
     pub priority_alpha: f64,
     /// Importance-sampling exponent β.
     pub priority_beta: f64,
+    /// Fraction of each batch reanalysed with the latest network (MuZero Reanalyse): each
+    /// unrolled step's observation searched again for its policy target, and its value
+    /// target bootstrapped from the network's value of the bootstrap observation instead of
+    /// the stored root value. 0 trains on the targets as they were collected.
+    pub reanalyse_fraction: f64,
     /// The tree search: simulations, discount, pUCT or Gumbel selection.
     pub search: MctsConfig,
     /// How evaluation acts: `search` (the most visited root action) or `prior` (the argmax
@@ -107,6 +115,7 @@ impl Default for MuZeroConfig {
             updates_per_step: 0.25,
             priority_alpha: 0.6,
             priority_beta: 0.4,
+            reanalyse_fraction: 0.0,
             search: MctsConfig {
                 simulations: 25,
                 ..MctsConfig::default()
@@ -156,6 +165,7 @@ impl MuZeroConfig {
             ("updates_per_step", self.updates_per_step),
             ("priority_alpha", self.priority_alpha),
             ("priority_beta", self.priority_beta),
+            ("reanalyse_fraction", self.reanalyse_fraction),
         ] {
             require(
                 value.is_finite() && value >= 0.0,
@@ -164,6 +174,12 @@ impl MuZeroConfig {
                 "finite, >= 0",
             )?;
         }
+        require(
+            self.reanalyse_fraction <= 1.0,
+            "reanalyse_fraction",
+            self.reanalyse_fraction,
+            "in [0, 1]",
+        )?;
         require(
             self.max_grad_norm > 0.0,
             "max_grad_norm",
@@ -324,11 +340,52 @@ impl MuZero {
         }
     }
 
+    /// MuZero Reanalyse on the first `rows` rows of the sampled batch: fresh policy targets
+    /// from a new search (no root noise) of every unrolled step inside its game, and value
+    /// targets bootstrapped from the latest network's value of their bootstrap observation
+    /// (EfficientZero's cheaper form of the value half: no search there).
+    fn reanalyse(&mut self, rows: usize) -> candle_core::Result<()> {
+        let (d, a) = (self.obs_dim, self.actions);
+        let n = rows * (self.config.unroll + 1);
+        let (nets, t, dev) = (&self.nets, &mut self.targets, &self.device);
+        let obs = Tensor::from_slice(&t.bootstrap_obs[..n * d], (n, d), dev)?;
+        let (_, value) = nets.predict(&nets.represent(&obs)?)?;
+        let value = nets.value_support.decode(&value)?.to_vec1::<f32>()?;
+        for (j, v) in value.iter().enumerate() {
+            if t.bootstrap_scale[j] > 0.0 {
+                t.values[j] = t.value_rewards[j] + t.bootstrap_scale[j] * v;
+            }
+        }
+        let inside: Vec<usize> = (0..n).filter(|&j| t.inside[j] > 0.0).collect();
+        let obs: Vec<f32> = inside
+            .iter()
+            .flat_map(|&j| t.step_obs[j * d..(j + 1) * d].iter().copied())
+            .collect();
+        nets.roots(
+            &Tensor::from_vec(obs, (inside.len(), d), dev)?,
+            &mut self.roots,
+        )?;
+        let outputs = self.search.search(
+            &mut LearnedModel { nets },
+            &mut self.roots,
+            Mode::Evaluate,
+            &mut self.rng,
+        )?;
+        for (o, &j) in outputs.iter().zip(&inside) {
+            t.policies[j * a..(j + 1) * a].copy_from_slice(&o.policy);
+        }
+        Ok(())
+    }
+
     /// One gradient step on a prioritised batch; returns its metrics.
     fn train_step(&mut self) -> candle_core::Result<Metrics> {
         let c = self.target_config();
         let (b, k, a) = (self.config.batch_size, c.unroll, self.actions);
         self.buffer.sample(b, &c, &mut self.rng, &mut self.targets);
+        let reanalysed = (self.config.reanalyse_fraction * b as f64).ceil() as usize;
+        if reanalysed > 0 {
+            self.reanalyse(reanalysed.min(b))?;
+        }
         let t = &self.targets;
         let dev = &self.device;
         let steps = k + 1;
@@ -639,6 +696,49 @@ mod tests {
             ..MuZeroConfig::default()
         };
         assert!(refused(no_simulations).contains("search"));
+    }
+
+    #[test]
+    fn reanalyse_replaces_policy_targets_and_bootstrapped_values() {
+        let (obs, act) = spaces();
+        let mut agent = MuZeroConfig {
+            td_steps: 2,
+            ..MuZeroConfig::default()
+        }
+        .init(&obs, &act, 100, Rng::seed_from_u64(0))
+        .unwrap();
+        // One 12-step game whose stored policies (always action 0) and root values (1000)
+        // no network would give.
+        let steps = 12;
+        agent.buffer.push(Game {
+            obs: (0..steps * 4).map(|i| (i as f32 * 0.01).sin()).collect(),
+            actions: vec![0; steps],
+            rewards: vec![1.0; steps],
+            root_values: vec![1000.0; steps],
+            policies: [1.0, 0.0].repeat(steps),
+            priorities: vec![],
+            terminated: true,
+        });
+        let c = agent.target_config();
+        agent
+            .buffer
+            .sample(4, &c, &mut agent.rng.clone(), &mut agent.targets);
+        let stored = (agent.targets.policies.clone(), agent.targets.values.clone());
+        agent.reanalyse(4).unwrap();
+        let t = &agent.targets;
+        for (j, inside) in t.inside.iter().enumerate() {
+            let policy = &t.policies[2 * j..2 * j + 2];
+            assert!((policy.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            if *inside > 0.0 {
+                assert_ne!(policy, &stored.0[2 * j..2 * j + 2], "searched again");
+            }
+            if t.bootstrap_scale[j] > 0.0 {
+                // The untrained network's value is nowhere near the stored 1000.
+                assert!(t.values[j] < stored.1[j] - 100.0);
+            } else {
+                assert_eq!(t.values[j], stored.1[j]);
+            }
+        }
     }
 
     #[test]

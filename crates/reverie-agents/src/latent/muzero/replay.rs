@@ -42,6 +42,16 @@ pub(super) struct Targets {
     pub(super) actions: Vec<usize>,
     /// `[B, K + 1]` n-step value targets.
     pub(super) values: Vec<f32>,
+    /// `[B, K + 1]` the discounted rewards of each value target, without its bootstrap.
+    pub(super) value_rewards: Vec<f32>,
+    /// `[B, K + 1]` γⁿ of each value target's bootstrap (0 where it has none).
+    pub(super) bootstrap_scale: Vec<f32>,
+    /// `[B, K + 1, obs]` the observation each bootstrap value is of (zeros where none):
+    /// reanalyse evaluates it with the latest network.
+    pub(super) bootstrap_obs: Vec<f32>,
+    /// `[B, K + 1, obs]` the observation at each unrolled step inside the game (zeros
+    /// past its end): reanalyse searches it again for a fresh policy target.
+    pub(super) step_obs: Vec<f32>,
     /// `[B, K + 1]` reward targets (entry 0 unused: no reward leads to the root).
     pub(super) rewards: Vec<f32>,
     /// `[B, K + 1, A]` policy targets.
@@ -169,9 +179,26 @@ impl GameBuffer {
                 rng.index(c.actions)
             });
         }
+        let obs_at = |i: usize| &game.obs[i * c.obs_dim..(i + 1) * c.obs_dim];
+        let zeros = vec![0.0f32; c.obs_dim];
         for k in 0..=c.unroll {
             let i = t + k;
-            out.values.push(value_target(game, i, c));
+            let (rewards, bootstrap) = value_parts(game, i, c);
+            out.value_rewards.push(rewards);
+            match bootstrap {
+                Some((j, scale)) => {
+                    out.values.push(rewards + scale * game.root_values[j]);
+                    out.bootstrap_scale.push(scale);
+                    out.bootstrap_obs.extend_from_slice(obs_at(j));
+                }
+                None => {
+                    out.values.push(rewards);
+                    out.bootstrap_scale.push(0.0);
+                    out.bootstrap_obs.extend_from_slice(&zeros);
+                }
+            }
+            out.step_obs
+                .extend_from_slice(if i < len { obs_at(i) } else { &zeros });
             out.rewards.push(match k {
                 0 => 0.0,
                 _ if i - 1 < len => game.rewards[i - 1],
@@ -191,12 +218,13 @@ impl GameBuffer {
 }
 
 /// `z_i = Σ_{j<n} γʲ r_{i+j} + γⁿ ν_{i+n}` (MuZero's n-step target, ν the search's root
-/// value), with the sum cut at the game's end: 0 beyond a terminal state; past a cut
-/// episode, the last root value discounted to where it stands.
-fn value_target(game: &Game, i: usize, c: &TargetConfig) -> f32 {
+/// value) as its reward sum and its bootstrap `(index, γ^m)`, with the sum cut at the
+/// game's end: no bootstrap beyond a terminal state; past a cut episode, the last root
+/// value discounted to where it stands.
+fn value_parts(game: &Game, i: usize, c: &TargetConfig) -> (f32, Option<(usize, f32)>) {
     let len = game.len();
     if i >= len {
-        return 0.0;
+        return (0.0, None);
     }
     let end = i + c.td_steps;
     let mut value = 0.0f32;
@@ -206,11 +234,21 @@ fn value_target(game: &Game, i: usize, c: &TargetConfig) -> f32 {
         scale *= c.discount;
     }
     if end < len {
-        value += scale * game.root_values[end];
+        (value, Some((end, scale)))
     } else if !game.terminated {
-        value += scale * game.root_values[len - 1];
+        (value, Some((len - 1, scale)))
+    } else {
+        (value, None)
     }
-    value
+}
+
+/// The n-step target of position `i` with the stored root values.
+#[cfg(test)]
+fn value_target(game: &Game, i: usize, c: &TargetConfig) -> f32 {
+    match value_parts(game, i, c) {
+        (rewards, Some((j, scale))) => rewards + scale * game.root_values[j],
+        (rewards, None) => rewards,
+    }
 }
 
 #[cfg(test)]
