@@ -578,12 +578,9 @@ impl Agent for MuZero {
             self.update_credit -= 1.0;
             match self.train_step() {
                 Ok(m) => metrics = m,
-                Err(e) => {
-                    // A non-finite loss or gradient leaves the parameters alone; the
-                    // driver's divergence guard counts these.
-                    metrics.push(("losses/loss", f64::NAN));
-                    let _ = e;
-                }
+                // A non-finite loss or gradient leaves the parameters alone; the NaN loss
+                // is what the driver's divergence guard counts.
+                Err(_) => metrics = vec![("losses/loss", f64::NAN)],
             }
         }
         metrics.push(("charts/temperature", self.temperature() as f64));
