@@ -30,7 +30,7 @@ use reverie_planning::search::{select_action, Evaluations, Mcts, MctsConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{backend, require};
-use crate::model_free::common::{box_obs_dim, require_network, ActionKind};
+use crate::model_free::common::{box_obs_dim, discrete_actions, require_network};
 use crate::{AgentError, Algorithm};
 
 mod networks;
@@ -219,16 +219,7 @@ impl MuZeroConfig {
     ) -> Result<MuZero, AgentError> {
         self.validate()?;
         let obs_dim = box_obs_dim(observation_space, "muzero")?;
-        let actions = match ActionKind::of(action_space, "muzero")? {
-            ActionKind::Discrete(n) => n,
-            ActionKind::Continuous { .. } => {
-                return Err(AgentError::UnsupportedSpace {
-                    agent: "muzero",
-                    needs: "Discrete actions",
-                    found: action_space.describe(),
-                })
-            }
-        };
+        let actions = discrete_actions(action_space, "muzero")?;
         let device = self.device.device().map_err(backend)?;
         let sizes = NetSizes {
             obs: obs_dim,

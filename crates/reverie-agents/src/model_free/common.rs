@@ -23,6 +23,19 @@ pub enum ActionKind {
     },
 }
 
+/// The number of actions of a `Discrete` action space; any other space is refused with
+/// `algo` named in the error.
+pub fn discrete_actions(space: &Space, algo: &'static str) -> Result<usize, AgentError> {
+    space
+        .n()
+        .map(|n| n as usize)
+        .ok_or_else(|| AgentError::UnsupportedSpace {
+            agent: algo,
+            needs: "Discrete actions",
+            found: space.describe(),
+        })
+}
+
 impl ActionKind {
     /// From the env's action space; `algo` names the agent in the error.
     pub fn of(space: &Space, algo: &'static str) -> Result<Self, AgentError> {

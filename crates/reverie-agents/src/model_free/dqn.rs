@@ -15,7 +15,7 @@ use reverie_core::{
 use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
 
-use super::common::{box_obs_dim, load_nets, require_network, rows, ActionKind};
+use super::common::{box_obs_dim, discrete_actions, load_nets, require_network, rows};
 use crate::error::{backend, require};
 use crate::AgentError;
 use crate::Algorithm;
@@ -151,16 +151,7 @@ impl DqnConfig {
     ) -> Result<Dqn, AgentError> {
         self.validate()?;
         let obs_dim = box_obs_dim(observation_space, "dqn")?;
-        let actions = match ActionKind::of(action_space, "dqn")? {
-            ActionKind::Discrete(n) => n,
-            ActionKind::Continuous { .. } => {
-                return Err(AgentError::UnsupportedSpace {
-                    agent: "dqn",
-                    needs: "Discrete actions",
-                    found: action_space.describe(),
-                })
-            }
-        };
+        let actions = discrete_actions(action_space, "dqn")?;
         let device = self.device.device().map_err(backend)?;
         let mut sizes = vec![obs_dim];
         sizes.extend(&self.hidden);

@@ -92,7 +92,7 @@ fn default_env(algo: &str) -> &'static str {
     // The planners' defaults are continuous-action optimisers.
     if matches!(algo, "pets" | "mpc") {
         "CartPoleContinuous-v0"
-    } else if matches!(algo, "dqn" | "ppo" | "neural-dyna" | "dreamer") {
+    } else if matches!(algo, "dqn" | "ppo" | "neural-dyna" | "dreamer" | "muzero") {
         "CartPole-v1"
     } else if matches!(algo, "sac" | "mbpo") {
         "Pendulum-v1"
