@@ -49,11 +49,13 @@ pub enum Algorithm {
     Dreamer,
     /// MuZero (tree search in a learned latent model).
     MuZero,
+    /// AlphaZero mode: MuZero's training with the search stepping the true simulator.
+    AlphaZero,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order `reverie algos` lists them.
-    pub const ALL: [Algorithm; 14] = [
+    pub const ALL: [Algorithm; 15] = [
         Algorithm::Random,
         Algorithm::QLearning,
         Algorithm::DynaQ,
@@ -68,6 +70,7 @@ impl Algorithm {
         Algorithm::Sac,
         Algorithm::Dreamer,
         Algorithm::MuZero,
+        Algorithm::AlphaZero,
     ];
 
     /// The command-line name (also the preset folder), e.g. `q-learning`.
@@ -87,6 +90,7 @@ impl Algorithm {
             Algorithm::Sac => "sac",
             Algorithm::Dreamer => "dreamer",
             Algorithm::MuZero => "muzero",
+            Algorithm::AlphaZero => "alphazero",
         }
     }
 
@@ -132,6 +136,9 @@ impl Algorithm {
             }
             Algorithm::MuZero => {
                 "MuZero: MCTS (pUCT or Gumbel) in a learned latent model h/g/f, K-step unrolled training, prioritised replay (Box obs, Discrete actions, one player)"
+            }
+            Algorithm::AlphaZero => {
+                "AlphaZero mode: MuZero's search and training with the env's true simulator as the dynamics; h and f learned (envs with a settable state)"
             }
         }
     }
@@ -192,6 +199,8 @@ pub enum AgentConfig {
     Dreamer(DreamerConfig),
     /// See [`Algorithm::MuZero`].
     MuZero(MuZeroConfig),
+    /// See [`Algorithm::AlphaZero`] (MuZero's settings; `unroll` must be 0).
+    AlphaZero(MuZeroConfig),
 }
 
 impl AgentConfig {
@@ -218,6 +227,7 @@ impl AgentConfig {
             Algorithm::Sac => AgentConfig::Sac(Deserialize::deserialize(source)?),
             Algorithm::Dreamer => AgentConfig::Dreamer(Deserialize::deserialize(source)?),
             Algorithm::MuZero => AgentConfig::MuZero(Deserialize::deserialize(source)?),
+            Algorithm::AlphaZero => AgentConfig::AlphaZero(Deserialize::deserialize(source)?),
         })
     }
 
@@ -238,6 +248,7 @@ impl AgentConfig {
             AgentConfig::Sac(_) => Algorithm::Sac,
             AgentConfig::Dreamer(_) => Algorithm::Dreamer,
             AgentConfig::MuZero(_) => Algorithm::MuZero,
+            AgentConfig::AlphaZero(_) => Algorithm::AlphaZero,
         }
     }
 
@@ -255,7 +266,7 @@ impl AgentConfig {
             AgentConfig::NeuralDyna(c) => toml::Table::try_from(c),
             AgentConfig::Sac(c) => toml::Table::try_from(c),
             AgentConfig::Dreamer(c) => toml::Table::try_from(c),
-            AgentConfig::MuZero(c) => toml::Table::try_from(c),
+            AgentConfig::MuZero(c) | AgentConfig::AlphaZero(c) => toml::Table::try_from(c),
         };
         table.map_err(|e| e.to_string())
     }
@@ -269,7 +280,7 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => c.device = device,
             AgentConfig::Sac(c) => c.device = device,
             AgentConfig::Dreamer(c) => c.device = device,
-            AgentConfig::MuZero(c) => c.device = device,
+            AgentConfig::MuZero(c) | AgentConfig::AlphaZero(c) => c.device = device,
             AgentConfig::Mbpo(c) => c.sac.device = device,
             AgentConfig::NeuralDyna(c) => c.dqn.device = device,
             AgentConfig::Random(_)
@@ -317,6 +328,9 @@ impl AgentConfig {
             AgentConfig::Sac(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::Dreamer(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::MuZero(c) => Box::new(c.init(obs, act, total_steps, rng)?),
+            AgentConfig::AlphaZero(c) => {
+                Box::new(c.init_alphazero(env, obs, act, total_steps, rng)?)
+            }
             AgentConfig::Mbpo(c) => Box::new(c.init(&known()?, obs, act, rng)?),
             AgentConfig::NeuralDyna(c) => {
                 Box::new(c.init(&known()?, obs, act, total_steps, rng)?)

@@ -161,6 +161,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("dreamer", "xs"),
     ("dreamer", "s"),
     ("muzero", "default"),
+    ("alphazero", "default"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

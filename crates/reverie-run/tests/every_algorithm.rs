@@ -134,6 +134,17 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
             ],
         ),
         (
+            "alphazero",
+            "CartPole-v1",
+            300,
+            vec![
+                "agent.learning_starts=100",
+                "agent.batch_size=8",
+                "agent.search.simulations=4",
+                "agent.reanalyse_fraction=0.5",
+            ],
+        ),
+        (
             "dreamer",
             "CartPolePixels-v1",
             150,

@@ -92,7 +92,7 @@ impl AgentConfig {
                 }
                 _ => field::<crate::DreamerConfig>(path),
             },
-            AgentConfig::MuZero(_) => match path {
+            AgentConfig::MuZero(_) | AgentConfig::AlphaZero(_) => match path {
                 ["search", "selection", rest @ ..] if !rest.is_empty() => {
                     field::<reverie_planning::search::PuctConfig>(rest)
                         .or_else(|| field::<reverie_planning::search::GumbelConfig>(rest))

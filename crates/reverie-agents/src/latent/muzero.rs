@@ -25,6 +25,7 @@
 use candle_core::{Device, Tensor, D};
 use reverie_core::snapshot;
 use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
+use reverie_envs::EnvRecipe;
 use reverie_nn::{Adam, AdamConfig, AdamState, DeviceSpec, Parameters};
 use reverie_planning::search::{select_action, Evaluations, Mcts, MctsConfig};
 use serde::{Deserialize, Serialize};
@@ -35,9 +36,11 @@ use crate::{AgentError, Algorithm};
 
 mod networks;
 mod replay;
+mod simulator;
 
 use networks::{LearnedModel, MuZeroNets, NetSizes};
 use replay::{Game, GameBuffer, TargetConfig, Targets};
+use simulator::Simulator;
 
 /// MuZero hyperparameters (defaults sized for CartPole-v1 on a CPU).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, documented::DocumentedFields)]
@@ -138,8 +141,13 @@ pub enum EvalBy {
 }
 
 impl MuZeroConfig {
-    /// Checks every field's range.
+    /// Checks every field's range (MuZero's: at least one unrolled step).
     pub fn validate(&self) -> Result<(), AgentError> {
+        self.validate_for(false)
+    }
+
+    /// Checks every field's range; AlphaZero learns no dynamics, so it unrolls none.
+    fn validate_for(&self, alphazero: bool) -> Result<(), AgentError> {
         require(self.num_envs >= 1, "num_envs", self.num_envs, ">= 1")?;
         require(self.latent >= 2, "latent", self.latent, ">= 2")?;
         require_network(&self.hidden)?;
@@ -155,7 +163,16 @@ impl MuZeroConfig {
             self.reward_support,
             ">= 1",
         )?;
-        require(self.unroll >= 1, "unroll", self.unroll, ">= 1")?;
+        if alphazero {
+            require(
+                self.unroll == 0,
+                "unroll",
+                self.unroll,
+                "0 for alphazero (the simulator is the dynamics; nothing to unroll)",
+            )?;
+        } else {
+            require(self.unroll >= 1, "unroll", self.unroll, ">= 1")?;
+        }
         require(self.td_steps >= 1, "td_steps", self.td_steps, ">= 1")?;
         require(self.batch_size >= 1, "batch_size", self.batch_size, ">= 1")?;
         crate::error::learning_rate(self.learning_rate)?;
@@ -215,9 +232,33 @@ impl MuZeroConfig {
         observation_space: &Space,
         action_space: &Space,
         total_steps: u64,
+        rng: Rng,
+    ) -> Result<MuZero, AgentError> {
+        self.build(None, observation_space, action_space, total_steps, rng)
+    }
+
+    /// The AlphaZero-mode agent: its search steps a copy of the env `env` builds (see
+    /// `simulator.rs`); `unroll` must be 0.
+    pub fn init_alphazero(
+        &self,
+        env: &EnvRecipe,
+        observation_space: &Space,
+        action_space: &Space,
+        total_steps: u64,
+        rng: Rng,
+    ) -> Result<MuZero, AgentError> {
+        self.build(Some(env), observation_space, action_space, total_steps, rng)
+    }
+
+    fn build(
+        &self,
+        simulator_of: Option<&EnvRecipe>,
+        observation_space: &Space,
+        action_space: &Space,
+        total_steps: u64,
         mut rng: Rng,
     ) -> Result<MuZero, AgentError> {
-        self.validate()?;
+        self.validate_for(simulator_of.is_some())?;
         let obs_dim = box_obs_dim(observation_space, "muzero")?;
         let actions = discrete_actions(action_space, "muzero")?;
         let device = self.device.device().map_err(backend)?;
@@ -239,6 +280,9 @@ impl MuZeroConfig {
             },
         )
         .map_err(backend)?;
+        let simulator = simulator_of
+            .map(|env| Simulator::new(env, &self.search, actions))
+            .transpose()?;
         let search = Mcts::new(self.search.clone()).map_err(|m| AgentError::InvalidConfig {
             key: "search",
             value: m,
@@ -251,6 +295,7 @@ impl MuZeroConfig {
             nets,
             adam,
             search,
+            simulator,
             roots: Evaluations::new(actions),
             buffer: GameBuffer::new(self.buffer_size),
             running: vec![Game::default(); self.num_envs],
@@ -281,6 +326,8 @@ pub struct MuZero {
     nets: MuZeroNets,
     adam: Adam,
     search: Mcts<Vec<f32>>,
+    /// AlphaZero mode: the search over the true simulator, used in place of `search`.
+    simulator: Option<Simulator>,
     roots: Evaluations<Vec<f32>>,
     buffer: GameBuffer,
     /// The game each training env is playing.
@@ -352,16 +399,21 @@ impl MuZero {
             .iter()
             .flat_map(|&j| t.step_obs[j * d..(j + 1) * d].iter().copied())
             .collect();
-        nets.roots(
-            &Tensor::from_vec(obs, (inside.len(), d), dev)?,
-            &mut self.roots,
-        )?;
-        let outputs = self.search.search(
-            &mut LearnedModel { nets },
-            &mut self.roots,
-            Mode::Evaluate,
-            &mut self.rng,
-        )?;
+        let outputs = match &mut self.simulator {
+            Some(sim) => sim.search(nets, &obs, d, Mode::Evaluate, &mut self.rng)?,
+            None => {
+                nets.roots(
+                    &Tensor::from_vec(obs, (inside.len(), d), dev)?,
+                    &mut self.roots,
+                )?;
+                self.search.search(
+                    &mut LearnedModel { nets },
+                    &mut self.roots,
+                    Mode::Evaluate,
+                    &mut self.rng,
+                )?
+            }
+        };
         for (o, &j) in outputs.iter().zip(&inside) {
             t.policies[j * a..(j + 1) * a].copy_from_slice(&o.policy);
         }
@@ -432,11 +484,15 @@ impl MuZero {
                 latent = ((&next * 0.5)? + (next.detach() * 0.5)?)?;
             }
         }
-        let (value_loss, policy_loss, reward_loss) = (
+        let (value_loss, policy_loss) = (
             value_loss.expect("at least one step"),
             policy_loss.expect("at least one step"),
-            reward_loss.expect("at least one unrolled step"),
         );
+        // AlphaZero unrolls nothing: no reward to learn.
+        let reward_loss = match reward_loss {
+            Some(loss) => loss,
+            None => value_loss.zeros_like()?,
+        };
         let per_row = ((&value_loss * self.config.value_loss_weight)? + &policy_loss)?;
         let per_row = (per_row + &reward_loss)?;
         let loss = (per_row * &weights)?.mean_all()?;
@@ -499,12 +555,22 @@ impl Agent for MuZero {
             return;
         }
         let searched = (|| -> candle_core::Result<Vec<Searched>> {
-            let x = Tensor::from_slice(obs.f32_rows(), (rows, self.obs_dim), &self.device)?;
-            self.nets.roots(&x, &mut self.roots)?;
-            let mut model = LearnedModel { nets: &self.nets };
-            let outputs = self
-                .search
-                .search(&mut model, &mut self.roots, mode, &mut self.rng)?;
+            let outputs = match &mut self.simulator {
+                Some(sim) => sim.search(
+                    &self.nets,
+                    obs.f32_rows(),
+                    self.obs_dim,
+                    mode,
+                    &mut self.rng,
+                )?,
+                None => {
+                    let x = Tensor::from_slice(obs.f32_rows(), (rows, self.obs_dim), &self.device)?;
+                    self.nets.roots(&x, &mut self.roots)?;
+                    let mut model = LearnedModel { nets: &self.nets };
+                    self.search
+                        .search(&mut model, &mut self.roots, mode, &mut self.rng)?
+                }
+            };
             let mut out = Vec::with_capacity(rows);
             for o in outputs {
                 let action = o
@@ -684,6 +750,28 @@ mod tests {
             ..MuZeroConfig::default()
         };
         assert!(refused(no_simulations).contains("search"));
+    }
+
+    #[test]
+    fn alphazero_needs_no_unroll_and_a_simulator_it_can_read() {
+        let (obs, act) = spaces();
+        let cartpole = EnvRecipe::new("CartPole-v1");
+        let alphazero = |unroll: usize, env: &EnvRecipe| {
+            MuZeroConfig {
+                unroll,
+                ..MuZeroConfig::default()
+            }
+            .init_alphazero(env, &obs, &act, 100, Rng::seed_from_u64(0))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        assert!(alphazero(0, &cartpole).is_ok());
+        assert!(alphazero(5, &cartpole).unwrap_err().contains("unroll"));
+        // Frames do not give the simulator's state back.
+        let pixels = EnvRecipe::new("CartPolePixels-v1");
+        assert!(alphazero(0, &pixels)
+            .unwrap_err()
+            .contains("SimulatorState"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! MuZero's results: CartPole-v1 with pUCT at 25 simulations and Gumbel MuZero at 8 and 4,
-//! beside DQN and PPO on the same seeds; and what the search adds to the same trained
-//! networks.
+//! beside AlphaZero mode, DQN and PPO on the same seeds; and what the search adds to the
+//! same trained networks.
 
 use reverie_run::eval::eval_run_with;
 
@@ -14,7 +14,8 @@ use crate::plot::{plot_curves, Curve};
 /// on CartPole-v1 (50k steps, seeds `0..5`, one thread a run), for MuZero with 25 pUCT
 /// simulations, Gumbel MuZero with 8 and 4 (mctx's `value_scale` 0.1: at the paper's 1.0
 /// and two actions, σ(q̂) swamps the Gumbel noise and 4 simulations stayed at ~10 on seed
-/// 0), DQN and PPO (their CartPole presets).
+/// 0), AlphaZero mode (the same search and training, the true simulator as the dynamics),
+/// DQN and PPO (their CartPole presets).
 pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
     let common = ["total_steps=50000", "eval_every=2500", "threads=1"];
     let spec = |label: &'static str, algo: &'static str, extra: &[&str]| {
@@ -30,6 +31,7 @@ pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
     };
     let specs = [
         spec("MuZero, pUCT, 25 simulations", "muzero", &[]),
+        spec("AlphaZero mode (true simulator), 25 simulations", "alphazero", &[]),
         spec(
             "Gumbel MuZero, 8 simulations",
             "muzero",

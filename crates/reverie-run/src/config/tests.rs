@@ -92,7 +92,10 @@ fn default_env(algo: &str) -> &'static str {
     // The planners' defaults are continuous-action optimisers.
     if matches!(algo, "pets" | "mpc") {
         "CartPoleContinuous-v0"
-    } else if matches!(algo, "dqn" | "ppo" | "neural-dyna" | "dreamer" | "muzero") {
+    } else if matches!(
+        algo,
+        "dqn" | "ppo" | "neural-dyna" | "dreamer" | "muzero" | "alphazero"
+    ) {
         "CartPole-v1"
     } else if matches!(algo, "sac" | "mbpo") {
         "Pendulum-v1"

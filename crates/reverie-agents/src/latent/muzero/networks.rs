@@ -85,6 +85,11 @@ impl MuZeroNets {
         })
     }
 
+    /// Where the networks live.
+    pub(super) fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// `h`: observations `[B, obs]` → latents `[B, latent]`.
     pub(super) fn represent(&self, obs: &Tensor) -> candle_core::Result<Tensor> {
         min_max_rows(&self.representation.forward(obs)?)
