@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use super::ExperimentOptions;
 use crate::plot::plot_run;
+use reverie_run::algos::full_agent_table;
 use reverie_run::config::{resolve, ConfigRequest, TrainConfig};
 use reverie_run::run_dir::RunDir;
 use reverie_run::train::{train, RunLocation, TrainSummary};
@@ -113,11 +114,25 @@ impl Spec {
 /// `summary.json` is written last, so a run without one did not finish).
 fn finished_run(dir: &Path, config: &TrainConfig) -> Option<TrainSummary> {
     let saved = RunDir::open(dir).ok()?.config().ok()?;
-    if &saved != config {
+    if !same_training(&saved, config) {
         return None;
     }
     let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// Whether two configurations train the same run: equal, with each `[agent]` table
+/// compared with every default filled in. A run saved before an agent gained a setting
+/// lacks that key, yet it trained with the default; compared as written, adding any
+/// setting would make `--reuse` retrain every earlier run.
+fn same_training(a: &TrainConfig, b: &TrainConfig) -> bool {
+    let full = |c: &TrainConfig| full_agent_table(&c.algo, &c.agent).ok();
+    let (fa, fb) = (full(a), full(b));
+    let without_agent = |c: &TrainConfig| TrainConfig {
+        agent: Default::default(),
+        ..c.clone()
+    };
+    fa.is_some() && fa == fb && without_agent(a) == without_agent(b)
 }
 
 /// The folder name of a configuration's runs under `DIR/runs`.
@@ -185,6 +200,30 @@ mod tests {
             assert!(dir.ends_with(format!("seed-{seed}")));
         }
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_saved_config_without_a_later_default_key_trains_the_same_run() {
+        let resolved = |overrides: &[&str]| {
+            resolve(&ConfigRequest {
+                algo: "muzero".into(),
+                env: "CartPole-v1".into(),
+                overrides: overrides.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let current = resolved(&[]);
+        // A run saved before `reanalyse_fraction` existed has no such key.
+        let mut older = current.clone();
+        assert!(older.agent.remove("reanalyse_fraction").is_some());
+        assert_ne!(older, current);
+        assert!(same_training(&older, &current));
+        assert!(!same_training(
+            &resolved(&["agent.reanalyse_fraction=0.5"]),
+            &current
+        ));
+        assert!(!same_training(&resolved(&["total_steps=100"]), &current));
     }
 
     #[test]
