@@ -80,6 +80,9 @@ pub struct DreamerConfig {
     pub model_grad_clip: f64,
     /// Gradient-norm clip of the actor and the critic.
     pub ac_grad_clip: f64,
+    /// Evaluation draws actions from the policy instead of taking its most likely one (the
+    /// policy as it trains; the default is the deterministic mode).
+    pub eval_sample: bool,
     /// Where the networks live (set from the run's top-level `device`).
     #[serde(skip)]
     pub device: DeviceSpec,
@@ -107,6 +110,7 @@ impl Default for DreamerConfig {
             return_norm_decay: 0.99,
             model_grad_clip: 1000.0,
             ac_grad_clip: 100.0,
+            eval_sample: false,
             device: DeviceSpec::default(),
         }
     }
@@ -392,7 +396,7 @@ impl Dreamer {
             (0..n).map(|_| self.random_action()).collect()
         } else {
             let policy = self.policy(&posterior.features()?)?;
-            let chosen = if mode.explores() {
+            let chosen = if mode.explores() || self.config.eval_sample {
                 policy.sample(&mut self.rng)?
             } else {
                 policy.mode()?
