@@ -121,6 +121,19 @@ impl MuZeroNets {
         Tensor::from_vec(data, (actions.len(), self.actions), &self.device)
     }
 
+    /// `f` on latents `[B, latent]`, brought to the host: each row's policy logits and its
+    /// value decoded from the support.
+    pub(super) fn evaluate(
+        &self,
+        latent: &Tensor,
+    ) -> candle_core::Result<(Vec<Vec<f32>>, Vec<f32>)> {
+        let (logits, value) = self.predict(latent)?;
+        Ok((
+            logits.to_vec2::<f32>()?,
+            self.value_support.decode(&value)?.to_vec1::<f32>()?,
+        ))
+    }
+
     /// The search's roots for observations `[N, obs]`: h, then f, one row each.
     pub(super) fn roots(
         &self,
@@ -128,22 +141,31 @@ impl MuZeroNets {
         roots: &mut Evaluations<Vec<f32>>,
     ) -> candle_core::Result<()> {
         let latent = self.represent(obs)?;
-        let (logits, value) = self.predict(&latent)?;
-        let value = self.value_support.decode(&value)?.to_vec1::<f32>()?;
-        let logits = logits.to_vec2::<f32>()?;
-        for ((state, logits), value) in latent.to_vec2::<f32>()?.into_iter().zip(logits).zip(value)
-        {
-            roots.push(
-                state,
-                0.0,
-                Evaluation {
-                    logits: &logits,
-                    value,
-                    legal: None,
-                },
-            );
-        }
+        let (logits, values) = self.evaluate(&latent)?;
+        let states = latent.to_vec2::<f32>()?.into_iter().map(|s| (s, 0.0));
+        push_evaluated(roots, states, &logits, &values);
         Ok(())
+    }
+}
+
+/// Pushes `(state, reward)` rows with their policy logits and values (no legal mask: every
+/// action is allowed in the single-player envs these agents play).
+pub(super) fn push_evaluated<S>(
+    out: &mut Evaluations<S>,
+    states: impl IntoIterator<Item = (S, f32)>,
+    logits: &[Vec<f32>],
+    values: &[f32],
+) {
+    for (((state, reward), logits), &value) in states.into_iter().zip(logits).zip(values) {
+        out.push(
+            state,
+            reward,
+            Evaluation {
+                logits,
+                value,
+                legal: None,
+            },
+        );
     }
 }
 
@@ -187,27 +209,10 @@ impl SearchModel for LearnedModel<'_> {
         }
         let latent = Tensor::from_vec(latent, (n, nets.latent), &nets.device)?;
         let (next, reward) = nets.dynamics(&latent, &nets.one_hot(&actions)?)?;
-        let (logits, value) = nets.predict(&next)?;
-        let reward = nets.reward_support.decode(&reward)?.to_vec1::<f32>()?;
-        let value = nets.value_support.decode(&value)?.to_vec1::<f32>()?;
-        let logits = logits.to_vec2::<f32>()?;
-        for (((state, logits), value), reward) in next
-            .to_vec2::<f32>()?
-            .into_iter()
-            .zip(logits)
-            .zip(value)
-            .zip(reward)
-        {
-            out.push(
-                state,
-                reward,
-                Evaluation {
-                    logits: &logits,
-                    value,
-                    legal: None,
-                },
-            );
-        }
+        let (logits, values) = nets.evaluate(&next)?;
+        let rewards = nets.reward_support.decode(&reward)?.to_vec1::<f32>()?;
+        let states = next.to_vec2::<f32>()?.into_iter().zip(rewards);
+        push_evaluated(out, states, &logits, &values);
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use reverie_planning::search::{
     Evaluation, Evaluations, Leaves, Mcts, MctsConfig, SearchModel, SearchOutput,
 };
 
-use super::networks::MuZeroNets;
+use super::networks::{push_evaluated, MuZeroNets};
 use crate::AgentError;
 
 /// The simulator and the search over its states.
@@ -95,20 +95,13 @@ impl Simulator {
             })?);
         }
         let x = Tensor::from_slice(obs, (rows, obs_dim), nets.device())?;
-        let (logits, value) = nets.predict(&nets.represent(&x)?)?;
-        let value = nets.value_support.decode(&value)?.to_vec1::<f32>()?;
-        for ((state, logits), value) in states.into_iter().zip(logits.to_vec2::<f32>()?).zip(value)
-        {
-            self.roots.push(
-                state,
-                0.0,
-                Evaluation {
-                    logits: &logits,
-                    value,
-                    legal: None,
-                },
-            );
-        }
+        let (logits, values) = nets.evaluate(&nets.represent(&x)?)?;
+        push_evaluated(
+            &mut self.roots,
+            states.into_iter().map(|s| (s, 0.0)),
+            &logits,
+            &values,
+        );
         let mut model = SimulatorModel {
             env: &mut self.env,
             start: self.start,
@@ -165,11 +158,7 @@ impl SearchModel for SimulatorModel<'_> {
         let rows = obs.len() / self.obs_dim;
         let (logits, values) = if rows > 0 {
             let x = Tensor::from_vec(obs, (rows, self.obs_dim), self.nets.device())?;
-            let (logits, value) = self.nets.predict(&self.nets.represent(&x)?)?;
-            (
-                logits.to_vec2::<f32>()?,
-                self.nets.value_support.decode(&value)?.to_vec1::<f32>()?,
-            )
+            self.nets.evaluate(&self.nets.represent(&x)?)?
         } else {
             (Vec::new(), Vec::new())
         };
