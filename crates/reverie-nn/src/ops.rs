@@ -21,7 +21,7 @@ use candle_core::{
 };
 
 use crate::ensemble::Activation;
-use crate::simd::{apply_in_place, fast_exp};
+use crate::simd::{apply_in_place, fast_exp, vectorised};
 use crate::Result;
 
 mod ensemble;
@@ -419,38 +419,10 @@ impl CustomOp2 for ActGrad {
     }
 }
 
-/// `out = g ⊙ act'(·)` from `y` (see [`ActGrad`]), vectorised like the forward pass.
-/// (Explicit `target_feature` functions: through `simd::with_best` the closure was not
-/// inlined and ran scalar, 6% of a SAC update's profile against 1.7%.)
-fn act_grad(act: Activation, out: &mut [f32], g: &[f32], y: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { act_grad_avx512(act, out, g, y) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            unsafe { act_grad_avx2(act, out, g, y) };
-            return;
-        }
-    }
-    act_grad_generic(act, out, g, y);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn act_grad_avx512(act: Activation, out: &mut [f32], g: &[f32], y: &[f32]) {
-    act_grad_generic(act, out, g, y);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn act_grad_avx2(act: Activation, out: &mut [f32], g: &[f32], y: &[f32]) {
-    act_grad_generic(act, out, g, y);
-}
+vectorised!(
+    /// `out = g ⊙ act'(·)` from `y` (see [`ActGrad`]), vectorised like the forward pass.
+    act_grad => act_grad_generic(act: Activation, out: &mut [f32], g: &[f32], y: &[f32])
+);
 
 #[inline(always)]
 fn act_grad_generic(act: Activation, out: &mut [f32], g: &[f32], y: &[f32]) {

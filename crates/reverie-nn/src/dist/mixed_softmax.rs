@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, D};
 
 use crate::ops::contiguous_f32;
-use crate::simd::{fast_exp, fast_ln};
+use crate::simd::{fast_exp, fast_ln, vectorised};
 use crate::Result;
 
 /// `(probs, log_probs)` of the mixed softmax over the last dimension of `logits`.
@@ -66,38 +66,6 @@ where
     } else {
         kernel(a, b, out)
     }
-}
-
-/// Compiles `$generic` (an `#[inline(always)]` kernel) into AVX-512 and AVX2 copies and
-/// picks one at run time, as `simd::apply_in_place` does: the default target assumes only
-/// SSE2, and a generic closure passed to `simd::with_best` is not reliably inlined.
-macro_rules! vectorised {
-    ($name:ident => $generic:ident($($arg:ident: $ty:ty),*)) => {
-        fn $name($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) {
-                    $generic($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) {
-                    $generic($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the features the copy is compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $generic($($arg),*)
-        }
-    };
 }
 
 vectorised!(forward => forward_generic(log: bool, unimix: f32, logits: &[f32], out: &mut [f32], classes: usize));
