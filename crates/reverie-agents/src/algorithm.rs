@@ -327,8 +327,12 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => Box::new(c.init(obs, act, total_steps, rng)?),
             AgentConfig::Sac(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::Dreamer(c) => Box::new(c.init(obs, act, rng)?),
-            AgentConfig::MuZero(c) => Box::new(c.init(obs, act, total_steps, rng)?),
+            AgentConfig::MuZero(c) => {
+                c.check_players(env)?;
+                Box::new(c.init(obs, act, total_steps, rng)?)
+            }
             AgentConfig::AlphaZero(c) => {
+                c.check_players(env)?;
                 Box::new(c.init_alphazero(env, obs, act, total_steps, rng)?)
             }
             AgentConfig::Mbpo(c) => Box::new(c.init(&known()?, obs, act, rng)?),

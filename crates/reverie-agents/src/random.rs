@@ -1,8 +1,11 @@
 //! The uniformly random agent: the baseline every learning curve is compared with.
 
-use reverie_core::{Action, Observation, PerEnvAgent, Rng, Space, Transition};
+use reverie_core::{
+    ActContext, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch,
+};
 
-/// Samples actions uniformly from the action space; learns nothing.
+/// Samples actions uniformly from the action space (from the legal ones, where the env
+/// reports them); learns nothing.
 #[derive(Clone, Debug)]
 pub struct RandomAgent {
     action_space: Space,
@@ -16,21 +19,42 @@ impl RandomAgent {
     }
 }
 
-impl PerEnvAgent for RandomAgent {
-    fn act_one(&mut self, _obs: &Observation, _explore: bool) -> Action {
-        self.action_space.sample(&mut self.rng)
+impl Agent for RandomAgent {
+    fn act(
+        &mut self,
+        obs: &ObsBatch,
+        ctx: &ActContext<'_>,
+        _carry: &mut Carry,
+        _mode: Mode,
+        actions: &mut Vec<Action>,
+    ) {
+        actions.clear();
+        let n = match self.action_space {
+            Space::Discrete { n, .. } => n as usize,
+            _ => 0,
+        };
+        for i in 0..obs.len() {
+            let action = match ctx.legal_row(i, n) {
+                Some(legal) => {
+                    let mask: Vec<i64> = legal.iter().map(|&l| i64::from(l)).collect();
+                    self.action_space.sample_masked(Some(&mask), &mut self.rng)
+                }
+                None => self.action_space.sample(&mut self.rng),
+            };
+            actions.push(action);
+        }
     }
 
-    fn observe_one(&mut self, _transition: &Transition<'_>) -> Vec<(&'static str, f64)> {
-        Vec::new()
+    fn observe(&mut self, _step: &StepBatch<'_>) -> Metrics {
+        Metrics::new()
     }
 
     /// A random agent has no parameters: only its generator.
-    fn checkpoint(&self) -> Vec<u8> {
+    fn save(&self) -> Vec<u8> {
         reverie_core::snapshot::save(crate::Algorithm::Random.name(), &self.rng)
     }
 
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.rng = reverie_core::snapshot::load(crate::Algorithm::Random.name(), bytes)
             .map_err(|e| e.to_string())?;
         Ok(())

@@ -144,6 +144,7 @@ fn run(name: &str, agent: &mut MpcAgent, env: BoxedEnv, max_steps: u64, hooks: &
         eval_every: 0,
         eval_episodes: 0,
         eval_max_episode_steps: 0,
+        eval_opponent: None,
         checkpoint_every: 0,
         checkpoint_seconds: 0.0,
         max_nonfinite_updates: 0,

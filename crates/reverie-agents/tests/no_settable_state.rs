@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use reverie_agents::{QLearningConfig, RandomAgent};
 use reverie_core::env_check::{check_env, SKIPPED_NO_STATE};
 use reverie_core::{
-    Agent, AutoresetMode, BoxedEnv, DynEnv, EnvError, Info, Mode, RecordEpisodeStats, Rng, Space,
-    Step, TimeLimit, VecEnv,
+    ActContext, Agent, AutoresetMode, BoxedEnv, DynEnv, EnvError, Info, Mode, RecordEpisodeStats,
+    Rng, Space, Step, TimeLimit, VecEnv,
 };
 use reverie_planning::OracleObjective;
 use reverie_run::driver::{drive, NoHooks, Schedule};
@@ -90,7 +90,13 @@ fn a_random_agent_steps_it_in_a_vec_env() {
     let mut finished = 0;
     for t in 0..500 {
         let obs = envs.observations().clone();
-        agent.act(&obs, &[t == 0; 4], &mut carry, Mode::Explore, &mut actions);
+        agent.act(
+            &obs,
+            &ActContext::new(&[t == 0; 4]),
+            &mut carry,
+            Mode::Explore,
+            &mut actions,
+        );
         envs.step(&actions).unwrap();
         finished += envs.terminated().iter().filter(|&&d| d).count();
     }
@@ -124,6 +130,7 @@ fn q_learning_learns_it_through_the_driver() {
         eval_every: 0,
         eval_episodes: 3,
         eval_max_episode_steps: 50,
+        eval_opponent: None,
         checkpoint_every: 0,
         checkpoint_seconds: 0.0,
         max_nonfinite_updates: 0,

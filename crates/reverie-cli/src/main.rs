@@ -158,7 +158,12 @@ Examples:
   reverie eval RUN --episodes 100 --seed 7
   reverie eval RUN --checkpoint RUN/checkpoints/step-000050000.bin
   reverie eval RUN --video cartpole.gif            # look at what the agent does
-  reverie eval RUN --set agent.search.simulations=100   # a MuZero run, searching more")]
+  reverie eval RUN --set agent.search.simulations=100   # a MuZero run, searching more
+  reverie eval RUN --opponent perfect --games 100       # a board game: play perfect play
+
+With --opponent (board games: TicTacToe-v0, ConnectFour-v0) the agent plays --games games
+against `random`, `perfect` (alpha-beta to the end) or `alpha-beta-D` (D plies deep), first in
+half of them and second in the others, and the wins, draws and losses are printed.")]
     Eval {
         /// Run directory written by `reverie train`.
         run: PathBuf,
@@ -182,6 +187,13 @@ Examples:
         /// shapes cannot load the checkpoint).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+        /// Play a board game against this opponent instead: `random`, `perfect` or
+        /// `alpha-beta-D`.
+        #[arg(long, value_name = "OPPONENT")]
+        opponent: Option<reverie_envs::board::Opponent>,
+        /// Games against --opponent (half as each side).
+        #[arg(long, default_value_t = 100)]
+        games: u32,
     },
     /// Plot learning curves of one or more runs: one curve per configuration (runs that
     /// differ only in seed, threads, device or checkpoint interval), its mean and a band.
@@ -623,7 +635,27 @@ fn run(command: Command) -> anyhow::Result<()> {
             video,
             video_scale,
             overrides,
+            opponent,
+            games,
         } => {
+            if let Some(opponent) = opponent {
+                let record = reverie_run::versus::versus_run(
+                    &run,
+                    checkpoint.as_deref(),
+                    opponent,
+                    games,
+                    seed,
+                    &overrides,
+                )?;
+                println!(
+                    "{} games against {opponent}, half as each side: {} won, {} drawn, {} lost",
+                    record.games(),
+                    record.wins,
+                    record.draws,
+                    record.losses
+                );
+                return Ok(());
+            }
             let report = reverie_run::eval::eval_run_with(
                 &run,
                 checkpoint.as_deref(),

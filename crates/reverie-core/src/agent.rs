@@ -9,6 +9,7 @@
 
 use std::any::Any;
 
+use crate::act_context::ActContext;
 use crate::obs_batch::ObsBatch;
 use crate::space::{Action, Observation};
 
@@ -134,12 +135,14 @@ pub trait Agent {
         Carry::none()
     }
 
-    /// Chooses one action per env into `actions` (cleared first). `is_first[i]`: env `i`
-    /// starts an episode with this observation, so its slot of `carry` must be reset.
+    /// Chooses one action per env into `actions` (cleared first). `ctx.is_first[i]`: env
+    /// `i` starts an episode with this observation, so its slot of `carry` must be reset;
+    /// `ctx.legal` and `ctx.to_play`: the legal actions and the player to move, where the
+    /// env reports them (board games).
     fn act(
         &mut self,
         obs: &ObsBatch,
-        is_first: &[bool],
+        ctx: &ActContext<'_>,
         carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
@@ -192,7 +195,7 @@ impl<T: PerEnvAgent> Agent for T {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        _is_first: &[bool],
+        _ctx: &ActContext<'_>,
         _carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,

@@ -23,6 +23,7 @@
 //! - [`frame`]: [`Frame`], the RGB image envs render into.
 //! - [`known`]: [`KnownFunctions`], the reward and termination an env publishes.
 
+pub mod act_context;
 pub mod agent;
 pub mod atomic;
 pub mod buffer;
@@ -41,6 +42,7 @@ pub mod tfevents;
 pub mod vec_env;
 pub mod wrappers;
 
+pub use act_context::{mover_before, mover_reward, ActContext, Turns};
 pub use agent::{Agent, Carry, Metrics, Mode, PerEnvAgent, StepBatch, Transition};
 pub use buffer::{
     Batch, BufferError, ObsLayout, ReplayBuffer, ReplayBufferConfig, SequenceBatch, SequenceBuffer,

@@ -14,6 +14,7 @@
 //! Seeding follows Gymnasium: `reset(Some(seed))` seeds sub-env `i` with `seed + i`;
 //! automatic resets continue each sub-env's own stream.
 
+use crate::act_context::Turns;
 use crate::env::{Env, ObsValue};
 use crate::error::EnvError;
 use crate::obs_batch::ObsBatch;
@@ -42,6 +43,7 @@ pub struct VecEnv<E: Env> {
     truncated: Vec<bool>,
     ended: Vec<bool>,
     pending_reset: Vec<bool>,
+    turns: Turns,
 }
 
 impl<E: Env> VecEnv<E> {
@@ -51,6 +53,10 @@ impl<E: Env> VecEnv<E> {
         let space = envs[0].observation_space();
         let obs_dim = space.flat_dim();
         let n = envs.len();
+        let actions = match envs[0].action_space() {
+            Space::Discrete { n, .. } => n as usize,
+            _ => 0,
+        };
         Self {
             envs,
             mode,
@@ -62,6 +68,7 @@ impl<E: Env> VecEnv<E> {
             truncated: vec![false; n],
             ended: vec![false; n],
             pending_reset: vec![false; n],
+            turns: Turns::new(n, actions),
         }
     }
 
@@ -107,12 +114,13 @@ impl<E: Env> VecEnv<E> {
             envs,
             &self.obs,
             &self.pending_reset,
+            &self.turns,
         )))
     }
 
     /// Restores [`VecEnv::save_state`] bytes into envs built with the same options.
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-        let (envs, obs, pending): (Vec<Vec<u8>>, ObsBatch, Vec<bool>) =
+        let (envs, obs, pending, turns): (Vec<Vec<u8>>, ObsBatch, Vec<bool>, Turns) =
             crate::env::decode_state("vectorised envs", bytes)?;
         if envs.len() != self.envs.len() || obs.len() != self.envs.len() {
             return Err(EnvError::InvalidState {
@@ -129,6 +137,7 @@ impl<E: Env> VecEnv<E> {
         }
         self.obs = obs;
         self.pending_reset = pending;
+        self.turns = turns;
         Ok(())
     }
 
@@ -136,8 +145,9 @@ impl<E: Env> VecEnv<E> {
     /// (one row per sub-env).
     pub fn reset(&mut self, seed: Option<u64>) -> &ObsBatch {
         for (i, env) in self.envs.iter_mut().enumerate() {
-            let (obs, _) = env.reset(seed.map(|s| s.wrapping_add(i as u64)));
+            let (obs, info) = env.reset(seed.map(|s| s.wrapping_add(i as u64)));
             obs.write_row(&mut self.obs, i);
+            self.turns.record(i, &info);
         }
         self.rewards.fill(0.0);
         self.terminated.fill(false);
@@ -155,8 +165,9 @@ impl<E: Env> VecEnv<E> {
         assert_eq!(actions.len(), self.envs.len(), "one action per sub-env");
         for (i, (env, action)) in self.envs.iter_mut().zip(actions).enumerate() {
             if self.pending_reset[i] {
-                let (obs, _) = env.reset(None);
+                let (obs, info) = env.reset(None);
                 obs.write_row(&mut self.obs, i);
+                self.turns.record(i, &info);
                 self.rewards[i] = 0.0;
                 self.terminated[i] = false;
                 self.truncated[i] = false;
@@ -179,14 +190,19 @@ impl<E: Env> VecEnv<E> {
             match (self.mode, done) {
                 (AutoresetMode::SameStep, true) => {
                     step.obs.write_row(&mut self.final_obs, i);
-                    let (obs, _) = env.reset(None);
+                    let (obs, info) = env.reset(None);
                     obs.write_row(&mut self.obs, i);
+                    self.turns.record(i, &info);
                 }
                 (AutoresetMode::NextStep, true) => {
                     step.obs.write_row(&mut self.obs, i);
+                    self.turns.record(i, &step.info);
                     self.pending_reset[i] = true;
                 }
-                (_, false) => step.obs.write_row(&mut self.obs, i),
+                (_, false) => {
+                    step.obs.write_row(&mut self.obs, i);
+                    self.turns.record(i, &step.info);
+                }
             }
         }
         Ok(())
@@ -195,6 +211,12 @@ impl<E: Env> VecEnv<E> {
     /// Observations after the last call, one row per sub-env.
     pub fn observations(&self) -> &ObsBatch {
         &self.obs
+    }
+
+    /// The legal actions and players to move that the sub-envs reported with the current
+    /// observations (from the reset's info where a sub-env was reset).
+    pub fn turns(&self) -> &Turns {
+        &self.turns
     }
 
     /// Rewards of the last step, `[num_envs]`.

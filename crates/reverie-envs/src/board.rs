@@ -1,5 +1,6 @@
 //! Two-player board games for AlphaZero / MuZero self-play: TicTacToe-v0 and ConnectFour-v0,
-//! and [`AlphaBeta`], an exact (or depth-limited) game-tree opponent.
+//! [`AlphaBeta`], an exact (or depth-limited) game-tree search, and [`Opponent`], the fixed
+//! players (random, alpha-beta) that self-play agents are measured against.
 //!
 //! The rules of each game live in one place, its position type ([`TicTacToeBoard`],
 //! [`ConnectFourBoard`]), behind the [`BoardGame`] trait; the env ([`BoardEnv`]) and the
@@ -28,6 +29,7 @@ mod alpha_beta;
 mod connect_four;
 mod env;
 mod grid;
+mod opponent;
 #[cfg(test)]
 mod tests;
 mod tic_tac_toe;
@@ -39,6 +41,7 @@ use reverie_core::Frame;
 pub use alpha_beta::AlphaBeta;
 pub use connect_four::{ConnectFour, ConnectFourBoard};
 pub use env::BoardEnv;
+pub use opponent::{is_board_game, Opponent};
 pub use tic_tac_toe::{TicTacToe, TicTacToeBoard};
 
 /// One of the two players.

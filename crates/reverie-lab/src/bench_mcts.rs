@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use reverie_agents::MuZeroConfig;
 use reverie_core::space::BoxSpace;
-use reverie_core::{Action, Agent, Carry, Mode, ObsBatch, Rng, Space};
+use reverie_core::{ActContext, Action, Agent, Carry, Mode, ObsBatch, Rng, Space};
 use reverie_planning::search::{
     Evaluation, Evaluations, Leaves, Mcts, MctsConfig, SearchModel, Selection,
 };
@@ -116,7 +116,13 @@ fn network_rate(
     let first = vec![false; envs];
     let (start, mut done) = (Instant::now(), 0usize);
     while done == 0 || start.elapsed().as_secs_f64() < seconds {
-        agent.act(&obs, &first, &mut carry, Mode::Explore, &mut actions);
+        agent.act(
+            &obs,
+            &ActContext::new(&first),
+            &mut carry,
+            Mode::Explore,
+            &mut actions,
+        );
         done += envs * simulations;
     }
     Ok(done as f64 / start.elapsed().as_secs_f64())

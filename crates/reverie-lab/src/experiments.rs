@@ -4,6 +4,7 @@
 //! PNG + SVG plots and `report.txt` (the table printed to the terminal), and returns the
 //! report.
 
+mod board;
 pub(crate) mod common;
 mod dreamer;
 mod dreamer_imagination;
@@ -51,6 +52,7 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("muzero-cartpole", "MuZero (pUCT 25 simulations; Gumbel 8 and 4), DQN and PPO on CartPole-v1: steps and wall-clock to an evaluation ≥ 475"),
     ("alphazero-cartpole", "AlphaZero mode (the true simulator as the dynamics) on CartPole-v1: steps and wall-clock to an evaluation ≥ 475"),
     ("muzero-search", "What search buys: MuZero networks trained 4k steps on CartPole-v1, acting from the policy head vs searching with 8, 25, 100 simulations"),
+    ("muzero-tictactoe", "MuZero and AlphaZero mode by self-play on tic-tac-toe: 100 games of each final agent against perfect play and against a random player"),
     ("dreamer-swingup", "Dreamer and MBPO on the cart-pole swing-up (CartPoleSwingUp-v0) from vectors: real steps to an evaluation ≥ 100"),
 ];
 
@@ -102,6 +104,7 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "muzero-cartpole" => muzero::run_cartpole,
         "muzero-search" => muzero::run_search,
         "alphazero-cartpole" => muzero::run_alphazero,
+        "muzero-tictactoe" => board::run_tictactoe,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

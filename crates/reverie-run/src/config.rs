@@ -63,6 +63,12 @@ pub struct TrainConfig {
     /// Evaluation episodes are cut after this many steps (a greedy policy can loop forever
     /// in envs without a time limit, e.g. the mazes); a cut episode counts as it stands.
     pub eval_max_episode_steps: u64,
+    /// Board games only: evaluate by playing `eval_episodes` games against this opponent
+    /// (`random`, `perfect` or `alpha-beta-D`), half as each side, instead of self-play
+    /// episodes; `eval/episodic_return` is then the agent's mean result (+1 a win, 0 a draw,
+    /// −1 a loss) and `eval/wins`, `eval/draws`, `eval/losses` count the games.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_opponent: Option<String>,
     /// Save a checkpoint (`checkpoints/step-N.bin` and `latest.bin`: the whole run, to
     /// resume from) every this many steps (0: only at the end).
     pub checkpoint_every: u64,
@@ -161,7 +167,10 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("dreamer", "xs"),
     ("dreamer", "s"),
     ("muzero", "default"),
+    ("muzero", "TicTacToe-v0"),
     ("alphazero", "default"),
+    ("alphazero", "TicTacToe-v0"),
+    ("alphazero", "ConnectFour-v0"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -9,7 +9,11 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use reverie_core::metrics::MetricsLogger;
-use reverie_core::{Action, Agent, BoxedEnv, Carry, Metrics, Mode, ObsBatch, StepBatch, VecEnv};
+
+use crate::versus::{play_matches, Versus};
+use reverie_core::{
+    Action, Agent, BoxedEnv, Carry, Metrics, Mode, ObsBatch, Space, StepBatch, Turns, VecEnv,
+};
 
 use crate::checkpoint::{CollectorState, MonitorState, RunState};
 use crate::run_dir::RunDir;
@@ -108,7 +112,7 @@ pub struct NoHooks;
 impl Hooks for NoHooks {}
 
 /// The schedule of a run.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
     /// Env steps to train for (all envs together).
     pub total_steps: u64,
@@ -120,6 +124,8 @@ pub struct Schedule {
     pub eval_episodes: u32,
     /// Steps after which an evaluation episode is cut.
     pub eval_max_episode_steps: u64,
+    /// Board games: evaluate by games against this opponent instead of episodes.
+    pub eval_opponent: Option<Versus>,
     /// Write a checkpoint every this many env steps (0: only at the end).
     pub checkpoint_every: u64,
     /// Also write `latest.bin` when this many seconds passed since the last checkpoint
@@ -166,14 +172,19 @@ pub fn evaluate(
     let mut returns = Vec::with_capacity(episodes as usize);
     let mut carry = agent.initial_carry(1);
     let mut actions = Vec::with_capacity(1);
+    let mut turns = match env.action_space() {
+        Space::Discrete { n, .. } => Turns::new(1, n as usize),
+        _ => Turns::new(1, 0),
+    };
     for k in 0..episodes {
-        let (mut obs, _) = env.as_mut().reset(Some(seed.wrapping_add(k as u64)));
+        let (mut obs, info) = env.as_mut().reset(Some(seed.wrapping_add(k as u64)));
+        turns.record(0, &info);
         let mut total = 0.0;
         let mut first = true;
         for _ in 0..max_steps {
             agent.act(
                 &ObsBatch::single(&obs),
-                &[first],
+                &turns.context(&[first]),
                 &mut carry,
                 Mode::Evaluate,
                 &mut actions,
@@ -184,6 +195,7 @@ pub fn evaluate(
                 .step(&actions[0])
                 .context("the agent chose an invalid action during evaluation")?;
             total += step.reward;
+            turns.record(0, &step.info);
             obs = step.obs;
             if step.terminated || step.truncated {
                 break;
@@ -195,6 +207,47 @@ pub fn evaluate(
     let mean = returns.iter().sum::<f64>() / n;
     let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
     Ok((mean, var.sqrt()))
+}
+
+/// The schedule's evaluation at `step`, logged as `eval/episodic_return` (and the games'
+/// results against an opponent): the mean and standard deviation of the returns, or of the
+/// agent's results (+1, 0, −1) against `schedule.eval_opponent`.
+fn scheduled_evaluation(
+    eval_env: &mut BoxedEnv,
+    agent: &mut dyn Agent,
+    schedule: &Schedule,
+    monitor: &mut Monitor,
+    step: u64,
+) -> anyhow::Result<(f64, f64)> {
+    let (mean, std) = match &schedule.eval_opponent {
+        Some(versus) => {
+            let record = play_matches(
+                agent,
+                eval_env,
+                &versus.env_id,
+                versus.opponent,
+                schedule.eval_episodes,
+                schedule.eval_seed,
+            )?;
+            for (name, count) in [
+                ("eval/wins", record.wins),
+                ("eval/draws", record.draws),
+                ("eval/losses", record.losses),
+            ] {
+                monitor.logger.log(step, name, f64::from(count))?;
+            }
+            record.score()
+        }
+        None => evaluate(
+            eval_env,
+            agent,
+            schedule.eval_episodes,
+            schedule.eval_max_episode_steps,
+            schedule.eval_seed,
+        )?,
+    };
+    monitor.logger.log(step, "eval/episodic_return", mean)?;
+    Ok((mean, std))
 }
 
 /// Whether a counter that moved from `before` to `after` crossed a multiple of `every`.
@@ -303,14 +356,8 @@ pub fn drive_from(
                 && step < schedule.total_steps
             {
                 let before = agent.save();
-                let (mean, std) = evaluate(
-                    eval_env,
-                    agent,
-                    schedule.eval_episodes,
-                    schedule.eval_max_episode_steps,
-                    schedule.eval_seed,
-                )?;
-                monitor.logger.log(step, "eval/episodic_return", mean)?;
+                let (mean, std) =
+                    scheduled_evaluation(eval_env, agent, schedule, &mut monitor, step)?;
                 let evaluation = Evaluation {
                     step,
                     mean,
@@ -370,20 +417,13 @@ pub fn drive_from(
     run.save_checkpoint(end, &state.seal())?;
     let final_evaluation = if schedule.eval_episodes > 0 {
         let before = state.agent;
-        let (mean, std) = evaluate(
-            eval_env,
-            agent,
-            schedule.eval_episodes,
-            schedule.eval_max_episode_steps,
-            schedule.eval_seed,
-        )?;
+        let (mean, std) = scheduled_evaluation(eval_env, agent, schedule, &mut monitor, end)?;
         let final_evaluation = Evaluation {
             step: end,
             mean,
             std,
             last: true,
         };
-        monitor.logger.log(end, "eval/episodic_return", mean)?;
         monitor.logger.flush().context("cannot write metrics")?;
         keep_best(&mut best, final_evaluation, &before)?;
         hooks.on_evaluation(&final_evaluation);
@@ -718,7 +758,7 @@ impl Collector {
         let at = *step;
         agent.act(
             &self.obs,
-            &self.is_first,
+            &envs.turns().context(&self.is_first),
             &mut self.carry,
             Mode::Explore,
             &mut self.actions,

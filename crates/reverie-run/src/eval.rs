@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 
-use reverie_core::{Agent, Mode, ObsBatch, Observation, SeedStreams};
+use reverie_core::{ActContext, Agent, Mode, ObsBatch, Observation, SeedStreams};
 use reverie_envs::make_with;
 use reverie_envs::render::video::{record_episode, EpisodeVideo};
 
@@ -36,7 +36,7 @@ pub struct EvalReport {
 
 /// The run's configuration (with `overrides` applied), the checkpoint path (default
 /// `RUN/checkpoints/latest.bin`) and the agent restored from it.
-fn load_run(
+pub(crate) fn load_run(
     run: &Path,
     checkpoint: Option<&Path>,
     overrides: &[String],
@@ -71,7 +71,7 @@ pub fn record_run_video(
     let policy = |obs: &Observation| {
         agent.act(
             &ObsBatch::single(obs),
-            &[first],
+            &ActContext::new(&[first]),
             &mut carry,
             Mode::Evaluate,
             &mut actions,

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod run_dir;
 pub mod signals;
 pub mod train;
+pub mod versus;
 
 pub use config::{resolve, ConfigRequest, TrainConfig};
 pub use driver::{Diverged, Flow, Hooks, Interrupted};

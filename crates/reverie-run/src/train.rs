@@ -15,6 +15,7 @@ use crate::checkpoint::RunState;
 use crate::config::{env_options, TrainConfig};
 use crate::driver::{drive_from, Hooks, Interrupted, NoHooks, Schedule};
 use crate::run_dir::RunDir;
+use crate::versus::Versus;
 
 /// Where the run directory goes.
 #[derive(Clone, Debug)]
@@ -229,6 +230,26 @@ impl Parts {
             eval_every: config.eval_every,
             eval_episodes: config.eval_episodes,
             eval_max_episode_steps: config.eval_max_episode_steps,
+            eval_opponent: config
+                .eval_opponent
+                .as_deref()
+                .map(|name| -> anyhow::Result<Versus> {
+                    let opponent = name
+                        .parse()
+                        .map_err(|e: String| anyhow::anyhow!("eval_opponent: {e}"))?;
+                    if !reverie_envs::board::is_board_game(&config.env.id) {
+                        anyhow::bail!(
+                            "eval_opponent = {name:?}: {} is not a board game (opponents play \
+                             TicTacToe-v0 and ConnectFour-v0)",
+                            config.env.id
+                        );
+                    }
+                    Ok(Versus {
+                        opponent,
+                        env_id: config.env.id.clone(),
+                    })
+                })
+                .transpose()?,
             checkpoint_every: config.checkpoint_every,
             checkpoint_seconds: config.checkpoint_minutes * 60.0,
             max_nonfinite_updates: config.max_nonfinite_updates,

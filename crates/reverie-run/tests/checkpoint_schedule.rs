@@ -30,6 +30,7 @@ fn run(checkpoint_every: u64, checkpoint_seconds: f64) -> (Vec<(u64, String)>, V
         eval_every: 0,
         eval_episodes: 0,
         eval_max_episode_steps: 10,
+        eval_opponent: None,
         checkpoint_every,
         checkpoint_seconds,
         max_nonfinite_updates: 10,

@@ -3,7 +3,8 @@
 //! the last checkpoint written before the streak is kept, not overwritten by a broken agent.
 
 use reverie_core::{
-    snapshot, Action, Agent, AutoresetMode, Carry, Metrics, Mode, ObsBatch, StepBatch, VecEnv,
+    snapshot, ActContext, Action, Agent, AutoresetMode, Carry, Metrics, Mode, ObsBatch, StepBatch,
+    VecEnv,
 };
 use reverie_run::checkpoint::RunState;
 use reverie_run::driver::{drive, NoHooks, Schedule};
@@ -20,7 +21,7 @@ impl Agent for Breaks {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        _: &[bool],
+        _: &ActContext<'_>,
         _: &mut Carry,
         _: Mode,
         actions: &mut Vec<Action>,
@@ -63,6 +64,7 @@ fn a_streak_of_non_finite_updates_stops_the_run_and_keeps_the_last_good_checkpoi
         eval_every: 0,
         eval_episodes: 1,
         eval_max_episode_steps: 100,
+        eval_opponent: None,
         checkpoint_every: 20,
         checkpoint_seconds: 0.0,
         max_nonfinite_updates: 5,

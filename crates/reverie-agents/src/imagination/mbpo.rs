@@ -19,7 +19,7 @@
 use std::time::Instant;
 
 use reverie_core::{
-    Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
+    ActContext, Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
     ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
@@ -454,13 +454,13 @@ impl Agent for Mbpo {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        is_first: &[bool],
+        ctx: &ActContext<'_>,
         carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
     ) {
         if !mode.explores() {
-            return self.sac.act(obs, is_first, carry, mode, actions);
+            return self.sac.act(obs, ctx, carry, mode, actions);
         }
         let obs = obs.f32_rows();
         actions.clear();

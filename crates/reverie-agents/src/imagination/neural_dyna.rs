@@ -11,7 +11,7 @@
 //! `max_disagreement` a rollout stops where the elites disagree (the transition is dropped).
 
 use reverie_core::{
-    Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
+    ActContext, Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,
     ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
@@ -316,12 +316,12 @@ impl Agent for NeuralDyna {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        is_first: &[bool],
+        ctx: &ActContext<'_>,
         carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
     ) {
-        self.dqn.act(obs, is_first, carry, mode, actions);
+        self.dqn.act(obs, ctx, carry, mode, actions);
     }
 
     fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor, D};
 use reverie_core::{
-    snapshot, Action, Agent, Carry, Dtype, Metrics, Mode, ObsBatch, Rng, SequenceBatch,
+    snapshot, ActContext, Action, Agent, Carry, Dtype, Metrics, Mode, ObsBatch, Rng, SequenceBatch,
     SequenceBuffer, SequenceBufferConfig, Space, StepBatch,
 };
 use reverie_models::{
@@ -743,13 +743,13 @@ impl Agent for Dreamer {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        is_first: &[bool],
+        ctx: &ActContext<'_>,
         carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
     ) {
         let rows = self
-            .act_batch(obs, is_first, carry, mode)
+            .act_batch(obs, ctx.is_first, carry, mode)
             .expect("Dreamer's acting pass runs on finite inputs");
         actions.clear();
         actions.extend(rows.iter().map(|row| self.env_action(row)));

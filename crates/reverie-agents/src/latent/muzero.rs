@@ -19,12 +19,18 @@
 //! 4. **Reanalyse** (optional, `reanalyse_fraction`): part of each batch gets fresh
 //!    targets from the latest network before the step.
 //!
-//! Not in this agent yet: two-player self-play and legal-action masks (the search supports
-//! both), and image observations.
+//! 5. **Two players** (`search.two_player`, board games): one agent plays both sides
+//!    (self-play). The env's legal actions mask the search's roots (and every node in
+//!    AlphaZero mode), rewards are stored from the mover's view, and the n-step targets
+//!    alternate sign with the mover (a discount of −γ).
+//!
+//! Not in this agent yet: image observations.
 
 use candle_core::{Device, Tensor, D};
 use reverie_core::snapshot;
-use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
+use reverie_core::{
+    mover_reward, ActContext, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch,
+};
 use reverie_envs::EnvRecipe;
 use reverie_nn::{Adam, AdamConfig, AdamState, DeviceSpec, Parameters};
 use reverie_planning::search::{select_action, Evaluations, Mcts, MctsConfig};
@@ -73,6 +79,11 @@ pub struct MuZeroConfig {
     pub max_grad_norm: f64,
     /// Weight of the value loss (MuZero Reanalyse: 0.25).
     pub value_loss_weight: f64,
+    /// Weight of EfficientZero's temporal consistency loss (Ye et al. 2021): each unrolled
+    /// latent `g(…)` is pulled towards `h` of the observation really reached, with a stop
+    /// gradient on `h`'s side (1 − cosine similarity). 0: MuZero as published, where the
+    /// latents are shaped by the value, policy and reward losses alone.
+    pub consistency_loss_weight: f64,
     /// Replay capacity in positions (env steps).
     pub buffer_size: usize,
     /// Positions in the replay before learning starts.
@@ -113,6 +124,7 @@ impl Default for MuZeroConfig {
             weight_decay: 1e-4,
             max_grad_norm: 10.0,
             value_loss_weight: 0.25,
+            consistency_loss_weight: 0.0,
             buffer_size: 100_000,
             learning_starts: 1000,
             updates_per_step: 0.25,
@@ -144,6 +156,27 @@ impl MuZeroConfig {
     /// Checks every field's range (MuZero's: at least one unrolled step).
     pub fn validate(&self) -> Result<(), AgentError> {
         self.validate_for(false)
+    }
+
+    /// Refuses a search whose number of players is not the env's (one that reports
+    /// `info["to_play"]` is a two-player game).
+    pub fn check_players(&self, env: &EnvRecipe) -> Result<(), AgentError> {
+        let mut probe = reverie_envs::make_with(&env.id, &env.options)
+            .map_err(|e| AgentError::Env(e.to_string()))?;
+        let (_, info) = probe.reset(Some(0));
+        let two_player = info.get("to_play").is_some();
+        if two_player == self.search.two_player {
+            return Ok(());
+        }
+        Err(AgentError::InvalidConfig {
+            key: "search.two_player",
+            value: self.search.two_player.to_string(),
+            expected: if two_player {
+                "true: this env is a two-player game (its info names the player to move)"
+            } else {
+                "false: this env has one player"
+            },
+        })
     }
 
     /// Checks every field's range; AlphaZero learns no dynamics, so it unrolls none.
@@ -179,6 +212,7 @@ impl MuZeroConfig {
         for (key, value) in [
             ("weight_decay", self.weight_decay),
             ("value_loss_weight", self.value_loss_weight),
+            ("consistency_loss_weight", self.consistency_loss_weight),
             ("updates_per_step", self.updates_per_step),
             ("priority_alpha", self.priority_alpha),
             ("priority_beta", self.priority_beta),
@@ -209,13 +243,6 @@ impl MuZeroConfig {
             self.buffer_size,
             ">= 1",
         )?;
-        if self.search.two_player {
-            return Err(AgentError::InvalidConfig {
-                key: "search.two_player",
-                value: "true".into(),
-                expected: "false: this agent plays single-player envs (self-play is not built yet)",
-            });
-        }
         self.search
             .validate()
             .map_err(|m| AgentError::InvalidConfig {
@@ -316,6 +343,10 @@ impl MuZeroConfig {
 struct Searched {
     policy: Vec<f32>,
     value: f32,
+    /// The player to move at the root (two-player games), whose view the reward is stored in.
+    mover: Option<u8>,
+    /// The root's legal actions, where the env reports them (empty otherwise).
+    legal: Vec<bool>,
 }
 
 /// MuZero; see the module docs.
@@ -370,7 +401,11 @@ impl MuZero {
         TargetConfig {
             unroll: self.config.unroll,
             td_steps: self.config.td_steps,
-            discount: self.config.search.discount,
+            discount: if self.config.search.two_player {
+                -self.config.search.discount
+            } else {
+                self.config.search.discount
+            },
             actions: self.actions,
             obs_dim: self.obs_dim,
             alpha: self.config.priority_alpha as f32,
@@ -390,7 +425,7 @@ impl MuZero {
         let (_, value) = nets.predict(&nets.represent(&obs)?)?;
         let value = nets.value_support.decode(&value)?.to_vec1::<f32>()?;
         for (j, v) in value.iter().enumerate() {
-            if t.bootstrap_scale[j] > 0.0 {
+            if t.bootstrap_scale[j] != 0.0 {
                 t.values[j] = t.value_rewards[j] + t.bootstrap_scale[j] * v;
             }
         }
@@ -399,11 +434,16 @@ impl MuZero {
             .iter()
             .flat_map(|&j| t.step_obs[j * d..(j + 1) * d].iter().copied())
             .collect();
+        let legal: Vec<bool> = inside
+            .iter()
+            .flat_map(|&j| t.step_legal[j * a..(j + 1) * a].iter().copied())
+            .collect();
         let outputs = match &mut self.simulator {
-            Some(sim) => sim.search(nets, &obs, d, Mode::Evaluate, &mut self.rng)?,
+            Some(sim) => sim.search(nets, &obs, d, Some(&legal), Mode::Evaluate, &mut self.rng)?,
             None => {
                 nets.roots(
                     &Tensor::from_vec(obs, (inside.len(), d), dev)?,
+                    Some(&legal),
                     &mut self.roots,
                 )?;
                 self.search.search(
@@ -441,7 +481,19 @@ impl MuZero {
         let nets = &self.nets;
 
         let mut latent = nets.represent(&obs)?;
+        // h of the observation reached at every unrolled step: the consistency targets.
+        let reached = if self.config.consistency_loss_weight > 0.0 && k > 0 {
+            let all = Tensor::from_slice(&t.step_obs, (b * steps, self.obs_dim), dev)?;
+            Some(
+                nets.represent(&all)?
+                    .detach()
+                    .reshape((b, steps, self.config.latent))?,
+            )
+        } else {
+            None
+        };
         let (mut value_loss, mut policy_loss, mut reward_loss) = (None, None, None);
+        let mut consistency_loss = None;
         let add = |acc: &mut Option<Tensor>, x: Tensor| -> candle_core::Result<()> {
             *acc = Some(match acc.take() {
                 Some(sum) => (sum + x)?,
@@ -480,6 +532,12 @@ impl MuZero {
                     .reward_support
                     .log_prob(&reward, &column(&t.rewards, step + 1)?)?;
                 add(&mut reward_loss, (r.neg()? / k as f64)?)?;
+                if let Some(reached) = &reached {
+                    let target = reached.narrow(1, step + 1, 1)?.squeeze(1)?;
+                    let dissimilarity = (cosine_similarity(&next, &target)?.affine(-1.0, 1.0)?
+                        * column(&t.inside, step + 1)?)?;
+                    add(&mut consistency_loss, (dissimilarity / k as f64)?)?;
+                }
                 // Half the gradient into the dynamics step (appendix G).
                 latent = ((&next * 0.5)? + (next.detach() * 0.5)?)?;
             }
@@ -494,7 +552,10 @@ impl MuZero {
             None => value_loss.zeros_like()?,
         };
         let per_row = ((&value_loss * self.config.value_loss_weight)? + &policy_loss)?;
-        let per_row = (per_row + &reward_loss)?;
+        let mut per_row = (per_row + &reward_loss)?;
+        if let Some(consistency) = &consistency_loss {
+            per_row = (per_row + (consistency * self.config.consistency_loss_weight)?)?;
+        }
         let loss = (per_row * &weights)?.mean_all()?;
         let mean = |x: &Tensor| -> candle_core::Result<f64> {
             Ok(x.mean_all()?.to_scalar::<f32>()? as f64)
@@ -504,6 +565,10 @@ impl MuZero {
             ("losses/policy_loss", mean(&policy_loss)?),
             ("losses/reward_loss", mean(&reward_loss)?),
         ];
+        let mut metrics = metrics;
+        if let Some(consistency) = &consistency_loss {
+            metrics.push(("losses/consistency_loss", mean(consistency)?));
+        }
         let loss_value = loss.to_scalar::<f32>()? as f64;
         self.adam
             .backward_step(&loss, Some(self.config.max_grad_norm))?;
@@ -516,7 +581,6 @@ impl MuZero {
         let positions = std::mem::take(&mut self.targets.positions);
         self.buffer.update_priorities(&positions, &errors);
         self.updates += 1;
-        let mut metrics = metrics;
         metrics.push(("losses/loss", loss_value));
         Ok(metrics)
     }
@@ -530,7 +594,7 @@ impl Agent for MuZero {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        _is_first: &[bool],
+        ctx: &ActContext<'_>,
         _carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
@@ -542,15 +606,20 @@ impl Agent for MuZero {
         } else {
             0.0
         };
+        let a = self.actions;
         if !mode.explores() && self.config.eval_by == EvalBy::Prior {
-            let greedy = (|| -> candle_core::Result<Vec<u32>> {
+            let logits = (|| -> candle_core::Result<Vec<Vec<f32>>> {
                 let x = Tensor::from_slice(obs.f32_rows(), (rows, self.obs_dim), &self.device)?;
                 let (logits, _) = self.nets.predict(&self.nets.represent(&x)?)?;
-                logits.argmax(D::Minus1)?.to_vec1::<u32>()
+                logits.to_vec2::<f32>()
             })();
             for i in 0..rows {
-                let a = greedy.as_ref().map_or(0, |g| g[i] as i64);
-                actions.push(Action::Discrete(a));
+                let legal = ctx.legal_row(i, a);
+                let action = match &logits {
+                    Ok(logits) => best_legal(&logits[i], legal),
+                    Err(_) => random_legal(a, legal, &mut self.rng),
+                };
+                actions.push(Action::Discrete(action as i64));
             }
             return;
         }
@@ -560,19 +629,20 @@ impl Agent for MuZero {
                     &self.nets,
                     obs.f32_rows(),
                     self.obs_dim,
+                    ctx.legal,
                     mode,
                     &mut self.rng,
                 )?,
                 None => {
                     let x = Tensor::from_slice(obs.f32_rows(), (rows, self.obs_dim), &self.device)?;
-                    self.nets.roots(&x, &mut self.roots)?;
+                    self.nets.roots(&x, ctx.legal, &mut self.roots)?;
                     let mut model = LearnedModel { nets: &self.nets };
                     self.search
                         .search(&mut model, &mut self.roots, mode, &mut self.rng)?
                 }
             };
             let mut out = Vec::with_capacity(rows);
-            for o in outputs {
+            for (i, o) in outputs.iter().enumerate() {
                 let action = o
                     .action
                     .unwrap_or_else(|| select_action(&o.visits, temperature, &mut self.rng));
@@ -580,6 +650,8 @@ impl Agent for MuZero {
                 out.push(Searched {
                     policy: o.policy.clone(),
                     value: o.value,
+                    mover: ctx.to_play.map(|p| p[i]),
+                    legal: ctx.legal_row(i, a).map_or_else(Vec::new, <[bool]>::to_vec),
                 });
             }
             Ok(out)
@@ -593,16 +665,27 @@ impl Agent for MuZero {
             // The networks failed (a non-finite output): act uniformly rather than stop.
             Err(_) => {
                 actions.clear();
-                for _ in 0..rows {
-                    actions.push(Action::Discrete(self.rng.index(self.actions) as i64));
-                }
-                self.searched = vec![
-                    Searched {
-                        policy: vec![1.0 / self.actions as f32; self.actions],
+                self.searched.clear();
+                for i in 0..rows {
+                    let legal = ctx.legal_row(i, a);
+                    let action = random_legal(a, legal, &mut self.rng);
+                    actions.push(Action::Discrete(action as i64));
+                    let allowed = legal.map_or(a, |l| l.iter().filter(|&&x| x).count());
+                    self.searched.push(Searched {
+                        policy: (0..a)
+                            .map(|j| {
+                                if legal.is_none_or(|l| l[j]) {
+                                    1.0 / allowed as f32
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect(),
                         value: 0.0,
-                    };
-                    rows
-                ];
+                        mover: ctx.to_play.map(|p| p[i]),
+                        legal: legal.map_or_else(Vec::new, <[bool]>::to_vec),
+                    });
+                }
             }
         }
     }
@@ -616,9 +699,14 @@ impl Agent for MuZero {
             game.obs.extend_from_slice(&obs[i * d..(i + 1) * d]);
             game.actions
                 .push(step.actions[i].as_discrete().unwrap_or(0) as usize);
-            game.rewards.push(step.rewards[i] as f32);
+            let reward = match searched.mover {
+                Some(mover) => mover_reward(step.rewards[i], mover),
+                None => step.rewards[i],
+            };
+            game.rewards.push(reward as f32);
             game.root_values.push(searched.value);
             game.policies.extend_from_slice(&searched.policy);
+            game.legal.extend_from_slice(&searched.legal);
             if step.terminated[i] || step.truncated[i] {
                 let mut finished = std::mem::take(game);
                 finished.terminated = step.terminated[i];
@@ -652,6 +740,40 @@ impl Agent for MuZero {
         let state: MuZeroState =
             snapshot::load(Algorithm::MuZero.name(), bytes).map_err(|e| e.to_string())?;
         self.restore_state(state)
+    }
+}
+
+/// Row-wise cosine similarity of `[B, D]` tensors (ε keeps an all-zero row finite).
+fn cosine_similarity(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    let dot = (a * b)?.sum(D::Minus1)?;
+    let norms = (a.sqr()?.sum(D::Minus1)?.sqrt()? * b.sqr()?.sum(D::Minus1)?.sqrt()?)?;
+    dot / (norms + 1e-8)?
+}
+
+/// The legal action with the highest logit (the first on ties); every action when `legal`
+/// is `None`.
+fn best_legal(logits: &[f32], legal: Option<&[bool]>) -> usize {
+    (0..logits.len())
+        .filter(|&j| legal.is_none_or(|l| l[j]))
+        .fold(None, |best: Option<usize>, j| match best {
+            Some(b) if logits[b] >= logits[j] => Some(b),
+            _ => Some(j),
+        })
+        .unwrap_or(0)
+}
+
+/// A uniformly drawn legal action (any of `actions` when `legal` is `None`).
+fn random_legal(actions: usize, legal: Option<&[bool]>, rng: &mut Rng) -> usize {
+    match legal {
+        Some(l) => {
+            let allowed: Vec<usize> = (0..actions).filter(|&j| l[j]).collect();
+            if allowed.is_empty() {
+                0
+            } else {
+                allowed[rng.index(allowed.len())]
+            }
+        }
+        None => rng.index(actions),
     }
 }
 
@@ -729,14 +851,6 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
-        let two_player = MuZeroConfig {
-            search: MctsConfig {
-                two_player: true,
-                ..MctsConfig::default()
-            },
-            ..MuZeroConfig::default()
-        };
-        assert!(refused(two_player).contains("search.two_player"));
         let no_unroll = MuZeroConfig {
             unroll: 0,
             ..MuZeroConfig::default()
@@ -750,6 +864,23 @@ mod tests {
             ..MuZeroConfig::default()
         };
         assert!(refused(no_simulations).contains("search"));
+    }
+
+    #[test]
+    fn the_search_must_have_as_many_players_as_the_env() {
+        let two = MuZeroConfig {
+            search: MctsConfig {
+                two_player: true,
+                discount: 1.0,
+                ..MctsConfig::default()
+            },
+            ..MuZeroConfig::default()
+        };
+        assert!(two.check_players(&EnvRecipe::new("TicTacToe-v0")).is_ok());
+        let one_player = two.check_players(&EnvRecipe::new("CartPole-v1"));
+        assert!(one_player.unwrap_err().to_string().contains("one player"));
+        let board = MuZeroConfig::default().check_players(&EnvRecipe::new("ConnectFour-v0"));
+        assert!(board.unwrap_err().to_string().contains("two-player"));
     }
 
     #[test]
@@ -793,6 +924,7 @@ mod tests {
             root_values: vec![1000.0; steps],
             policies: [1.0, 0.0].repeat(steps),
             priorities: vec![],
+            legal: vec![],
             terminated: true,
         });
         let c = agent.target_config();
@@ -824,7 +956,7 @@ mod tests {
             .init(&obs, &act, 100, Rng::seed_from_u64(0))
             .unwrap();
         let x = Tensor::zeros((3, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
-        agent.nets.roots(&x, &mut agent.roots).unwrap();
+        agent.nets.roots(&x, None, &mut agent.roots).unwrap();
         assert_eq!(agent.roots.len(), 3);
         let mut model = LearnedModel { nets: &agent.nets };
         let outputs = agent

@@ -9,8 +9,8 @@
 use candle_core::{Device, Tensor, D};
 use reverie_core::snapshot;
 use reverie_core::{
-    Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
-    Space, StepBatch,
+    ActContext, Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer,
+    ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
@@ -338,7 +338,7 @@ impl Agent for Dqn {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        _is_first: &[bool],
+        _ctx: &ActContext<'_>,
         _carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,

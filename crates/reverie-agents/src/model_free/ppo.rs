@@ -13,7 +13,9 @@
 
 use candle_core::{Device, Tensor, Var};
 use reverie_core::snapshot;
-use reverie_core::{Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch};
+use reverie_core::{
+    ActContext, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch,
+};
 use reverie_nn::dist::{categorical, Categorical, Distribution};
 use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
 use serde::{Deserialize, Serialize};
@@ -579,7 +581,7 @@ impl Agent for Ppo {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        _is_first: &[bool],
+        _ctx: &ActContext<'_>,
         _carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,

@@ -9,8 +9,8 @@
 use candle_core::{Device, Tensor, Var};
 use reverie_core::snapshot;
 use reverie_core::{
-    Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer, ReplayBufferConfig, Rng,
-    Space, StepBatch,
+    ActContext, Action, Agent, Batch, Carry, Metrics, Mode, ObsBatch, ReplayBuffer,
+    ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_nn::dist::TanhNormal;
 use reverie_nn::{Activation, Adam, AdamConfig, AdamState, DeviceSpec, Init, Mlp, Parameters};
@@ -454,7 +454,7 @@ impl Agent for Sac {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        _is_first: &[bool],
+        _ctx: &ActContext<'_>,
         _carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
@@ -659,7 +659,7 @@ mod tests {
         for _ in 0..3 {
             sac.act(
                 &ObsBatch::from_f32(o.to_vec(), 3),
-                &[false],
+                &ActContext::new(&[false]),
                 &mut Carry::none(),
                 Mode::Explore,
                 &mut actions,

@@ -103,7 +103,7 @@ impl<G: BoardGame> BoardEnv<G> {
     }
 
     /// The position with the state's `codes`, refused with what is wrong.
-    fn position_of_codes(codes: &[f64]) -> Result<G, EnvError> {
+    pub(crate) fn position_of_codes(codes: &[f64]) -> Result<G, EnvError> {
         let cells = G::ROWS * G::COLS;
         if codes.len() != cells {
             return Err(EnvError::invalid_state(

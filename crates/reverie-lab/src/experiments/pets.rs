@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use reverie_agents::{MpcAgent, MpcAgentConfig};
 use reverie_core::{
-    Action, Agent, AutoresetMode, BoxedEnv, Carry, DynEnv, EnvError, Frame, Info, KnownFunctions,
-    Metrics, Mode, ObsBatch, Observation, Rng, SeedStreams, SimulatorState, Space, Step, StepBatch,
-    VecEnv,
+    ActContext, Action, Agent, AutoresetMode, BoxedEnv, Carry, DynEnv, EnvError, Frame, Info,
+    KnownFunctions, Metrics, Mode, ObsBatch, Observation, Rng, SeedStreams, SimulatorState, Space,
+    Step, StepBatch, VecEnv,
 };
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use reverie_planning::{CemConfig, ICemConfig, OptimizerConfig};
@@ -167,13 +167,13 @@ impl Agent for TimedAgent {
     fn act(
         &mut self,
         obs: &ObsBatch,
-        is_first: &[bool],
+        ctx: &ActContext<'_>,
         carry: &mut Carry,
         mode: Mode,
         actions: &mut Vec<Action>,
     ) {
         let t0 = Instant::now();
-        self.agent.act(obs, is_first, carry, mode, actions);
+        self.agent.act(obs, ctx, carry, mode, actions);
         if self.acts >= self.random_steps {
             self.planning_seconds += t0.elapsed().as_secs_f64();
         }
@@ -263,6 +263,7 @@ fn run_seed(setup: &Setup, seed: u64, dir: &Path) -> anyhow::Result<Outcome> {
         eval_every: 0,
         eval_episodes: 0,
         eval_max_episode_steps: setup.episode_steps as u64,
+        eval_opponent: None,
         checkpoint_every: 0,
         checkpoint_seconds: 0.0,
         max_nonfinite_updates: 0,

@@ -134,36 +134,44 @@ impl MuZeroNets {
         ))
     }
 
-    /// The search's roots for observations `[N, obs]`: h, then f, one row each.
+    /// The search's roots for observations `[N, obs]`: h, then f, one row each; `legal`
+    /// (`[N × actions]`, where the env reports it) masks the roots' actions. MuZero masks only
+    /// there (appendix B): inside the tree the model never sees illegal moves played, so it
+    /// learns not to propose them.
     pub(super) fn roots(
         &self,
         obs: &Tensor,
+        legal: Option<&[bool]>,
         roots: &mut Evaluations<Vec<f32>>,
     ) -> candle_core::Result<()> {
         let latent = self.represent(obs)?;
         let (logits, values) = self.evaluate(&latent)?;
         let states = latent.to_vec2::<f32>()?.into_iter().map(|s| (s, 0.0));
-        push_evaluated(roots, states, &logits, &values);
+        push_evaluated(roots, states, &logits, &values, legal);
         Ok(())
     }
 }
 
-/// Pushes `(state, reward)` rows with their policy logits and values (no legal mask: every
-/// action is allowed in the single-player envs these agents play).
+/// Pushes `(state, reward)` rows with their policy logits and values, and each row's legal
+/// actions from `legal` (`[rows × actions]`; `None`: every action is legal).
 pub(super) fn push_evaluated<S>(
     out: &mut Evaluations<S>,
     states: impl IntoIterator<Item = (S, f32)>,
     logits: &[Vec<f32>],
     values: &[f32],
+    legal: Option<&[bool]>,
 ) {
-    for (((state, reward), logits), &value) in states.into_iter().zip(logits).zip(values) {
+    let a = out.num_actions();
+    for (i, (((state, reward), logits), &value)) in
+        states.into_iter().zip(logits).zip(values).enumerate()
+    {
         out.push(
             state,
             reward,
             Evaluation {
                 logits,
                 value,
-                legal: None,
+                legal: legal.map(|l| &l[i * a..(i + 1) * a]),
             },
         );
     }
@@ -212,7 +220,7 @@ impl SearchModel for LearnedModel<'_> {
         let (logits, values) = nets.evaluate(&next)?;
         let rewards = nets.reward_support.decode(&reward)?.to_vec1::<f32>()?;
         let states = next.to_vec2::<f32>()?.into_iter().zip(rewards);
-        push_evaluated(out, states, &logits, &values);
+        push_evaluated(out, states, &logits, &values, None);
         Ok(())
     }
 }

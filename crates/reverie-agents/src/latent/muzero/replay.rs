@@ -22,6 +22,10 @@ pub(super) struct Game {
     pub(super) policies: Vec<f32>,
     /// `[T]` sampling priorities.
     pub(super) priorities: Vec<f32>,
+    /// `[T, actions]` the legal actions at each position where the env reports them (board
+    /// games), empty otherwise: reanalyse masks its new searches' roots with them.
+    #[serde(default)]
+    pub(super) legal: Vec<bool>,
     /// The episode ended in a terminal state (values beyond it are 0); otherwise it was cut
     /// and the last root value stands in for what follows.
     pub(super) terminated: bool,
@@ -52,6 +56,9 @@ pub(super) struct Targets {
     /// `[B, K + 1, obs]` the observation at each unrolled step inside the game (zeros
     /// past its end): reanalyse searches it again for a fresh policy target.
     pub(super) step_obs: Vec<f32>,
+    /// `[B, K + 1, A]` the legal actions at each unrolled step (all, where the game
+    /// recorded none or past its end).
+    pub(super) step_legal: Vec<bool>,
     /// `[B, K + 1]` reward targets (entry 0 unused: no reward leads to the root).
     pub(super) rewards: Vec<f32>,
     /// `[B, K + 1, A]` policy targets.
@@ -199,6 +206,12 @@ impl GameBuffer {
             }
             out.step_obs
                 .extend_from_slice(if i < len { obs_at(i) } else { &zeros });
+            if i < len && !game.legal.is_empty() {
+                out.step_legal
+                    .extend_from_slice(&game.legal[i * c.actions..(i + 1) * c.actions]);
+            } else {
+                out.step_legal.extend(std::iter::repeat_n(true, c.actions));
+            }
             out.rewards.push(match k {
                 0 => 0.0,
                 _ if i - 1 < len => game.rewards[i - 1],
@@ -220,7 +233,8 @@ impl GameBuffer {
 /// `z_i = Σ_{j<n} γʲ r_{i+j} + γⁿ ν_{i+n}` (MuZero's n-step target, ν the search's root
 /// value) as its reward sum and its bootstrap `(index, γ^m)`, with the sum cut at the
 /// game's end: no bootstrap beyond a terminal state; past a cut episode, the last root
-/// value discounted to where it stands.
+/// value discounted to where it stands. In a two-player game `c.discount` is −γ: rewards
+/// and values are the mover's, and the mover changes every ply.
 fn value_parts(game: &Game, i: usize, c: &TargetConfig) -> (f32, Option<(usize, f32)>) {
     let len = game.len();
     if i >= len {
@@ -275,6 +289,7 @@ mod tests {
             root_values: vec![10.0, 20.0, 40.0],
             policies: vec![0.5, 0.5, 0.25, 0.75, 1.0, 0.0],
             priorities: vec![],
+            legal: vec![],
             terminated,
         }
     }
@@ -289,6 +304,25 @@ mod tests {
         // A cut episode bootstraps from its last root value: 2 + 0.5·4 + 0.25·ν_2.
         assert_eq!(value_target(&game(false), 1, &c), 4.0 + 0.25 * 40.0);
         assert_eq!(value_target(&game(true), 3, &c), 0.0);
+    }
+
+    #[test]
+    fn two_player_targets_change_sign_with_the_mover() {
+        // Three moves, rewards from each mover's view: the third move (the first player's
+        // second) wins. A discount of −1 is what MuZero uses for two players.
+        let c = TargetConfig {
+            td_steps: 9,
+            discount: -1.0,
+            ..config()
+        };
+        let g = Game {
+            rewards: vec![0.0, 0.0, 1.0],
+            ..game(true)
+        };
+        // Positions 0 and 2 are the winner's to move, position 1 the loser's.
+        assert_eq!(value_target(&g, 0, &c), 1.0);
+        assert_eq!(value_target(&g, 1, &c), -1.0);
+        assert_eq!(value_target(&g, 2, &c), 1.0);
     }
 
     #[test]

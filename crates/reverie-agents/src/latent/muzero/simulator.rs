@@ -2,10 +2,12 @@
 //! leaves with a copy of the env's own simulator (its settable state) instead of the
 //! learned dynamics, and only `h` and `f` are learned, from the same replay and targets
 //! (no unrolled steps: `unroll = 0`). The env must expose `SimulatorState` and recover its
-//! state from an observation (the classic-control envs do).
+//! state from an observation (the classic-control envs and the board games do). In a board
+//! game the simulator's `info["action_mask"]` masks every node, not only the root, and its
+//! rewards are turned to the mover's view.
 
 use candle_core::Tensor;
-use reverie_core::{Action, BoxedEnv, Mode, Rng, Space};
+use reverie_core::{mover_before, mover_reward, Action, BoxedEnv, Mode, Rng, Space};
 use reverie_envs::EnvRecipe;
 use reverie_planning::search::{
     Evaluation, Evaluations, Leaves, Mcts, MctsConfig, SearchModel, SearchOutput,
@@ -21,6 +23,7 @@ pub(super) struct Simulator {
     start: i64,
     search: Mcts<Vec<f64>>,
     roots: Evaluations<Vec<f64>>,
+    two_player: bool,
 }
 
 impl Simulator {
@@ -70,15 +73,18 @@ impl Simulator {
                 expected: "a valid setting",
             })?,
             roots: Evaluations::new(actions),
+            two_player: search.two_player,
         })
     }
 
-    /// One search from each observation row of `obs` (`[rows, obs_dim]`).
+    /// One search from each observation row of `obs` (`[rows, obs_dim]`), its root actions
+    /// masked by `legal` (`[rows × actions]`) where given.
     pub(super) fn search(
         &mut self,
         nets: &MuZeroNets,
         obs: &[f32],
         obs_dim: usize,
+        legal: Option<&[bool]>,
         mode: Mode,
         rng: &mut Rng,
     ) -> candle_core::Result<&[SearchOutput]> {
@@ -101,12 +107,14 @@ impl Simulator {
             states.into_iter().map(|s| (s, 0.0)),
             &logits,
             &values,
+            legal,
         );
         let mut model = SimulatorModel {
             env: &mut self.env,
             start: self.start,
             nets,
             obs_dim,
+            two_player: self.two_player,
         };
         self.search.search(&mut model, &mut self.roots, mode, rng)
     }
@@ -120,6 +128,7 @@ struct SimulatorModel<'a> {
     start: i64,
     nets: &'a MuZeroNets,
     obs_dim: usize,
+    two_player: bool,
 }
 
 impl SearchModel for SimulatorModel<'_> {
@@ -132,9 +141,13 @@ impl SearchModel for SimulatorModel<'_> {
         out: &mut Evaluations<Vec<f64>>,
     ) -> candle_core::Result<()> {
         let sim_error = |e: reverie_core::EnvError| candle_core::Error::Msg(e.to_string());
-        // (state, reward, terminal) per leaf; the observations of the non-terminal ones.
+        // (state, reward, terminal) per leaf; the observations and legal actions of the
+        // non-terminal ones.
         let mut stepped = Vec::with_capacity(leaves.len());
         let mut obs = Vec::new();
+        let mut legal = Vec::new();
+        let mut masked = false;
+        let a = out.num_actions();
         for (state, action) in leaves.iter() {
             let sim = self.env.simulator_mut().expect("checked at construction");
             sim.set_state(state).map_err(sim_error)?;
@@ -152,8 +165,19 @@ impl SearchModel for SimulatorModel<'_> {
                     candle_core::Error::Msg("the simulator's observations are not vectors".into())
                 })?;
                 obs.extend_from_slice(row);
+                match step.info.action_mask() {
+                    Some(mask) if mask.len() == a => {
+                        legal.extend(mask.iter().map(|&m| m != 0));
+                        masked = true;
+                    }
+                    _ => legal.resize(legal.len() + a, true),
+                }
             }
-            stepped.push((next, step.reward as f32, step.terminated));
+            let reward = match (self.two_player, mover_before(&step.info)) {
+                (true, Some(mover)) => mover_reward(step.reward, mover),
+                _ => step.reward,
+            };
+            stepped.push((next, reward as f32, step.terminated));
         }
         let rows = obs.len() / self.obs_dim;
         let (logits, values) = if rows > 0 {
@@ -162,19 +186,19 @@ impl SearchModel for SimulatorModel<'_> {
         } else {
             (Vec::new(), Vec::new())
         };
-        let mut evaluated = logits.iter().zip(values);
+        let mut evaluated = logits.iter().zip(values).enumerate();
         for (state, reward, terminal) in stepped {
             if terminal {
                 out.push_terminal(state, reward);
             } else {
-                let (logits, value) = evaluated.next().expect("one evaluation per live leaf");
+                let (i, (logits, value)) = evaluated.next().expect("one evaluation per live leaf");
                 out.push(
                     state,
                     reward,
                     Evaluation {
                         logits,
                         value,
-                        legal: None,
+                        legal: masked.then(|| &legal[i * a..(i + 1) * a]),
                     },
                 );
             }

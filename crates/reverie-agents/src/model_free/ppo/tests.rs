@@ -139,14 +139,14 @@ fn save_and_load_round_trip_and_corrupt_data_is_refused() {
     let batch = ObsBatch::from_f32(row.to_vec(), 2);
     a.act(
         &batch,
-        &[false],
+        &ActContext::new(&[false]),
         &mut Carry::none(),
         Mode::Evaluate,
         &mut out_a,
     );
     b.act(
         &batch,
-        &[false],
+        &ActContext::new(&[false]),
         &mut Carry::none(),
         Mode::Evaluate,
         &mut out_b,
