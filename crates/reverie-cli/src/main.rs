@@ -654,6 +654,18 @@ fn run(command: Command) -> anyhow::Result<()> {
                     record.draws,
                     record.losses
                 );
+                for lost in &record.lost_games {
+                    let moves: Vec<String> = lost.moves.iter().map(i64::to_string).collect();
+                    println!(
+                        "  lost, moving {}: {}",
+                        if lost.agent_moved_first {
+                            "first"
+                        } else {
+                            "second"
+                        },
+                        moves.join(" ")
+                    );
+                }
                 return Ok(());
             }
             let report = reverie_run::eval::eval_run_with(

@@ -14,7 +14,7 @@ use crate::config::env_options;
 use crate::eval::load_run;
 
 /// How an agent's games against an opponent ended, from the agent's view.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MatchRecord {
     /// Games the agent won.
     pub wins: u32,
@@ -22,6 +22,21 @@ pub struct MatchRecord {
     pub draws: u32,
     /// Games the agent lost.
     pub losses: u32,
+    /// The moves of the first lost games (at most [`MAX_LOST_GAMES_KEPT`]): what to look at
+    /// to see why.
+    pub lost_games: Vec<LostGame>,
+}
+
+/// Lost games a [`MatchRecord`] keeps the moves of.
+pub const MAX_LOST_GAMES_KEPT: usize = 10;
+
+/// The moves of one lost game, both sides' in order (actions: cells or columns).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LostGame {
+    /// Whether the agent made the first move.
+    pub agent_moved_first: bool,
+    /// Every move of the game, the first player's first.
+    pub moves: Vec<i64>,
 }
 
 impl MatchRecord {
@@ -128,8 +143,11 @@ pub fn play_matches(
                     r if r > 0.0 => record.wins += 1,
                     r if r < 0.0 => {
                         record.losses += 1;
-                        if std::env::var_os("REVERIE_DEBUG_GAMES").is_some() {
-                            eprintln!("lost game {game} as player {agent_side}: {moves:?}");
+                        if record.lost_games.len() < MAX_LOST_GAMES_KEPT {
+                            record.lost_games.push(LostGame {
+                                agent_moved_first: agent_side == 0,
+                                moves: std::mem::take(&mut moves),
+                            });
                         }
                     }
                     _ => record.draws += 1,

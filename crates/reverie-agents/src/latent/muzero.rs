@@ -101,6 +101,13 @@ pub struct MuZeroConfig {
     pub reanalyse_fraction: f64,
     /// The tree search: simulations, discount, pUCT or Gumbel selection.
     pub search: MctsConfig,
+    /// AlphaZero's rule for board games: while training, the first `explore_moves` moves of
+    /// each game are drawn from the root visit counts (at the temperature schedule) and the
+    /// later ones take the most visited action (root noise still explores). 0: every move is
+    /// drawn. Drawing every move of a short game throws away won positions at random, and
+    /// the values learned from such games say a threat wins even where the opponent simply
+    /// completes a line first.
+    pub explore_moves: usize,
     /// How evaluation acts: `search` (the most visited root action) or `prior` (the argmax
     /// of the policy head, no search: what the search adds is the difference).
     pub eval_by: EvalBy,
@@ -135,6 +142,7 @@ impl Default for MuZeroConfig {
                 simulations: 25,
                 ..MctsConfig::default()
             },
+            explore_moves: 0,
             eval_by: EvalBy::Search,
             device: DeviceSpec::Cpu,
         }
@@ -643,6 +651,10 @@ impl Agent for MuZero {
             };
             let mut out = Vec::with_capacity(rows);
             for (i, o) in outputs.iter().enumerate() {
+                let greedy_now = mode.explores()
+                    && self.config.explore_moves > 0
+                    && self.running[i].len() >= self.config.explore_moves;
+                let temperature = if greedy_now { 0.0 } else { temperature };
                 let action = o
                     .action
                     .unwrap_or_else(|| select_action(&o.visits, temperature, &mut self.rng));

@@ -89,6 +89,7 @@ fn board_experiment(
                     wins: a.wins + r.wins,
                     draws: a.draws + r.draws,
                     losses: a.losses + r.losses,
+                    lost_games: Vec::new(),
                 });
             let unbeaten = records.iter().filter(|r| r.losses == 0).count();
             summary.push(vec![
