@@ -552,7 +552,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 let mut rng = reverie_core::Rng::seed_from_u64(seed);
                 let recorded = reverie_envs::render::video::record_episode(
                     env.as_mut(),
-                    |_| space.sample(&mut rng),
+                    |_, info| space.sample_masked(info.action_mask(), &mut rng),
                     seed,
                     10_000,
                     path,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 
-use reverie_core::{ActContext, Agent, Mode, ObsBatch, Observation, SeedStreams};
+use reverie_core::{Agent, Info, Mode, ObsBatch, Observation, SeedStreams, Space, Turns};
 use reverie_envs::make_with;
 use reverie_envs::render::video::{record_episode, EpisodeVideo};
 
@@ -68,10 +68,15 @@ pub fn record_run_video(
     let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
     let mut carry = agent.initial_carry(1);
     let (mut actions, mut first) = (Vec::with_capacity(1), true);
-    let policy = |obs: &Observation| {
+    let mut turns = match env.action_space() {
+        Space::Discrete { n, .. } => Turns::new(1, n as usize),
+        _ => Turns::new(1, 0),
+    };
+    let policy = |obs: &Observation, info: &Info| {
+        turns.record(0, info);
         agent.act(
             &ObsBatch::single(obs),
-            &ActContext::new(&[first]),
+            &turns.context(&[first]),
             &mut carry,
             Mode::Evaluate,
             &mut actions,

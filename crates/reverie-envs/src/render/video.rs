@@ -6,7 +6,7 @@
 //! use reverie_envs::render::video::record_episode;
 //!
 //! let mut env = reverie_envs::make("CartPole-v1").unwrap();
-//! let video = record_episode(&mut *env, |_| Action::Discrete(1), 0, 500, "cartpole.gif", 0.5)
+//! let video = record_episode(&mut *env, |_, _| Action::Discrete(1), 0, 500, "cartpole.gif", 0.5)
 //!     .unwrap();
 //! println!("{} frames, {} bytes", video.frames, video.bytes);
 //! ```
@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use reverie_core::atomic::write_atomic;
-use reverie_core::{Action, DynEnv, EnvError, Frame, Observation};
+use reverie_core::{Action, DynEnv, EnvError, Frame, Info, Observation};
 
 /// Frame delay [`record_episode`] uses: 2/100 s, i.e. 50 frames per second (Gymnasium's
 /// classic-control `render_fps`, and the shortest delay browsers honour).
@@ -366,7 +366,7 @@ pub struct EpisodeVideo {
 /// once the whole episode is recorded. A boxed env is passed as `&mut *env`.
 pub fn record_episode(
     env: &mut dyn DynEnv,
-    policy: impl FnMut(&Observation) -> Action,
+    policy: impl FnMut(&Observation, &Info) -> Action,
     seed: u64,
     max_steps: usize,
     path: impl AsRef<Path>,
@@ -383,7 +383,7 @@ pub fn record_episode(
 /// [`record_episode`] with every option.
 pub fn record_episode_with(
     env: &mut dyn DynEnv,
-    mut policy: impl FnMut(&Observation) -> Action,
+    mut policy: impl FnMut(&Observation, &Info) -> Action,
     seed: u64,
     options: &VideoOptions,
     path: impl AsRef<Path>,
@@ -399,7 +399,7 @@ pub fn record_episode_with(
     let height = ((h as f64 * scale).round() as usize).max(1);
     let mut recorder = GifRecorder::new(width, height, options.delay_cs)?;
     let mut frame = Frame::new(width, height);
-    let (mut obs, _) = env.reset(Some(seed));
+    let (mut obs, mut info) = env.reset(Some(seed));
     env.render(&mut frame)?;
     recorder.push(&frame)?;
     let mut video = EpisodeVideo {
@@ -413,13 +413,14 @@ pub fn record_episode_with(
         bytes: 0,
     };
     while video.steps < options.max_steps {
-        let action = policy(&obs);
+        let action = policy(&obs, &info);
         let step = env.step(&action)?;
         video.steps += 1;
         video.episode_return += step.reward;
         env.render(&mut frame)?;
         recorder.push(&frame)?;
         obs = step.obs;
+        info = step.info;
         if step.terminated || step.truncated {
             video.terminated = step.terminated;
             video.truncated = step.truncated;

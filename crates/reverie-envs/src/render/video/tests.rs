@@ -46,7 +46,7 @@ fn records_cartpole_and_decodes_back() {
     let mut k = 0;
     let video = record_episode(
         &mut *env,
-        |_| {
+        |_, _| {
             k += 1;
             Action::Discrete(k % 2)
         },
@@ -119,7 +119,7 @@ fn refuses_wrong_sizes_and_envs_without_pictures() {
     let dir = temp_dir("scale");
     let err = record_episode(
         &mut *env,
-        |_| Action::Discrete(0),
+        |_, _| Action::Discrete(0),
         0,
         5,
         dir.join("x.gif"),
@@ -141,7 +141,7 @@ fn cartpole_200_steps_size_and_time() {
         // A policy that balances for a while: push towards the pole's lean.
         let video = record_episode(
             &mut *env,
-            |obs| match obs {
+            |obs, _| match obs {
                 Observation::Vector(v) => Action::Discrete(i64::from(v[2] + 0.5 * v[3] > 0.0)),
                 _ => unreachable!(),
             },
