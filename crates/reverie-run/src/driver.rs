@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use reverie_core::metrics::MetricsLogger;
 
-use crate::versus::{play_matches, Versus};
+use crate::versus::{play_matches, MatchRecord, Versus};
 use reverie_core::{
     Action, Agent, BoxedEnv, Carry, Metrics, Mode, ObsBatch, Space, StepBatch, Turns, VecEnv,
 };
@@ -209,9 +209,39 @@ pub fn evaluate(
     Ok((mean, var.sqrt()))
 }
 
-/// The schedule's evaluation at `step`, logged as `eval/episodic_return` (and the games'
-/// results against an opponent): the mean and standard deviation of the returns, or of the
-/// agent's results (+1, 0, −1) against `schedule.eval_opponent`.
+/// A run's evaluation: [`evaluate`]'s episodes, or, with an opponent (`eval_opponent`),
+/// `episodes` games against it whose results (+1, 0, −1) stand for the returns. Returns the
+/// mean and standard deviation, and the games' record when there were games.
+pub fn evaluate_as_configured(
+    eval_env: &mut BoxedEnv,
+    agent: &mut dyn Agent,
+    versus: Option<&Versus>,
+    episodes: u32,
+    max_steps: u64,
+    seed: u64,
+) -> anyhow::Result<(f64, f64, Option<MatchRecord>)> {
+    Ok(match versus {
+        Some(versus) => {
+            let record = play_matches(
+                agent,
+                eval_env,
+                &versus.env_id,
+                versus.opponent,
+                episodes,
+                seed,
+            )?;
+            let (mean, std) = record.score();
+            (mean, std, Some(record))
+        }
+        None => {
+            let (mean, std) = evaluate(eval_env, agent, episodes, max_steps, seed)?;
+            (mean, std, None)
+        }
+    })
+}
+
+/// The schedule's evaluation at `step` ([`evaluate_as_configured`]), logged as
+/// `eval/episodic_return` and, for games, `eval/wins`, `eval/draws`, `eval/losses`.
 fn scheduled_evaluation(
     eval_env: &mut BoxedEnv,
     agent: &mut dyn Agent,
@@ -219,33 +249,23 @@ fn scheduled_evaluation(
     monitor: &mut Monitor,
     step: u64,
 ) -> anyhow::Result<(f64, f64)> {
-    let (mean, std) = match &schedule.eval_opponent {
-        Some(versus) => {
-            let record = play_matches(
-                agent,
-                eval_env,
-                &versus.env_id,
-                versus.opponent,
-                schedule.eval_episodes,
-                schedule.eval_seed,
-            )?;
-            for (name, count) in [
-                ("eval/wins", record.wins),
-                ("eval/draws", record.draws),
-                ("eval/losses", record.losses),
-            ] {
-                monitor.logger.log(step, name, f64::from(count))?;
-            }
-            record.score()
+    let (mean, std, record) = evaluate_as_configured(
+        eval_env,
+        agent,
+        schedule.eval_opponent.as_ref(),
+        schedule.eval_episodes,
+        schedule.eval_max_episode_steps,
+        schedule.eval_seed,
+    )?;
+    if let Some(record) = record {
+        for (name, count) in [
+            ("eval/wins", record.wins),
+            ("eval/draws", record.draws),
+            ("eval/losses", record.losses),
+        ] {
+            monitor.logger.log(step, name, f64::from(count))?;
         }
-        None => evaluate(
-            eval_env,
-            agent,
-            schedule.eval_episodes,
-            schedule.eval_max_episode_steps,
-            schedule.eval_seed,
-        )?,
-    };
+    }
     monitor.logger.log(step, "eval/episodic_return", mean)?;
     Ok((mean, std))
 }

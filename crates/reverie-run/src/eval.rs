@@ -11,9 +11,10 @@ use reverie_envs::make_with;
 use reverie_envs::render::video::{record_episode, EpisodeVideo};
 
 use crate::config::{env_options, TrainConfig};
-use crate::driver::evaluate;
+use crate::driver::evaluate_as_configured;
 use crate::run_dir::RunDir;
 use crate::train::load_agent;
+use crate::versus::Versus;
 
 /// What an evaluation measured.
 #[derive(Clone, Debug, Serialize)]
@@ -117,9 +118,10 @@ pub fn eval_run_with(
     let (config, checkpoint, mut agent) = load_run(run, checkpoint, overrides)?;
     let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
     let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
-    let (mean, std) = evaluate(
+    let (mean, std, _) = evaluate_as_configured(
         &mut env,
         agent.as_mut(),
+        Versus::of_config(&config)?.as_ref(),
         episodes,
         config.eval_max_episode_steps,
         seed,

@@ -230,26 +230,7 @@ impl Parts {
             eval_every: config.eval_every,
             eval_episodes: config.eval_episodes,
             eval_max_episode_steps: config.eval_max_episode_steps,
-            eval_opponent: config
-                .eval_opponent
-                .as_deref()
-                .map(|name| -> anyhow::Result<Versus> {
-                    let opponent = name
-                        .parse()
-                        .map_err(|e: String| anyhow::anyhow!("eval_opponent: {e}"))?;
-                    if !reverie_envs::board::is_board_game(&config.env.id) {
-                        anyhow::bail!(
-                            "eval_opponent = {name:?}: {} is not a board game (opponents play \
-                             TicTacToe-v0 and ConnectFour-v0)",
-                            config.env.id
-                        );
-                    }
-                    Ok(Versus {
-                        opponent,
-                        env_id: config.env.id.clone(),
-                    })
-                })
-                .transpose()?,
+            eval_opponent: Versus::of_config(config)?,
             checkpoint_every: config.checkpoint_every,
             checkpoint_seconds: config.checkpoint_minutes * 60.0,
             max_nonfinite_updates: config.max_nonfinite_updates,

@@ -10,7 +10,7 @@ use reverie_core::{Agent, BoxedEnv, Mode, ObsBatch, Rng, SeedStreams, Space, Tur
 use reverie_envs::board::Opponent;
 use reverie_envs::make_with;
 
-use crate::config::env_options;
+use crate::config::{env_options, TrainConfig};
 use crate::eval::load_run;
 
 /// How an agent's games against an opponent ended, from the agent's view.
@@ -67,6 +67,30 @@ pub struct Versus {
     pub opponent: Opponent,
     /// The registered id of the game.
     pub env_id: String,
+}
+
+impl Versus {
+    /// The opponent a run's `eval_opponent` names, if any; refused with the reason when the
+    /// name is unknown or the env is not a board game.
+    pub fn of_config(config: &TrainConfig) -> anyhow::Result<Option<Self>> {
+        let Some(name) = config.eval_opponent.as_deref() else {
+            return Ok(None);
+        };
+        let opponent = name
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("eval_opponent: {e}"))?;
+        if !reverie_envs::board::is_board_game(&config.env.id) {
+            anyhow::bail!(
+                "eval_opponent = {name:?}: {} is not a board game (opponents play TicTacToe-v0 \
+                 and ConnectFour-v0)",
+                config.env.id
+            );
+        }
+        Ok(Some(Self {
+            opponent,
+            env_id: config.env.id.clone(),
+        }))
+    }
 }
 
 /// Plays `games` games of the board game `env` (registered as `env_id`) between `agent`,

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use reverie_core::StepBatch;
-use reverie_run::driver::{evaluate, EpisodeEnd, Evaluation, Flow, Hooks};
+use reverie_run::driver::{evaluate_as_configured, EpisodeEnd, Evaluation, Flow, Hooks};
 use reverie_run::{resolve, train_with_hooks, ConfigRequest, RunLocation, TrainConfig};
 
 /// Counts what the driver reports.
@@ -144,6 +144,33 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
                 "agent.reanalyse_fraction=0.5",
             ],
         ),
+        // Self-play: legal moves and the player to move through the driver, games
+        // against perfect play as the evaluation, reanalyse with the games' masks.
+        (
+            "muzero",
+            "TicTacToe-v0",
+            300,
+            vec![
+                "agent.learning_starts=100",
+                "agent.batch_size=8",
+                "agent.search.simulations=4",
+                "agent.reanalyse_fraction=0.5",
+                "agent.explore_moves=2",
+                "eval_opponent=\"perfect\"",
+            ],
+        ),
+        (
+            "alphazero",
+            "ConnectFour-v0",
+            300,
+            vec![
+                "agent.learning_starts=100",
+                "agent.batch_size=8",
+                "agent.hidden=[16]",
+                "agent.search.simulations=4",
+                "eval_opponent=\"alpha-beta-1\"",
+            ],
+        ),
         (
             "dreamer",
             "CartPolePixels-v1",
@@ -262,9 +289,11 @@ fn every_algorithm_runs_on_the_one_driver_and_the_hooks_see_the_run() {
             let mut agent = reverie_run::train::load_agent(&config, &bytes).unwrap();
             let mut eval_env = reverie_envs::make(env).unwrap();
             let seed = reverie_core::SeedStreams::new(config.seed).seed("eval");
-            let (mean, _) = evaluate(
+            let versus = reverie_run::versus::Versus::of_config(&config).unwrap();
+            let (mean, _, _) = evaluate_as_configured(
                 &mut eval_env,
                 agent.as_mut(),
+                versus.as_ref(),
                 config.eval_episodes,
                 config.eval_max_episode_steps,
                 seed,
