@@ -239,3 +239,34 @@ fn alpha_beta_plays_through_the_envs_true_simulator() {
         }
     }
 }
+
+#[test]
+fn vectorised_games_report_each_envs_turn_and_legal_moves_through_autoresets() {
+    use reverie_core::{AutoresetMode, VecEnv};
+    let mut envs = VecEnv::from_fn(2, AutoresetMode::SameStep, TicTacToe::new);
+    envs.reset(Some(0));
+    // X takes 0, 1, 2 in env 0 (O answers 3, 4) and wins on the fifth move; env 1 plays
+    // the same cells in another order and is still going.
+    let moves = [[0, 4], [3, 0], [1, 8], [4, 1], [2, 6]];
+    for (t, pair) in moves.iter().enumerate() {
+        envs.step(pair).unwrap();
+        let first = [false, false];
+        let ctx = envs.turns().context(&first);
+        let (legal, to_play) = (ctx.legal.unwrap(), ctx.to_play.unwrap());
+        if t < 4 {
+            assert_eq!(to_play, [(t % 2 == 0) as u8; 2], "move {t}");
+            assert!(!legal[pair[0] as usize] && !legal[9 + pair[1] as usize]);
+        }
+    }
+    assert_eq!(envs.ended(), [true, false]);
+    let first = [false, false];
+    let ctx = envs.turns().context(&first);
+    // Env 0 was reset in the same step: an empty board, X to move.
+    assert_eq!(ctx.legal_row(0, 9), Some(&[true; 9][..]));
+    assert_eq!(ctx.to_play.unwrap(), [0, 1]);
+    // Env 1 holds X on 4, 8, 6 and O on 0, 1: those five cells are taken.
+    let taken: Vec<usize> = (0..9)
+        .filter(|&c| !ctx.legal_row(1, 9).unwrap()[c])
+        .collect();
+    assert_eq!(taken, [0, 1, 4, 6, 8]);
+}
