@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::{Info, InfoValue};
+use crate::space::Space;
 
 /// The context of one [`crate::Agent::act`] call for N envs.
 #[derive(Clone, Copy, Debug)]
@@ -67,24 +68,29 @@ impl Turns {
         }
     }
 
-    /// Reads env `i`'s `info["action_mask"]` (nonzero: legal) and `info["to_play"]`. A
-    /// mask of the wrong length counts as absent (every action legal).
+    /// No information yet for `envs` envs acting in `action_space` (masks are read only for
+    /// `Discrete` actions).
+    pub fn for_space(envs: usize, action_space: &Space) -> Self {
+        match action_space {
+            Space::Discrete { n, .. } => Self::new(envs, *n as usize),
+            Space::Box(_) => Self::new(envs, 0),
+        }
+    }
+
+    /// Reads env `i`'s `info["action_mask"]` (see [`read_action_mask`]) and
+    /// `info["to_play"]`.
     pub fn record(&mut self, i: usize, info: &Info) {
         let a = self.actions;
-        let row = &mut self.legal[i * a..(i + 1) * a];
-        match info.action_mask() {
-            Some(mask) if mask.len() == a && a > 0 => {
-                for (slot, &m) in row.iter_mut().zip(mask) {
-                    *slot = m != 0;
-                }
-                self.masked = true;
-            }
-            _ => row.fill(true),
-        }
-        if let Some(InfoValue::Int(player)) = info.get("to_play") {
-            self.to_play[i] = u8::from(*player != 0);
+        self.masked |= read_action_mask(info, &mut self.legal[i * a..(i + 1) * a]);
+        if let Some(player) = player_to_move(info) {
+            self.to_play[i] = player;
             self.two_player = true;
         }
+    }
+
+    /// The player to move in env `i` (0 first, 1 second), `None` in a single-player env.
+    pub fn player(&self, i: usize) -> Option<u8> {
+        self.two_player.then(|| self.to_play[i])
     }
 
     /// The context for an `act` call on these envs.
@@ -94,6 +100,32 @@ impl Turns {
             legal: self.masked.then_some(&self.legal[..]),
             to_play: self.two_player.then_some(&self.to_play[..]),
         }
+    }
+}
+
+/// Writes `info["action_mask"]` into `row`, one entry per action (nonzero: legal), and
+/// returns whether there was a mask; a missing mask, or one of another length than `row`,
+/// leaves every action legal.
+pub fn read_action_mask(info: &Info, row: &mut [bool]) -> bool {
+    match info.action_mask() {
+        Some(mask) if mask.len() == row.len() && !row.is_empty() => {
+            for (slot, &m) in row.iter_mut().zip(mask) {
+                *slot = m != 0;
+            }
+            true
+        }
+        _ => {
+            row.fill(true);
+            false
+        }
+    }
+}
+
+/// `info["to_play"]` as 0 (the first player) or 1, `None` when the env names no player.
+fn player_to_move(info: &Info) -> Option<u8> {
+    match info.get("to_play") {
+        Some(InfoValue::Int(player)) => Some(u8::from(*player != 0)),
+        _ => None,
     }
 }
 
@@ -111,10 +143,7 @@ pub fn mover_reward(first_player_reward: f64, mover: u8) -> f64 {
 /// The player who made the move that led to an observation whose info says `to_play` is
 /// next: the other one (the board games name the next player even once the game is over).
 pub fn mover_before(to_play_after: &Info) -> Option<u8> {
-    match to_play_after.get("to_play") {
-        Some(InfoValue::Int(next)) => Some(u8::from(*next == 0)),
-        _ => None,
-    }
+    player_to_move(to_play_after).map(|next| 1 - next)
 }
 
 #[cfg(test)]

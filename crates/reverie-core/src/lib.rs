@@ -42,7 +42,7 @@ pub mod tfevents;
 pub mod vec_env;
 pub mod wrappers;
 
-pub use act_context::{mover_before, mover_reward, ActContext, Turns};
+pub use act_context::{mover_before, mover_reward, read_action_mask, ActContext, Turns};
 pub use agent::{Agent, Carry, Metrics, Mode, PerEnvAgent, StepBatch, Transition};
 pub use buffer::{
     Batch, BufferError, ObsLayout, ReplayBuffer, ReplayBufferConfig, SequenceBatch, SequenceBuffer,

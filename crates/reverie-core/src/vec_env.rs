@@ -53,10 +53,7 @@ impl<E: Env> VecEnv<E> {
         let space = envs[0].observation_space();
         let obs_dim = space.flat_dim();
         let n = envs.len();
-        let actions = match envs[0].action_space() {
-            Space::Discrete { n, .. } => n as usize,
-            _ => 0,
-        };
+        let turns = Turns::for_space(n, &envs[0].action_space());
         Self {
             envs,
             mode,
@@ -68,7 +65,7 @@ impl<E: Env> VecEnv<E> {
             truncated: vec![false; n],
             ended: vec![false; n],
             pending_reset: vec![false; n],
-            turns: Turns::new(n, actions),
+            turns,
         }
     }
 

@@ -12,7 +12,7 @@ use reverie_core::metrics::MetricsLogger;
 
 use crate::versus::{play_matches, MatchRecord, Versus};
 use reverie_core::{
-    Action, Agent, BoxedEnv, Carry, Metrics, Mode, ObsBatch, Space, StepBatch, Turns, VecEnv,
+    Action, Agent, BoxedEnv, Carry, Metrics, Mode, ObsBatch, StepBatch, Turns, VecEnv,
 };
 
 use crate::checkpoint::{CollectorState, MonitorState, RunState};
@@ -172,10 +172,7 @@ pub fn evaluate(
     let mut returns = Vec::with_capacity(episodes as usize);
     let mut carry = agent.initial_carry(1);
     let mut actions = Vec::with_capacity(1);
-    let mut turns = match env.action_space() {
-        Space::Discrete { n, .. } => Turns::new(1, n as usize),
-        _ => Turns::new(1, 0),
-    };
+    let mut turns = Turns::for_space(1, &env.action_space());
     for k in 0..episodes {
         let (mut obs, info) = env.as_mut().reset(Some(seed.wrapping_add(k as u64)));
         turns.record(0, &info);

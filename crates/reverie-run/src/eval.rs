@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 
-use reverie_core::{Agent, Info, Mode, ObsBatch, Observation, SeedStreams, Space, Turns};
+use reverie_core::{Agent, BoxedEnv, Info, Mode, ObsBatch, Observation, SeedStreams, Turns};
 use reverie_envs::make_with;
 use reverie_envs::render::video::{record_episode, EpisodeVideo};
 
@@ -35,13 +35,30 @@ pub struct EvalReport {
     pub std: f64,
 }
 
-/// The run's configuration (with `overrides` applied), the checkpoint path (default
-/// `RUN/checkpoints/latest.bin`) and the agent restored from it.
+/// A finished run, reloaded to be evaluated: its configuration, the checkpoint read, the
+/// agent restored from it and a fresh env built with the run's options.
+pub(crate) struct LoadedRun {
+    pub(crate) config: TrainConfig,
+    pub(crate) checkpoint: PathBuf,
+    pub(crate) agent: Box<dyn Agent>,
+    pub(crate) env: BoxedEnv,
+}
+
+impl LoadedRun {
+    /// `seed`, or by default the run's own evaluation seed (so the final evaluation of
+    /// training is reproduced).
+    pub(crate) fn seed_or_eval(&self, seed: Option<u64>) -> u64 {
+        seed.unwrap_or_else(|| SeedStreams::new(self.config.seed).seed("eval"))
+    }
+}
+
+/// The run's configuration (with `overrides` applied), the checkpoint (default
+/// `RUN/checkpoints/latest.bin`), the agent restored from it and the run's env.
 pub(crate) fn load_run(
     run: &Path,
     checkpoint: Option<&Path>,
     overrides: &[String],
-) -> anyhow::Result<(TrainConfig, PathBuf, Box<dyn Agent>)> {
+) -> anyhow::Result<LoadedRun> {
     let run = RunDir::open(run)?;
     let config = run.config_with(overrides)?;
     let checkpoint = checkpoint
@@ -51,7 +68,13 @@ pub(crate) fn load_run(
         .with_context(|| format!("cannot read checkpoint {}", checkpoint.display()))?;
     let agent = load_agent(&config, &bytes)
         .with_context(|| format!("checkpoint {}", checkpoint.display()))?;
-    Ok((config, checkpoint, agent))
+    let env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
+    Ok(LoadedRun {
+        config,
+        checkpoint,
+        agent,
+        env,
+    })
 }
 
 /// Records one episode of the run's deterministic policy (from `checkpoint`, default
@@ -64,15 +87,17 @@ pub fn record_run_video(
     video: &Path,
     scale: f64,
 ) -> anyhow::Result<EpisodeVideo> {
-    let (config, _, mut agent) = load_run(run, checkpoint, &[])?;
-    let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
-    let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
+    let loaded = load_run(run, checkpoint, &[])?;
+    let seed = loaded.seed_or_eval(seed);
+    let LoadedRun {
+        config,
+        mut agent,
+        mut env,
+        ..
+    } = loaded;
     let mut carry = agent.initial_carry(1);
     let (mut actions, mut first) = (Vec::with_capacity(1), true);
-    let mut turns = match env.action_space() {
-        Space::Discrete { n, .. } => Turns::new(1, n as usize),
-        _ => Turns::new(1, 0),
-    };
+    let mut turns = Turns::for_space(1, &env.action_space());
     let policy = |obs: &Observation, info: &Info| {
         turns.record(0, info);
         agent.act(
@@ -115,9 +140,14 @@ pub fn eval_run_with(
     if episodes == 0 {
         anyhow::bail!("--episodes must be at least 1");
     }
-    let (config, checkpoint, mut agent) = load_run(run, checkpoint, overrides)?;
-    let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
-    let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
+    let loaded = load_run(run, checkpoint, overrides)?;
+    let seed = loaded.seed_or_eval(seed);
+    let LoadedRun {
+        config,
+        checkpoint,
+        mut agent,
+        mut env,
+    } = loaded;
     let (mean, std, _) = evaluate_as_configured(
         &mut env,
         agent.as_mut(),

@@ -6,11 +6,10 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use reverie_core::{Agent, BoxedEnv, Mode, ObsBatch, Rng, SeedStreams, Space, Turns};
+use reverie_core::{Agent, BoxedEnv, Mode, ObsBatch, Rng, Space, Turns};
 use reverie_envs::board::Opponent;
-use reverie_envs::make_with;
 
-use crate::config::{env_options, TrainConfig};
+use crate::config::TrainConfig;
 use crate::eval::load_run;
 
 /// How an agent's games against an opponent ended, from the agent's view.
@@ -106,28 +105,28 @@ pub fn play_matches(
     games: u32,
     seed: u64,
 ) -> anyhow::Result<MatchRecord> {
-    let actions = match env.action_space() {
-        Space::Discrete { n, .. } => n as usize,
-        other => anyhow::bail!(
+    let space = env.action_space();
+    if !matches!(space, Space::Discrete { .. }) {
+        anyhow::bail!(
             "{env_id} has {} actions; board games have discrete ones",
-            other.describe()
-        ),
-    };
+            space.describe()
+        );
+    }
     let mut rng = Rng::seed_from_u64(seed);
     let mut record = MatchRecord::default();
     let mut chosen = Vec::with_capacity(1);
     for game in 0..games {
         let agent_side = (game % 2) as u8;
-        let mut turns = Turns::new(1, actions);
+        let mut turns = Turns::for_space(1, &space);
         let (mut obs, info) = env.reset(Some(seed.wrapping_add(u64::from(game))));
         turns.record(0, &info);
         let mut carry = agent.initial_carry(1);
         let mut first = true;
         let mut moves = Vec::new();
         loop {
-            let to_play = turns.context(&[false]).to_play.with_context(|| {
+            let to_play = turns.player(0).with_context(|| {
                 format!("{env_id} does not name the player to move (info[\"to_play\"]): not a two-player game")
-            })?[0];
+            })?;
             let action = if to_play == agent_side {
                 agent.act(
                     &ObsBatch::single(&obs),
@@ -197,13 +196,12 @@ pub fn versus_run(
     if games == 0 {
         anyhow::bail!("--games must be at least 1");
     }
-    let (config, _, mut agent) = load_run(run, checkpoint, overrides)?;
-    let mut env = make_with(&config.env.id, &env_options(&config.env.options)?)?;
-    let seed = seed.unwrap_or_else(|| SeedStreams::new(config.seed).seed("eval"));
+    let mut loaded = load_run(run, checkpoint, overrides)?;
+    let seed = loaded.seed_or_eval(seed);
     play_matches(
-        agent.as_mut(),
-        &mut env,
-        &config.env.id,
+        loaded.agent.as_mut(),
+        &mut loaded.env,
+        &loaded.config.env.id,
         opponent,
         games,
         seed,
@@ -213,6 +211,7 @@ pub fn versus_run(
 #[cfg(test)]
 mod tests {
     use reverie_agents::random::RandomAgent;
+    use reverie_envs::make_with;
 
     use super::*;
 

@@ -409,11 +409,7 @@ impl MuZero {
         TargetConfig {
             unroll: self.config.unroll,
             td_steps: self.config.td_steps,
-            discount: if self.config.search.two_player {
-                -self.config.search.discount
-            } else {
-                self.config.search.discount
-            },
+            discount: self.config.search.discount_sign(),
             actions: self.actions,
             obs_dim: self.obs_dim,
             alpha: self.config.priority_alpha as f32,

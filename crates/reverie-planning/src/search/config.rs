@@ -127,6 +127,17 @@ impl Default for GumbelConfig {
 }
 
 impl MctsConfig {
+    /// The factor from a child's value to its parent's: γ, negated in a two-player game
+    /// (the child's value is the opponent's). Learners' n-step targets use it too, so a
+    /// two-player return changes sign with the mover.
+    pub fn discount_sign(&self) -> f32 {
+        if self.two_player {
+            -self.discount
+        } else {
+            self.discount
+        }
+    }
+
     /// Checks the settings, saying which is wrong and what is allowed.
     pub fn validate(&self) -> Result<(), String> {
         if self.simulations == 0 || self.simulations > u32::MAX as usize / 2 {

@@ -103,7 +103,7 @@ impl<S> Mcts<S> {
         self.probs.resize(actions, 0.0);
         self.trees
             .resize_with(self.trees.len().max(n), Tree::default);
-        let discount_sign = self.discount_sign();
+        let discount_sign = self.config.discount_sign();
 
         let mut states = std::mem::take(&mut roots.states);
         for (i, state) in states.drain(..).enumerate() {
@@ -173,15 +173,6 @@ impl<S> Mcts<S> {
             self.summarize(i, discount_sign);
         }
         Ok(&self.outputs[..n])
-    }
-
-    /// γ, negated in a two-player game (the child's value is the opponent's).
-    fn discount_sign(&self) -> f32 {
-        if self.config.two_player {
-            -self.config.discount
-        } else {
-            self.config.discount
-        }
     }
 
     /// Root noise and, for Gumbel, the halving schedule of root `i`.

@@ -7,7 +7,9 @@
 //! rewards are turned to the mover's view.
 
 use candle_core::Tensor;
-use reverie_core::{mover_before, mover_reward, Action, BoxedEnv, Mode, Rng, Space};
+use reverie_core::{
+    mover_before, mover_reward, read_action_mask, Action, BoxedEnv, Mode, Rng, Space,
+};
 use reverie_envs::EnvRecipe;
 use reverie_planning::search::{
     Evaluation, Evaluations, Leaves, Mcts, MctsConfig, SearchModel, SearchOutput,
@@ -165,13 +167,9 @@ impl SearchModel for SimulatorModel<'_> {
                     candle_core::Error::Msg("the simulator's observations are not vectors".into())
                 })?;
                 obs.extend_from_slice(row);
-                match step.info.action_mask() {
-                    Some(mask) if mask.len() == a => {
-                        legal.extend(mask.iter().map(|&m| m != 0));
-                        masked = true;
-                    }
-                    _ => legal.resize(legal.len() + a, true),
-                }
+                let start = legal.len();
+                legal.resize(start + a, true);
+                masked |= read_action_mask(&step.info, &mut legal[start..]);
             }
             let reward = match (self.two_player, mover_before(&step.info)) {
                 (true, Some(mover)) => mover_reward(step.reward, mover),
