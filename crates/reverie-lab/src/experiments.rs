@@ -53,6 +53,8 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("alphazero-cartpole", "AlphaZero mode (the true simulator as the dynamics) on CartPole-v1: steps and wall-clock to an evaluation ≥ 475"),
     ("muzero-search", "What search buys: MuZero networks trained 4k steps on CartPole-v1, acting from the policy head vs searching with 8, 25, 100 simulations"),
     ("muzero-tictactoe", "MuZero and AlphaZero mode by self-play on tic-tac-toe: 100 games of each final agent against perfect play and against a random player"),
+    ("dreamer-pixels-pendulum", "Dreamer on PendulumPixels-v1 (64 x 64 RGB frames): real steps to an evaluation ≥ −300"),
+    ("dreamer-pixels-cartpole", "Dreamer on CartPolePixels-v1 (64 x 64 RGB frames): real steps to an evaluation ≥ 400"),
     ("dreamer-swingup", "Dreamer and MBPO on the cart-pole swing-up (CartPoleSwingUp-v0) from vectors: real steps to an evaluation ≥ 100"),
 ];
 
@@ -101,6 +103,8 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "dreamer-imagination" => dreamer_imagination::run,
         "dreamer-ablations" => dreamer::run_ablations,
         "dreamer-swingup" => dreamer::run_swingup,
+        "dreamer-pixels-pendulum" => dreamer::run_pixels_pendulum,
+        "dreamer-pixels-cartpole" => dreamer::run_pixels_cartpole,
         "muzero-cartpole" => muzero::run_cartpole,
         "muzero-search" => muzero::run_search,
         "alphazero-cartpole" => muzero::run_alphazero,

@@ -84,7 +84,13 @@ impl Module for LayerNorm {
     }
 }
 
-impl LayerNorm {}
+impl LayerNorm {
+    /// The norm over dimension 1 of `x [B, C, H, W]` at every pixel (`dim` = C), as
+    /// DreamerV3 normalises the channels after each convolution.
+    pub fn forward_channels(&self, x: &Tensor) -> Result<Tensor> {
+        crate::norm_ops::channel_layer_norm(x, self.gamma.tensor(), self.beta.tensor(), self.eps)
+    }
+}
 
 /// Root-mean-square normalisation (Zhang & Sennrich 2019) of the last dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,10 @@ use rayon::prelude::*;
 use crate::ops::contiguous_f32;
 use crate::Result;
 
+mod channel;
+
+pub use channel::channel_layer_norm;
+
 /// Elements per parallel task (whole rows): smaller inputs (a recurrent step's [16, 768])
 /// run on the calling thread, where rayon's hand-off would cost more than the work.
 const ELEMS_PER_TASK: usize = 32 * 1024;
@@ -165,12 +169,7 @@ impl NormOp {
                 .map(block)
                 .collect::<Vec<_>>()
         };
-        let tail = &mut out[x.len()..];
-        for p in partials {
-            for (t, v) in tail.iter_mut().zip(&p) {
-                *t += v;
-            }
-        }
+        add_partials(&mut out[x.len()..], partials);
         out
     }
 
@@ -181,16 +180,25 @@ impl NormOp {
         }
         Ok(())
     }
+}
 
-    /// Splits a packed backward buffer into dx, dγ and dβ.
-    fn unpack(packed: &Tensor, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
-        let (n, d) = (x.elem_count(), x.dim(D::Minus1)?);
-        Ok((
-            packed.narrow(0, 0, n)?.reshape(x.shape())?,
-            packed.narrow(0, n, d)?,
-            packed.narrow(0, n + d, d)?,
-        ))
+/// Adds each task's `[dγ, dβ]` partial sums into the packed buffer's tail.
+fn add_partials(tail: &mut [f32], partials: Vec<Vec<f32>>) {
+    for p in partials {
+        for (t, v) in tail.iter_mut().zip(&p) {
+            *t += v;
+        }
     }
+}
+
+/// Splits a packed backward buffer `[dx, dγ, dβ]` of `x` and `features` scales.
+fn unpack(packed: &Tensor, x: &Tensor, features: usize) -> Result<(Tensor, Tensor, Tensor)> {
+    let n = x.elem_count();
+    Ok((
+        packed.narrow(0, 0, n)?.reshape(x.shape())?,
+        packed.narrow(0, n, features)?,
+        packed.narrow(0, n + features, features)?,
+    ))
 }
 
 impl CustomOp3 for NormOp {
@@ -228,7 +236,7 @@ impl CustomOp3 for NormOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let packed = x.apply_op3_no_bwd(gamma, &grad.contiguous()?, &NormGrad(*self))?;
-        let (dx, dg, db) = Self::unpack(&packed, x)?;
+        let (dx, dg, db) = unpack(&packed, x, gamma.elem_count())?;
         Ok((
             x.track_op().then_some(dx),
             gamma.track_op().then_some(dg),
@@ -264,7 +272,7 @@ impl CustomOp2 for NormOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let packed = x.apply_op3_no_bwd(gamma, &grad.contiguous()?, &NormGrad(*self))?;
-        let (dx, dg, _) = Self::unpack(&packed, x)?;
+        let (dx, dg, _) = unpack(&packed, x, gamma.elem_count())?;
         Ok((x.track_op().then_some(dx), gamma.track_op().then_some(dg)))
     }
 }

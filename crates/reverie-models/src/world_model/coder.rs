@@ -2,13 +2,23 @@
 //! when asked), and for images DreamerV3's convolutional pair — four 4 × 4 convolutions of
 //! stride 2 (depth d, 2d, 4d, 8d; 64 → 4 pixels), a linear layer to the embedding, and the
 //! transposed mirror image back to pixels, which are scaled to [−0.5, 0.5].
+//!
+//! Each convolution but the decoder's last is followed, as in DreamerV3, by a layer norm
+//! over its channels and then the SiLU (`WorldModelConfig::cnn_norm`). Without it, on
+//! PyTorch's default initialisation, each stage shrinks the signal (the embedding's RMS
+//! was 0.047 at initialisation), the posterior learns to ignore the embedding, and the
+//! decoder settles on the mean frame: on frames of a square at a random place
+//! (`the_image_model_learns_where_the_object_is`) the error stayed at the blur's ~21 for
+//! 2,000 updates, and fell to ~7 in 1,000 with the norm; a PendulumPixels-v1 agent
+//! evaluated −930 after 10k steps.
 
 use candle_core::{Device, Module, Tensor, D};
 use reverie_core::{ObsBatch, Rng};
 use reverie_nn::dist::symlog::{symexp, symlog};
+use reverie_nn::ops::activate;
 use reverie_nn::{
-    nested, Activation, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Init, Linear,
-    LinearConfig, Mlp, MlpConfig, Parameters, Result,
+    nested, Activation, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Init,
+    LayerNorm, LayerNormConfig, Linear, LinearConfig, Mlp, MlpConfig, Parameters, Result,
 };
 
 /// What the model observes.
@@ -35,6 +45,47 @@ fn stage_widths(channels: usize, depth: usize) -> Vec<usize> {
     (0..=STAGES)
         .map(|k| if k == 0 { channels } else { depth << (k - 1) })
         .collect()
+}
+
+use super::WorldModelConfig;
+
+/// DreamerV3's epsilon for its layer norms.
+const NORM_EPS: f64 = 1e-3;
+
+/// A convolution stage's output activation: SiLU after a layer norm over the channels of
+/// `x [B, C, H, W]` (`norm`), or the SiLU alone (the convolution fused it in without one).
+fn stage_out(x: Tensor, norm: Option<&LayerNorm>) -> Result<Tensor> {
+    match norm {
+        None => Ok(x),
+        Some(norm) => activate(&norm.forward_channels(&x)?, Activation::Silu),
+    }
+}
+
+/// The norms of a coder's stages of these widths (`None` each when `norm` is off).
+fn stage_norms(
+    widths: &[usize],
+    norm: bool,
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<Vec<Option<LayerNorm>>> {
+    widths
+        .iter()
+        .map(|&c| {
+            norm.then(|| {
+                LayerNormConfig {
+                    eps: NORM_EPS,
+                    ..LayerNormConfig::new(c)
+                }
+                .init(rng, device)
+            })
+            .transpose()
+        })
+        .collect()
+}
+
+/// The activation a convolution fuses in: none when a norm comes between it and the SiLU.
+fn fused_activation(norm: bool) -> Option<Activation> {
+    (!norm).then_some(Activation::Silu)
 }
 
 /// An MLP `inputs → hidden… → outputs` with SiLU (every network of the world model).
@@ -123,20 +174,23 @@ pub(crate) enum Encoder {
     },
     Cnn {
         convs: Vec<Conv2d>,
+        /// The layer norm after each convolution (see the module docs), if on.
+        norms: Vec<Option<LayerNorm>>,
         to_embed: Linear,
     },
 }
 
 impl Encoder {
+    /// The encoder `config` asks for (its `hidden`, `depth`, `embed`, `symlog_obs` and
+    /// `cnn_norm`).
     pub(crate) fn new(
         shape: ObsShape,
-        hidden: &[usize],
-        depth: usize,
-        embed: usize,
-        symlog: bool,
+        config: &WorldModelConfig,
         rng: &mut Rng,
         device: &Device,
     ) -> Result<Self> {
+        let (hidden, depth, embed) = (&config.hidden, config.depth, config.embed);
+        let (symlog, norm) = (config.symlog_obs, config.cnn_norm);
         shape.check()?;
         match shape {
             ObsShape::Vector(dim) => Ok(Encoder::Mlp {
@@ -150,19 +204,24 @@ impl Encoder {
                         Conv2dConfig {
                             stride: 2,
                             padding: 1,
-                            activation: Some(Activation::Silu),
+                            activation: fused_activation(norm),
                             ..Conv2dConfig::new(widths[k], widths[k + 1], 4)
                         }
                         .init(rng, device)
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let norms = stage_norms(&widths[1..], norm, rng, device)?;
                 let to_embed = LinearConfig {
                     inputs: shape.bottleneck(depth),
                     outputs: embed,
                     activation: Some(Activation::Silu),
                 }
                 .init(rng, device)?;
-                Ok(Encoder::Cnn { convs, to_embed })
+                Ok(Encoder::Cnn {
+                    convs,
+                    norms,
+                    to_embed,
+                })
             }
         }
     }
@@ -172,10 +231,14 @@ impl Encoder {
         match self {
             Encoder::Mlp { mlp, symlog: true } => mlp.forward(&symlog(input)?),
             Encoder::Mlp { mlp, symlog: false } => mlp.forward(input),
-            Encoder::Cnn { convs, to_embed } => {
+            Encoder::Cnn {
+                convs,
+                norms,
+                to_embed,
+            } => {
                 let mut x = input.clone();
-                for conv in convs {
-                    x = conv.forward(&x)?;
+                for (conv, norm) in convs.iter().zip(norms) {
+                    x = stage_out(conv.forward(&x)?, norm.as_ref())?;
                 }
                 to_embed.forward(&x.flatten_from(1)?)
             }
@@ -195,19 +258,22 @@ pub(crate) enum Decoder {
         bottleneck: (usize, usize, usize),
         from_features: Linear,
         deconvs: Vec<ConvTranspose2d>,
+        /// The layer norm after each transposed convolution but the last, if on.
+        norms: Vec<Option<LayerNorm>>,
     },
 }
 
 impl Decoder {
+    /// The decoder `config` asks for, from `features`-wide model states.
     pub(crate) fn new(
         shape: ObsShape,
-        hidden: &[usize],
-        depth: usize,
+        config: &WorldModelConfig,
         features: usize,
-        symlog: bool,
         rng: &mut Rng,
         device: &Device,
     ) -> Result<Self> {
+        let (hidden, depth) = (&config.hidden, config.depth);
+        let (symlog, norm) = (config.symlog_obs, config.cnn_norm);
         shape.check()?;
         match shape {
             ObsShape::Vector(dim) => Ok(Decoder::Mlp {
@@ -233,16 +299,20 @@ impl Decoder {
                             stride: 2,
                             padding: 1,
                             // The last layer outputs pixels: no activation.
-                            activation: (k > 0).then_some(Activation::Silu),
+                            activation: if k > 0 { fused_activation(norm) } else { None },
                             ..ConvTranspose2dConfig::new(widths[k + 1], widths[k], 4)
                         }
                         .init(rng, device)
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let mut norms = stage_norms(&widths[1..STAGES], norm, rng, device)?;
+                norms.reverse();
+                norms.push(None);
                 Ok(Decoder::Cnn {
                     bottleneck: (widths[STAGES], height >> STAGES, width >> STAGES),
                     from_features,
                     deconvs,
+                    norms,
                 })
             }
         }
@@ -264,13 +334,14 @@ impl Decoder {
                 bottleneck: (c, h, w),
                 from_features,
                 deconvs,
+                norms,
             } => {
                 let rows = features.dim(0)?;
                 let mut x = from_features
                     .forward(features)?
                     .reshape((rows, *c, *h, *w))?;
-                for deconv in deconvs {
-                    x = deconv.forward(&x)?;
+                for (deconv, norm) in deconvs.iter().zip(norms) {
+                    x = stage_out(deconv.forward(&x)?, norm.as_ref())?;
                 }
                 Ok(x)
             }
@@ -296,17 +367,34 @@ impl Decoder {
     }
 }
 
+/// `norm.{k}` for each stage that has a norm.
+fn norm_parts(norms: &[Option<LayerNorm>]) -> Vec<(String, &dyn Parameters)> {
+    norms
+        .iter()
+        .enumerate()
+        .filter_map(|(k, n)| {
+            n.as_ref()
+                .map(|n| (format!("norm.{k}"), n as &dyn Parameters))
+        })
+        .collect()
+}
+
 impl Parameters for Encoder {
     fn named_vars(&self) -> Vec<(String, candle_core::Var)> {
         match self {
             // An MLP's names are its layers' (`layers.0.weight`, …).
             Encoder::Mlp { mlp, .. } => mlp.named_vars(),
-            Encoder::Cnn { convs, to_embed } => {
+            Encoder::Cnn {
+                convs,
+                norms,
+                to_embed,
+            } => {
                 let mut parts: Vec<(String, &dyn Parameters)> = convs
                     .iter()
                     .enumerate()
                     .map(|(k, c)| (format!("conv.{k}"), c as &dyn Parameters))
                     .collect();
+                parts.extend(norm_parts(norms));
                 parts.push(("to_embed".into(), to_embed));
                 nested(parts)
             }
@@ -321,6 +409,7 @@ impl Parameters for Decoder {
             Decoder::Cnn {
                 from_features,
                 deconvs,
+                norms,
                 ..
             } => {
                 let mut parts: Vec<(String, &dyn Parameters)> =
@@ -331,6 +420,7 @@ impl Parameters for Decoder {
                         .enumerate()
                         .map(|(k, d)| (format!("deconv.{k}"), d as &dyn Parameters)),
                 );
+                parts.extend(norm_parts(norms));
                 nested(parts)
             }
         }
@@ -349,8 +439,15 @@ mod tests {
             width: 64,
             channels: 3,
         };
-        let encoder = Encoder::new(shape, &[], 4, 10, false, &mut rng, &Device::Cpu).unwrap();
-        let decoder = Decoder::new(shape, &[], 4, 7, false, &mut rng, &Device::Cpu).unwrap();
+        let config = WorldModelConfig {
+            hidden: vec![],
+            depth: 4,
+            embed: 10,
+            symlog_obs: false,
+            ..Default::default()
+        };
+        let encoder = Encoder::new(shape, &config, &mut rng, &Device::Cpu).unwrap();
+        let decoder = Decoder::new(shape, &config, 7, &mut rng, &Device::Cpu).unwrap();
         let frames = ObsBatch::U8 {
             data: (0..2 * 64 * 64 * 3).map(|i| (i % 256) as u8).collect(),
             dim: 64 * 64 * 3,
@@ -367,6 +464,6 @@ mod tests {
             width: 64,
             channels: 3,
         };
-        assert!(Encoder::new(odd, &[], 4, 10, false, &mut rng, &Device::Cpu).is_err());
+        assert!(Encoder::new(odd, &config, &mut rng, &Device::Cpu).is_err());
     }
 }
