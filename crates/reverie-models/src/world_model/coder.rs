@@ -9,7 +9,7 @@
 //! was 0.047 at initialisation), the posterior learns to ignore the embedding, and the
 //! decoder settles on the mean frame: on frames of a square at a random place
 //! (`the_image_model_learns_where_the_object_is`) the error stayed at the blur's ~21 for
-//! 2,000 updates, and fell to ~7 in 1,000 with the norm; a PendulumPixels-v1 agent
+//! 2,000 updates, and fell to ~8 in 1,000 with the norm; a PendulumPixels-v1 agent
 //! evaluated −930 after 10k steps.
 
 use candle_core::{Device, Module, Tensor, D};
@@ -20,6 +20,8 @@ use reverie_nn::{
     nested, Activation, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Init,
     LayerNorm, LayerNormConfig, Linear, LinearConfig, Mlp, MlpConfig, Parameters, Result,
 };
+
+use super::WorldModelConfig;
 
 /// What the model observes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +48,6 @@ fn stage_widths(channels: usize, depth: usize) -> Vec<usize> {
         .map(|k| if k == 0 { channels } else { depth << (k - 1) })
         .collect()
 }
-
-use super::WorldModelConfig;
 
 /// DreamerV3's epsilon for its layer norms.
 const NORM_EPS: f64 = 1e-3;
