@@ -8,6 +8,6 @@ pub mod dqn;
 pub mod ppo;
 pub mod sac;
 
-pub use dqn::{Dqn, DqnConfig};
+pub use dqn::{Dqn, DqnConfig, TdUpdate};
 pub use ppo::{Ppo, PpoConfig, PpoUpdate};
 pub use sac::{Sac, SacConfig};

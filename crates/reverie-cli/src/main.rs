@@ -252,8 +252,9 @@ Examples:
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         /// Keep the finished runs already in DIR/runs whose saved config.toml is the one
-        /// the experiment would train (an interrupted experiment continues; runs of a
-        /// changed configuration are trained again).
+        /// the experiment would train, and resume its unfinished ones from their last
+        /// checkpoint (an interrupted experiment continues; runs of a changed
+        /// configuration are trained again).
         #[arg(long)]
         reuse: bool,
         /// List the experiments.

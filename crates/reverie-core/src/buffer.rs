@@ -259,6 +259,52 @@ impl ReplayBuffer {
         }
     }
 
+    /// [`ReplayBuffer::gather`] with n-step returns (Sutton & Barto §7.1; Rainbow, Hessel
+    /// et al. 2018): row `t` gets `Σ_{k<m} γ^k r_{t+k}` as its reward and the next
+    /// observation and flags of step `t+m−1`, where `m ≤ n` stops early at the episode's end
+    /// (terminated or truncated) or at the newest stored transition. `discounts[i]` is
+    /// `γ^m`, the weight of row `i`'s bootstrap value. `stride` is the number of rows
+    /// between consecutive steps of one env: the envs that push in turn each step (rows of
+    /// env `e` lie `stride` apart). `n = 1` gathers exactly what `gather` does.
+    pub fn gather_n_step(
+        &self,
+        indices: &[usize],
+        n: usize,
+        gamma: f32,
+        stride: usize,
+        batch: &mut Batch,
+        discounts: &mut Vec<f32>,
+    ) {
+        let obs_dim = self.config.obs_dim;
+        self.gather(indices, batch);
+        discounts.clear();
+        let capacity = self.config.capacity;
+        // The logical (age) order of a physical row: 0 is the oldest.
+        let oldest = if self.len < capacity { 0 } else { self.next };
+        for (row, &p) in indices.iter().enumerate() {
+            let start = (p + capacity - oldest) % capacity;
+            let (mut last, mut reward, mut discount) = (p, self.rewards[p], gamma);
+            for k in 1..n.max(1) {
+                if self.terminated[last] || self.truncated[last] {
+                    break;
+                }
+                let step = start + k * stride.max(1);
+                if step >= self.len {
+                    break;
+                }
+                last = self.physical(step);
+                reward += discount * self.rewards[last];
+                discount *= gamma;
+            }
+            batch.rewards[row] = reward;
+            batch.terminated[row] = self.terminated[last];
+            batch.truncated[row] = self.truncated[last];
+            batch.next_obs[row * obs_dim..(row + 1) * obs_dim]
+                .copy_from_slice(&self.next_obs[last * obs_dim..(last + 1) * obs_dim]);
+            discounts.push(discount);
+        }
+    }
+
     /// A uniform batch of `batch_size` transitions (with replacement).
     pub fn sample(&self, batch_size: usize, rng: &mut Rng) -> Batch {
         let indices = self.sample_indices(batch_size, rng);

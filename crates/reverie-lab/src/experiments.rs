@@ -6,6 +6,7 @@
 
 mod board;
 pub(crate) mod common;
+mod dqn;
 mod dreamer;
 mod dreamer_imagination;
 mod dyna_changing;
@@ -36,7 +37,8 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("pets-cartpole", "PETS (iCEM and mbrl-lib's CEM) on continuous cart-pole balance: trials and wall-clock to return ≥ 195"),
     ("pets-pendulum", "PETS on Pendulum-v1: episodes until the mean of the last 3 returns ≥ −200"),
     ("pets-swingup", "PETS on cart-pole swing-up: return per trial over 10 trials"),
-    ("dqn-cartpole", "DQN on CartPole-v1 with rl-zoo's settings: evaluation 500 within 50k steps, wall-clock"),
+    ("dqn-cartpole", "DQN and neural Dyna (planning 5) on CartPole-v1, 10 seeds: real steps to 500, seeds ending at ≥ 475"),
+    ("dqn-collapse", "DQN's fall-back after 500 on CartPole-v1: Double DQN, target staleness, lr annealing, n-step returns, alone and combined"),
     ("ppo-cartpole", "PPO on CartPole-v1 with rl-zoo's settings: evaluation 500 within 100k steps, wall-clock"),
     ("sac-pendulum", "SAC on Pendulum-v1 with rl-zoo's settings: evaluation ≥ −200 within 20k steps, wall-clock"),
     ("ppo-pendulum", "PPO (Gaussian policy) on Pendulum-v1: evaluation ≥ −250 within 200k steps"),
@@ -68,8 +70,9 @@ pub struct ExperimentOptions {
     /// Seeds trained concurrently by experiments made of full training runs (at least 1).
     pub jobs: usize,
     /// Read back the finished runs already under `out/runs` whose saved configuration is
-    /// the one the experiment would train, instead of training them again (an interrupted
-    /// experiment continues where it stopped).
+    /// the one the experiment would train, instead of training them again, and resume the
+    /// unfinished ones from their last checkpoint (an interrupted experiment continues
+    /// where it stopped).
     pub reuse: bool,
 }
 
@@ -89,7 +92,8 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "pets-cartpole" => |o| pets::run("cartpole", o),
         "pets-pendulum" => |o| pets::run("pendulum", o),
         "pets-swingup" => |o| pets::run("swingup", o),
-        "dqn-cartpole" => |o| model_free::run_threshold("dqn-cartpole", o),
+        "dqn-cartpole" => dqn::run_cartpole,
+        "dqn-collapse" => dqn::run_collapse,
         "ppo-cartpole" => |o| model_free::run_threshold("ppo-cartpole", o),
         "sac-pendulum" => |o| model_free::run_threshold("sac-pendulum", o),
         "ppo-pendulum" => |o| model_free::run_threshold("ppo-pendulum", o),

@@ -64,7 +64,13 @@ fn dqn_learns_cartpole_within_50k_steps() {
         .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap())
         .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(best, 500.0, "no evaluation reached 500: {summary:?}");
-    // DQN oscillates; the best evaluation's parameters are kept and reload at 500.
+    // Issue 21: the agent at the end of the run is the solved one (rl-zoo's one-step,
+    // constant-rate DQN ended this seed at 331.9).
+    assert!(
+        summary.final_eval_return_mean >= 475.0,
+        "fell back after 500: {summary:?}"
+    );
+    // The best evaluation's parameters are kept and reload at 500.
     assert_eq!(summary.best_eval_return_mean, 500.0);
     let best_checkpoint = dir.join("checkpoints").join("best.bin");
     let report = eval_run(&dir, Some(&best_checkpoint), 10, None).unwrap();

@@ -6,8 +6,9 @@
 //! on the newest `model_data_window` real transitions (actions one-hot). After each of DQN's
 //! training phases, `rollouts_per_phase` states are drawn from the replay buffer and rolled
 //! `horizon` steps through the model (a random elite per step) under the ε-greedy policy;
-//! the imagined transitions go to their own buffer, and `planning_steps × gradient_steps`
-//! extra updates are made on imagined minibatches. `planning_steps = 0` is plain DQN. With
+//! the imagined transitions go to their own buffer (n-step ones when DQN learns from n-step
+//! returns, so that imagined and real updates propagate value equally far), and
+//! `planning_steps × gradient_steps` extra updates are made on imagined minibatches. `planning_steps = 0` is plain DQN. With
 //! `max_disagreement` a rollout stops where the elites disagree (the transition is dropped).
 
 use reverie_core::{
@@ -15,12 +16,12 @@ use reverie_core::{
     ReplayBufferConfig, Rng, Space, StepBatch,
 };
 use reverie_models::{
-    train, EnsembleModel, EnsembleModelConfig, EnsembleState, ModelEnv, ModelEnvConfig,
+    train, EnsembleModel, EnsembleModelConfig, EnsembleState, ModelEnv, ModelEnvConfig, ModelStep,
     Propagation, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{store_imagined_step, validate_model_settings};
+use super::validate_model_settings;
 use crate::error::{backend, require};
 use crate::model_free::dqn::DqnState;
 use crate::model_free::{Dqn, DqnConfig};
@@ -180,6 +181,78 @@ pub struct NeuralDyna {
     rng: Rng,
 }
 
+/// One depth of a batch of imagined rollouts: the rows still running, what they did and
+/// what the model answered.
+struct ImaginedDepth {
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+    /// The rollout of each row (rows keep the rollouts' order).
+    rollout: Vec<usize>,
+    step: ModelStep,
+}
+
+/// Stores the n-step transitions starting at depths `0..horizon` of `depths`, depth by
+/// depth (for n = 1, every imagined step in the order it was taken); returns `(stored,
+/// rows cut by disagreement)`.
+fn store_n_step(
+    buffer: &mut ReplayBuffer,
+    depths: &[ImaginedDepth],
+    horizon: usize,
+    n: usize,
+    gamma: f32,
+) -> (usize, usize) {
+    let stopped = depths
+        .iter()
+        .map(|depth| depth.step.truncated.iter().filter(|t| **t).count())
+        .sum();
+    // `row[t][k]`: rollout k's row at depth t.
+    let rollouts = depths.first().map_or(0, |first| first.rollout.len());
+    let row: Vec<Vec<Option<usize>>> = depths
+        .iter()
+        .map(|depth| {
+            let mut rows = vec![None; rollouts];
+            for (i, &k) in depth.rollout.iter().enumerate() {
+                rows[k] = Some(i);
+            }
+            rows
+        })
+        .collect();
+    let obs_dim = depths
+        .first()
+        .map_or(0, |first| first.obs.len() / first.rollout.len().max(1));
+    let mut stored = 0;
+    for (t, start) in depths.iter().enumerate().take(horizon) {
+        for (i, &k) in start.rollout.iter().enumerate() {
+            let (mut reward, mut discount) = (0.0f32, 1.0f32);
+            let mut end = None;
+            for (u, depth) in depths.iter().enumerate().skip(t).take(n) {
+                let Some(j) = row[u][k] else { break };
+                if depth.step.truncated[j] {
+                    break;
+                }
+                reward += discount * depth.step.rewards[j];
+                discount *= gamma;
+                if depth.step.terminated[j] || u == t + n - 1 {
+                    end = Some((u, j));
+                    break;
+                }
+            }
+            let Some((u, j)) = end else { continue };
+            let last = &depths[u].step;
+            let pushed = buffer.push(
+                &start.obs[i * obs_dim..(i + 1) * obs_dim],
+                &start.actions[i..i + 1],
+                reward,
+                &last.next_obs[j * obs_dim..(j + 1) * obs_dim],
+                last.terminated[j],
+                false,
+            );
+            stored += pushed.is_ok() as usize;
+        }
+    }
+    (stored, stopped)
+}
+
 /// `batch` with its index actions replaced by one-hot rows of width `n` (model inputs).
 pub fn one_hot_actions(batch: &mut Batch, n: usize) {
     let indices = std::mem::take(&mut batch.actions);
@@ -231,8 +304,13 @@ impl NeuralDyna {
         }
     }
 
-    /// Rolls `starts` replayed states forward `horizon` steps under the ε-greedy policy;
-    /// returns `(stored, stopped by disagreement)`.
+    /// Rolls `starts` replayed states forward under the ε-greedy policy and stores
+    /// `horizon` imagined transitions per rollout; returns `(stored, stopped by
+    /// disagreement)`. With DQN's `n_step = n` each stored transition is an n-step one, as
+    /// DQN's real ones are: the rollout runs `horizon + n − 1` steps, and the transition
+    /// starting at depth t sums the rewards of t..t+n (or up to a termination) and ends in
+    /// the state n steps on, so every row that did not terminate bootstraps with γⁿ. A
+    /// window that reaches a step cut by disagreement is dropped.
     pub fn imagine(&mut self, starts: usize) -> candle_core::Result<(usize, usize)> {
         let indices = self.dqn.replay().sample_indices(starts, &mut self.rng);
         let mut batch = Batch::default();
@@ -249,11 +327,14 @@ impl NeuralDyna {
             known,
             self.rng.fork(),
         );
-        let n = self.dqn.action_count();
-        let d = self.obs_dim;
-        let mut counts = (0, 0);
+        let (n, d) = (self.dqn.action_count(), self.obs_dim);
+        let n_step = self.dqn.config().n_step;
+        let gamma = self.dqn.config().gamma as f32;
+        // Which rollout each row of the current depth belongs to.
+        let mut rollout: Vec<usize> = (0..obs.len() / d).collect();
+        let mut depths: Vec<ImaginedDepth> = Vec::new();
         let mut actions = Vec::new();
-        for depth in 0..self.config.horizon {
+        for depth in 0..self.config.horizon + n_step - 1 {
             if obs.is_empty() {
                 break;
             }
@@ -262,20 +343,39 @@ impl NeuralDyna {
                 // Each start state once per action: counterfactual actions the replay
                 // buffer has not got for that state.
                 let starts = std::mem::take(&mut obs);
+                rollout.clear();
                 for row in starts.chunks_exact(d) {
                     for a in 0..n {
                         obs.extend_from_slice(row);
                         actions.push(a);
+                        rollout.push(rollout.len());
                     }
                 }
             } else {
                 self.dqn.explore_rows(&obs, &mut actions);
             }
             let step = env.step(&obs, &one_hot(actions.iter().copied(), n))?;
-            let index_rows: Vec<f32> = actions.iter().map(|a| *a as f32).collect();
-            obs = store_imagined_step(&mut self.imagined, &obs, &index_rows, &step, &mut counts);
+            let (mut next_obs, mut next_rollout) = (Vec::new(), Vec::new());
+            for (i, &k) in rollout.iter().enumerate() {
+                if !step.terminated[i] && !step.truncated[i] {
+                    next_obs.extend_from_slice(&step.next_obs[i * d..(i + 1) * d]);
+                    next_rollout.push(k);
+                }
+            }
+            depths.push(ImaginedDepth {
+                obs: std::mem::replace(&mut obs, next_obs),
+                actions: actions.iter().map(|a| *a as f32).collect(),
+                rollout: std::mem::replace(&mut rollout, next_rollout),
+                step,
+            });
         }
-        Ok(counts)
+        Ok(store_n_step(
+            &mut self.imagined,
+            &depths,
+            self.config.horizon,
+            n_step,
+            gamma,
+        ))
     }
 
     /// Imagined rollouts, then `planning_steps × gradient_steps` updates on imagined data.
@@ -294,11 +394,14 @@ impl NeuralDyna {
         let batch_size = self.dqn.config().batch_size;
         let (mut loss, mut done) = (0.0, 0);
         let mut batch = Batch::default();
+        // Every imagined row that did not terminate ran the full n steps (see `imagine`).
+        let dqn = self.dqn.config();
+        let discounts = vec![(dqn.gamma as f32).powi(dqn.n_step as i32); batch_size];
         for _ in 0..updates {
             let indices = self.imagined.sample_indices(batch_size, &mut self.rng);
             self.imagined.gather(&indices, &mut batch);
-            if let Ok((l, _)) = self.dqn.update(&batch) {
-                loss += l;
+            if let Ok(update) = self.dqn.update_discounted(&batch, &discounts) {
+                loss += update.loss;
                 done += 1;
             }
         }
@@ -433,11 +536,61 @@ mod tests {
 
     #[test]
     fn imagined_rollouts_follow_the_horizon_and_known_termination() {
-        let mut dyna = cartpole_dyna(NeuralDynaConfig {
+        let mut dyna = cartpole_dyna(one_step(NeuralDynaConfig {
             horizon: 3,
             ..small()
+        }));
+        fill_replay(&mut dyna);
+        let (stored, stopped) = dyna.imagine(10).unwrap();
+        assert_eq!(stopped, 0);
+        // Each rollout stores 1 to 3 transitions (fewer when the known termination fires).
+        assert!((10..=30).contains(&stored), "{stored}");
+        let all = dyna.imagined().all();
+        assert!(
+            all.rewards.iter().all(|r| *r == 1.0),
+            "CartPole's known reward"
+        );
+        assert!(all.actions.iter().all(|a| *a == 0.0 || *a == 1.0));
+    }
+
+    #[test]
+    fn imagined_n_step_transitions_sum_n_rewards_or_end_at_a_termination() {
+        let mut dyna = cartpole_dyna(NeuralDynaConfig {
+            horizon: 2,
+            dqn: DqnConfig {
+                n_step: 3,
+                ..small().dqn
+            },
+            ..small()
         });
-        // Real states well inside the limits, and one already past the angle limit.
+        fill_replay(&mut dyna);
+        let (stored, _) = dyna.imagine(10).unwrap();
+        // Rollouts of 2 + 3 − 1 steps; the windows start at depths 0 and 1.
+        assert!((10..=20).contains(&stored), "{stored}");
+        let all = dyna.imagined().all();
+        let g = dyna.dqn.config().gamma as f32;
+        for (reward, terminated) in all.rewards.iter().zip(&all.terminated) {
+            if *terminated {
+                assert!([1.0, 1.0 + g, 1.0 + g + g * g].contains(reward), "{reward}");
+            } else {
+                assert_eq!(*reward, 1.0 + g + g * g, "a full window sums 3 rewards");
+            }
+        }
+    }
+
+    /// The DQN learns from one-step returns.
+    fn one_step(config: NeuralDynaConfig) -> NeuralDynaConfig {
+        NeuralDynaConfig {
+            dqn: DqnConfig {
+                n_step: 1,
+                ..config.dqn.clone()
+            },
+            ..config
+        }
+    }
+
+    /// 20 real transitions from states well inside CartPole's limits.
+    fn fill_replay(dyna: &mut NeuralDyna) {
         for i in 0..20 {
             let o = [0.01 * i as f32, 0.0, 0.0, 0.0];
             let a = [Action::Discrete(0)];
@@ -450,16 +603,6 @@ mod tests {
                 truncated: &[false],
             });
         }
-        let (stored, stopped) = dyna.imagine(10).unwrap();
-        assert_eq!(stopped, 0);
-        // Each rollout stores 1 to 3 transitions (fewer when the known termination fires).
-        assert!((10..=30).contains(&stored), "{stored}");
-        let all = dyna.imagined().all();
-        assert!(
-            all.rewards.iter().all(|r| *r == 1.0),
-            "CartPole's known reward"
-        );
-        assert!(all.actions.iter().all(|a| *a == 0.0 || *a == 1.0));
     }
 
     #[test]

@@ -125,3 +125,56 @@ fn save_load_round_trip_and_corruption_detected() {
         .contains("header"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Rows `indices` of an n-step gather: (reward, discount, next obs' first value, terminated).
+fn n_step_rows(
+    buffer: &ReplayBuffer,
+    indices: &[usize],
+    n: usize,
+    stride: usize,
+) -> Vec<(f32, f32, f32, bool)> {
+    let (mut batch, mut discounts) = (Batch::default(), Vec::new());
+    buffer.gather_n_step(indices, n, 0.5, stride, &mut batch, &mut discounts);
+    (0..indices.len())
+        .map(|i| {
+            (
+                batch.rewards[i],
+                discounts[i],
+                batch.next_obs[i * 2],
+                batch.terminated[i],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn n_step_sums_discounted_rewards_and_stops_at_episode_ends_and_the_newest_row() {
+    let mut buffer = ReplayBuffer::new(config(16));
+    // Rewards are the step numbers; an episode ends (terminated) at t = 4.
+    fill(&mut buffer, 0, 8, |t| t == 4);
+    let rows = n_step_rows(&buffer, &[0, 3, 4, 6], 3, 1);
+    // t = 0: 0 + 0.5·1 + 0.25·2, bootstrapping from obs 3 with 0.5³.
+    assert_eq!(rows[0], (1.0, 0.125, 3.0, false));
+    // t = 3: the episode ends at 4, so m = 2 and the row is terminated.
+    assert_eq!(rows[1], (3.0 + 0.5 * 4.0, 0.25, 5.0, true));
+    // t = 4 is the terminal step itself.
+    assert_eq!(rows[2], (4.0, 0.5, 5.0, true));
+    // t = 6: only t = 7 is newer, so m = 2.
+    assert_eq!(rows[3], (6.0 + 0.5 * 7.0, 0.25, 8.0, false));
+}
+
+#[test]
+fn n_step_of_one_is_the_plain_gather_and_strides_follow_one_env_across_the_seam() {
+    let mut buffer = ReplayBuffer::new(config(6));
+    fill(&mut buffer, 0, 9, |_| false);
+    let indices = [0, 1, 2, 3, 4, 5];
+    let (mut plain, mut one_step, mut discounts) = (Batch::default(), Batch::default(), vec![]);
+    buffer.gather(&indices, &mut plain);
+    buffer.gather_n_step(&indices, 1, 0.5, 1, &mut one_step, &mut discounts);
+    assert_eq!(plain, one_step);
+    assert_eq!(discounts, vec![0.5; 6]);
+    // Two envs pushing in turn: rows of one env lie 2 apart. Physical row 3 holds t = 3
+    // (the ring holds t = 3..8, oldest at physical 3); its env's next steps are t = 5, 7.
+    let rows = n_step_rows(&buffer, &[3], 3, 2);
+    assert_eq!(rows[0], (3.0 + 0.5 * 5.0 + 0.25 * 7.0, 0.125, 8.0, false));
+}

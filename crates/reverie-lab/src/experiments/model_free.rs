@@ -1,5 +1,6 @@
-//! Model-free baselines: DQN, PPO and SAC reaching rl-zoo's returns within their budgets,
-//! and the seeds' two PPO exercises (clipping on/off, the approximate-KL early stop).
+//! Model-free baselines: PPO and SAC reaching rl-zoo's returns within their budgets (DQN's
+//! experiments are in `dqn.rs`), and the seeds' two PPO exercises (clipping on/off, the
+//! approximate-KL early stop).
 //!
 //! Every run is an ordinary `reverie train` run directory under `DIR/runs/`, so any of them
 //! can be re-evaluated with `reverie eval` or plotted with `reverie plot`.
@@ -13,11 +14,6 @@ use crate::plot::{plot_curves, read_metric, Curve};
 /// `reverie experiment <name>` for the threshold experiments.
 pub fn run_threshold(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
     let (spec, threshold, published) = match name {
-        "dqn-cartpole" => (
-            Spec::new("DQN CartPole-v1 (rl-zoo, 50k steps)", "dqn", "CartPole-v1", &["eval_every=5000"]),
-            500.0,
-            "rl-zoo DQN CartPole-v1: 500 ± 0 at 50k steps; SB3 2.9.2 on 2 cores: 52 s for 50k steps, eval 19.8 on seed 0",
-        ),
         "ppo-cartpole" => (
             Spec::new("PPO CartPole-v1 (rl-zoo, 100k steps)", "ppo", "CartPole-v1", &["eval_every=10240"]),
             500.0,

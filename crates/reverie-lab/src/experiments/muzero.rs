@@ -48,7 +48,11 @@ pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
                 "agent.search.selection.c_scale=0.1",
             ),
         ),
-        spec("DQN (rl-zoo)", "dqn", &[]),
+        spec(
+            "DQN (rl-zoo)",
+            "dqn",
+            &["agent.n_step=1", "agent.final_lr_fraction=1.0"],
+        ),
         spec("PPO (rl-zoo)", "ppo", &[]),
     ];
     threshold_experiment(

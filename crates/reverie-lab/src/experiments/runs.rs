@@ -10,8 +10,9 @@ use super::ExperimentOptions;
 use crate::plot::plot_run;
 use reverie_run::algos::full_agent_table;
 use reverie_run::config::{resolve, ConfigRequest, TrainConfig};
+use reverie_run::driver::NoHooks;
 use reverie_run::run_dir::RunDir;
-use reverie_run::train::{train, RunLocation, TrainSummary};
+use reverie_run::train::{resume, train, RunLocation, TrainSummary};
 
 /// One algorithm × env configuration trained over seeds.
 pub(super) struct Spec {
@@ -63,10 +64,16 @@ impl Spec {
                 return Ok((summary, dir));
             }
         }
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
-        let summary = train(&config, &RunLocation::At(dir.clone()), false)?;
+        let summary = if options.reuse && resumable_run(&dir, &config) {
+            // An interrupted run of this configuration goes on from its last checkpoint
+            // (the pixel Dreamer runs take about an hour a seed).
+            resume(&dir, false, &mut NoHooks)?
+        } else {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            train(&config, &RunLocation::At(dir.clone()), false)?
+        };
         // As `reverie train` does: the run directory gets its learning curve.
         plot_run(&dir, &summary.algo, &summary.env)?;
         Ok((summary, dir))
@@ -119,6 +126,13 @@ fn finished_run(dir: &Path, config: &TrainConfig) -> Option<TrainSummary> {
     }
     let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// Whether `dir` holds an unfinished run trained with `config` that left a checkpoint.
+fn resumable_run(dir: &Path, config: &TrainConfig) -> bool {
+    let saved = RunDir::open(dir).ok().and_then(|run| run.config().ok());
+    saved.is_some_and(|saved| same_training(&saved, config))
+        && dir.join("checkpoints").join("latest.bin").is_file()
 }
 
 /// Whether two configurations train the same run: equal, with each `[agent]` table
@@ -255,6 +269,66 @@ mod tests {
         std::fs::write(&marker, b"").unwrap();
         spec("total_steps=3000").train(0, &options(false)).unwrap();
         assert!(!marker.exists());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn reuse_resumes_an_interrupted_run_where_it_stopped() {
+        use reverie_run::driver::{Flow, Hooks};
+        use reverie_run::train::train_with_hooks;
+        struct StopAt(u64);
+        impl Hooks for StopAt {
+            fn on_step(&mut self, step: u64, _: &reverie_core::StepBatch<'_>) -> Flow {
+                if step >= self.0 {
+                    Flow::Interrupt
+                } else {
+                    Flow::Continue
+                }
+            }
+        }
+        let root = std::env::temp_dir().join(format!("reverie-resume-{}", std::process::id()));
+        let options = |sub: &str| ExperimentOptions {
+            out: root.join(sub),
+            seeds: None,
+            jobs: 1,
+            reuse: true,
+        };
+        let spec = Spec::new(
+            "q",
+            "q-learning",
+            "FrozenLake-v1",
+            &["eval_every=0", "total_steps=2000", "checkpoint_every=500"],
+        );
+        let (whole, _) = spec.train(0, &options("whole")).unwrap();
+        // The same run, stopped at step 1,000 as a signal would stop it.
+        let dir = root.join("cut").join("runs").join("q").join("seed-0");
+        let config = resolve(&ConfigRequest {
+            algo: spec.algo.into(),
+            env: spec.env.into(),
+            overrides: spec.overrides.clone(),
+            seed: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        let stopped = train_with_hooks(
+            &config,
+            &RunLocation::At(dir.clone()),
+            false,
+            &mut StopAt(1000),
+        );
+        assert!(stopped.is_err(), "the interrupted run reports it");
+        let marker = dir.join("kept");
+        std::fs::write(&marker, b"").unwrap();
+        let (resumed, _) = spec.train(0, &options("cut")).unwrap();
+        assert!(
+            marker.exists(),
+            "the interrupted run was trained again from scratch"
+        );
+        assert_eq!(resumed.episodes, whole.episodes);
+        assert_eq!(
+            resumed.last_100_train_return_mean,
+            whole.last_100_train_return_mean
+        );
         std::fs::remove_dir_all(root).unwrap();
     }
 }

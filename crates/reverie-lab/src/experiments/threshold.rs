@@ -7,6 +7,26 @@ use super::runs::{median, metric_with_time, Spec};
 use super::ExperimentOptions;
 use crate::plot::{plot_curves, read_metric, Curve};
 
+/// What each run is asked: the evaluation it must first reach, and the one its final
+/// evaluation must hold (issue 21 asks DQN for 500 reached and ≥ 475 at the end). A plain
+/// number asks the same of both.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Threshold {
+    /// The first evaluation at or above it counts as reaching it.
+    pub reach: f64,
+    /// The final evaluation is counted as held at or above it.
+    pub end: f64,
+}
+
+impl From<f64> for Threshold {
+    fn from(both: f64) -> Self {
+        Self {
+            reach: both,
+            end: both,
+        }
+    }
+}
+
 /// The outcome of one seed against the threshold.
 struct Reached {
     final_eval: f64,
@@ -17,16 +37,18 @@ struct Reached {
 }
 
 /// Trains every spec over seeds `0..seeds` and reports, per seed and per configuration,
-/// when the evaluation first reaches `threshold`, the final evaluation, wall-clock and
-/// throughput. Writes `seeds.csv`, `summary.csv` and `learning_curve.{svg,png}`.
+/// when the evaluation first reaches `threshold.reach`, the final evaluation (and how many
+/// seeds end at `threshold.end` or above), wall-clock and throughput. Writes `seeds.csv`,
+/// `summary.csv` and `learning_curve.{svg,png}`.
 pub(super) fn threshold_experiment(
     specs: &[Spec],
-    threshold: f64,
+    threshold: impl Into<Threshold>,
     default_seeds: usize,
     published: &str,
     options: &ExperimentOptions,
 ) -> anyhow::Result<String> {
     let seeds = options.seeds.unwrap_or(default_seeds);
+    let threshold = threshold.into();
     let mut per_seed = Table::new(&[
         "configuration",
         "seed",
@@ -40,6 +62,7 @@ pub(super) fn threshold_experiment(
         "configuration",
         "seeds",
         "threshold",
+        "final_threshold",
         "seeds_reaching_threshold",
         "seeds_final_eval_at_threshold",
         "median_steps_to_threshold",
@@ -57,7 +80,7 @@ pub(super) fn threshold_experiment(
             let evals = metric_with_time(&dir, "eval/episodic_return")?;
             let first = evals
                 .iter()
-                .find(|(_, v, _)| *v >= threshold)
+                .find(|(_, v, _)| *v >= threshold.reach)
                 .map(|(s, _, t)| (*s, *t));
             let reached = Reached {
                 final_eval: run.final_eval_return_mean,
@@ -104,8 +127,16 @@ pub(super) fn threshold_experiment(
         &options.out.join("learning_curve"),
     )?;
     let labels: Vec<&str> = specs.iter().map(|s| s.label).collect();
+    let asked = if threshold.end == threshold.reach {
+        format!("evaluation return ≥ {}", threshold.reach)
+    } else {
+        format!(
+            "evaluation return ≥ {} reached, final evaluation ≥ {}",
+            threshold.reach, threshold.end
+        )
+    };
     Ok(format!(
-        "{}\nthreshold: evaluation return ≥ {threshold}\n\n{}\n{}\npublished: {published}\nruns: {}\n",
+        "{}\nthreshold: {asked}\n\n{}\n{}\npublished: {published}\nruns: {}\n",
         labels.join(" | "),
         per_seed.to_text(),
         summary.to_text(),
@@ -114,11 +145,11 @@ pub(super) fn threshold_experiment(
 }
 
 /// One configuration's row of `summary.csv`.
-fn summarise(label: &str, seeds: usize, threshold: f64, outcomes: &[Reached]) -> Vec<String> {
+fn summarise(label: &str, seeds: usize, threshold: Threshold, outcomes: &[Reached]) -> Vec<String> {
     let solved: Vec<(u64, f64)> = outcomes.iter().filter_map(|o| o.first).collect();
     let final_solved = outcomes
         .iter()
-        .filter(|o| o.final_eval >= threshold)
+        .filter(|o| o.final_eval >= threshold.end)
         .count();
     let mut steps: Vec<f64> = solved.iter().map(|f| f.0 as f64).collect();
     let mut secs: Vec<f64> = solved.iter().map(|f| f.1).collect();
@@ -129,7 +160,8 @@ fn summarise(label: &str, seeds: usize, threshold: f64, outcomes: &[Reached]) ->
     vec![
         label.into(),
         seeds.to_string(),
-        fmt(threshold, 0),
+        fmt(threshold.reach, 0),
+        fmt(threshold.end, 0),
         solved.len().to_string(),
         final_solved.to_string(),
         fmt(median(&mut steps), 0),
