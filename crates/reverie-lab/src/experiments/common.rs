@@ -56,6 +56,15 @@ pub fn greedy_path_length(
     None
 }
 
+/// One CSV cell: as it is, or in double quotes (inner quotes doubled) where it must be.
+fn csv_cell(cell: &str) -> String {
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
 /// A table written as CSV and printed as aligned text.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
@@ -80,13 +89,16 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// CSV text.
+    /// CSV text (RFC 4180: a cell holding a comma, quote or line break is quoted, as
+    /// labels such as "3-step, lr annealed to 0" are).
     pub fn to_csv(&self) -> String {
-        let mut out = self.header.join(",");
-        out.push('\n');
+        let line = |cells: &[String]| {
+            let quoted: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            quoted.join(",") + "\n"
+        };
+        let mut out = line(&self.header);
         for row in &self.rows {
-            out.push_str(&row.join(","));
-            out.push('\n');
+            out.push_str(&line(row));
         }
         out
     }
@@ -133,5 +145,22 @@ pub fn fmt(x: f64, digits: usize) -> String {
         "n/a".into()
     } else {
         format!("{x:.digits$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_cells_with_commas_and_quotes_only() {
+        let mut table = Table::new(&["configuration", "seeds"]);
+        table.push(vec!["3-step, lr annealed to 0".into(), "10".into()]);
+        table.push(vec!["say \"hi\"".into(), "5".into()]);
+        table.push(vec!["rl-zoo".into(), "10".into()]);
+        assert_eq!(
+            table.to_csv(),
+            "configuration,seeds\n\"3-step, lr annealed to 0\",10\n\"say \"\"hi\"\"\",5\nrl-zoo,10\n"
+        );
     }
 }
