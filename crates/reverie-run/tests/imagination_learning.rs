@@ -2,11 +2,10 @@
 //! presets and seed 0:
 //! - MBPO reaches an evaluation of −200 on Pendulum-v1 within 1,250 real steps (SAC: median
 //!   3,500, see `reverie experiment mbpo-vs-sac`).
-//! - Neural Dyna (planning 5) reaches an evaluation of 500 on CartPole-v1 within 35,000
-//!   real steps (seed 0 first reaches it at 32,500 since the ensemble trains on the fused
-//!   ensemble op; with candle's ops it did at 20,000, a last-bit difference that grows as
-//!   DQN runs do: over seeds 0–5 at 20,000 steps, 3 of 6 reached 500 before the change and
-//!   1 of 6 after, medians 17,500 in `reverie experiment dyna-neural`).
+//! - Neural Dyna (planning 5, the defaults: 5-step DQN and 5-step imagined transitions)
+//!   reaches an evaluation of 500 on CartPole-v1 within 15,000 real steps (seed 0 at
+//!   10,000; over 10 seeds of 50k steps the median is 10,000, `reverie experiment
+//!   dqn-cartpole`).
 
 use reverie_run::{resolve, train, ConfigRequest, RunLocation};
 
@@ -32,26 +31,21 @@ fn mbpo_balances_pendulum_within_1250_real_steps() {
 }
 
 #[test]
-fn neural_dyna_balances_cartpole_within_35k_real_steps() {
+fn neural_dyna_balances_cartpole_within_15k_real_steps() {
     let dir = std::env::temp_dir().join(format!("reverie-neural-dyna-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = resolve(&ConfigRequest {
         algo: "neural-dyna".into(),
         env: "CartPole-v1".into(),
-        overrides: vec![
-            "eval_every=2500".into(),
-            "agent.planning_steps=5".into(),
-            // ε decays over the first 14,000 steps (rl-zoo's 0.16 of 50k is 8,000).
-            "agent.dqn.exploration_fraction=0.4".into(),
-        ],
+        overrides: vec!["eval_every=2500".into(), "agent.planning_steps=5".into()],
         seed: Some(0),
-        steps: Some(35_000),
+        steps: Some(15_000),
         ..Default::default()
     })
     .unwrap();
     let summary = train(&config, &RunLocation::At(dir.clone()), false).unwrap();
-    // The best evaluation, kept as checkpoints/best.bin: DQN-style value learning
-    // oscillates after reaching 500 (see EXPERIMENTS.md).
+    // The best evaluation, kept as checkpoints/best.bin: neural Dyna's values still move
+    // after reaching 500 (2 of 10 seeds end below 475 in EXPERIMENTS.md).
     assert!(summary.best_eval_return_mean >= 500.0, "{summary:?}");
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     assert!(metrics.contains("losses/imagined_td_loss"));
