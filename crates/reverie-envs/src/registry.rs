@@ -533,6 +533,27 @@ fn build_connect_four(_: &EnvOptions, limit: Option<u32>) -> Result<BoxedEnv, Ma
     Ok(limited(ConnectFour::new(), limit))
 }
 
+/// A MinAtar game with the reference's sticky actions (option `sticky_action_prob`, 0.1).
+fn build_minatar<G: crate::minatar::MinAtarGame + 'static>(
+    id: &str,
+    minimal_action_set: bool,
+    options: &EnvOptions,
+    limit: Option<u32>,
+) -> Result<BoxedEnv, MakeError> {
+    let sticky = finite_float(options, id, "sticky_action_prob")?.unwrap_or(0.1);
+    if !(0.0..=1.0).contains(&sticky) {
+        return Err(MakeError::BadOption {
+            env: id.into(),
+            key: "sticky_action_prob".into(),
+            reason: format!("{sticky} is not a probability in [0, 1]"),
+        });
+    }
+    Ok(limited(
+        crate::minatar::MinAtar::<G>::new(sticky, minimal_action_set),
+        limit,
+    ))
+}
+
 /// Every registered env, in listing order.
 static SPECS: &[EnvSpec] = &[
     EnvSpec {
@@ -682,6 +703,20 @@ static SPECS: &[EnvSpec] = &[
         summary: "tic-tac-toe, both players through one step (self-play); 9 cells, legal ones in info's action_mask; +1/-1 when the first/second player wins",
         options: &[],
         build: build_tic_tac_toe,
+    },
+    EnvSpec {
+        id: "MinAtar/Breakout-v0",
+        max_episode_steps: None,
+        summary: "MinAtar Breakout: 10x10x4 binary channels (paddle, ball, trail, brick), all 6 actions, sticky actions 0.1; +1 a brick, ends when the ball is missed",
+        options: &["sticky_action_prob"],
+        build: |o, l| build_minatar::<crate::minatar::Breakout>("MinAtar/Breakout-v0", false, o, l),
+    },
+    EnvSpec {
+        id: "MinAtar/Breakout-v1",
+        max_episode_steps: None,
+        summary: "MinAtar Breakout with the minimal action set (no-op, left, right)",
+        options: &["sticky_action_prob"],
+        build: |o, l| build_minatar::<crate::minatar::Breakout>("MinAtar/Breakout-v1", true, o, l),
     },
     EnvSpec {
         id: "ConnectFour-v0",

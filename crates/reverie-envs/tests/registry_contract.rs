@@ -149,7 +149,8 @@ fn set_state_refuses_states_of_the_wrong_size() {
 
 /// Every native env's observation determines its state (the oracle planner starts from it):
 /// setting the state recovered from an observation gives that observation back (within f32
-/// rounding for the envs that observe angles as `cos`/`sin`). Pixel variants do not.
+/// rounding for the envs that observe angles as `cos`/`sin`). Pixel variants and MinAtar do
+/// not.
 #[test]
 fn the_state_behind_an_observation_reproduces_it() {
     for spec in reverie_envs::specs() {
@@ -160,8 +161,10 @@ fn the_state_behind_an_observation_reproduces_it() {
         for _ in 0..20 {
             let state = env.simulator().unwrap().state_of_observation(&obs);
             let Some(state) = state else {
+                // MinAtar's frames do not show all of the game's state (the ball's
+                // direction after a bounce), as the pixel variants do not.
                 assert!(
-                    spec.id.contains("Pixels"),
+                    spec.id.contains("Pixels") || spec.id.starts_with("MinAtar/"),
                     "{}: no state behind {obs:?}",
                     spec.id
                 );

@@ -51,8 +51,9 @@ pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
 }
 
 /// `reverie experiment dqn-collapse`: rl-zoo's DQN with each remedy the literature offers
-/// for the fall-back, alone and combined, on the same seeds; and the Q-values and action
-/// gaps that explain it (`q_values.png`, `action_gap.png`).
+/// for the fall-back (Double DQN, target-update interval, gradient clipping, buffer size,
+/// learning-rate annealing, n-step returns), alone and combined, on the same seeds; and the
+/// Q-values and action gaps that explain it (`q_values.png`, `action_gap.png`).
 pub fn run_collapse(options: &ExperimentOptions) -> anyhow::Result<String> {
     // Every row starts from rl-zoo's settings (the defaults before issue 21) and changes
     // only what its label says.
@@ -71,6 +72,15 @@ pub fn run_collapse(options: &ExperimentOptions) -> anyhow::Result<String> {
         spec(
             "target refreshed every 1024 steps",
             &["agent.target_update_interval=1024"],
+        ),
+        spec(
+            "gradient norm clipped at 1 (not 10)",
+            &["agent.max_grad_norm=1.0"],
+        ),
+        spec("gradient norm not clipped", &["agent.max_grad_norm=1e9"]),
+        spec(
+            "buffer of 10k transitions (not 100k)",
+            &["agent.buffer_size=10000"],
         ),
         spec("lr annealed to 0", &["agent.final_lr_fraction=0.0"]),
         spec("3-step returns", &["agent.n_step=3"]),
