@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use reverie_core::{AutoresetMode, DynEnv, Env, Rng, SimulatorState, TimeLimit, VecEnv};
 use reverie_envs::classic::{CartPole, Pendulum};
+use reverie_envs::minatar::{Breakout, MinAtar};
 use reverie_envs::{Pixels, PixelsConfig};
 
 /// One measured row.
@@ -101,7 +102,8 @@ pub fn bench_dyn(id: &str, seconds: f64) -> f64 {
 }
 
 /// The default table: CartPole-v1 and Pendulum-v1 single and vec64, their 64×64 pixel
-/// variants single and vec16, then every registered env through the dynamic API.
+/// variants single and vec16, MinAtar Breakout single and vec64, then every registered env
+/// through the dynamic API.
 pub fn bench_envs(seconds: f64, num_envs: usize) -> Vec<BenchRow> {
     let mut rows = Vec::new();
     let mut push = |env: &str, mode: String, steps_per_s: f64| {
@@ -160,6 +162,20 @@ pub fn bench_envs(seconds: f64, num_envs: usize) -> Vec<BenchRow> {
         "PendulumPixels-v1",
         "vec16".into(),
         bench_vec(pendulum_pixels, 16, torque, seconds),
+    );
+    // MinAtar Breakout with the reference's sticky actions and all 6 actions; its
+    // counterpart is benches/minatar_baseline.py (`act` and `state()` each step).
+    let breakout = || MinAtar::<Breakout>::new(0.1, false);
+    let six = |rng: &mut Rng| rng.below(6) as i64;
+    push(
+        "MinAtar/Breakout-v0",
+        "single".into(),
+        bench_single(breakout(), six, seconds),
+    );
+    push(
+        "MinAtar/Breakout-v0",
+        format!("vec{num_envs}"),
+        bench_vec(breakout, num_envs, six, seconds),
     );
     for spec in reverie_envs::specs() {
         push(spec.id, "dyn".into(), bench_dyn(spec.id, seconds / 2.0));
