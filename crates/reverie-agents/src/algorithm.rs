@@ -39,6 +39,8 @@ pub enum Algorithm {
     Dqn,
     /// PPO.
     Ppo,
+    /// A2C (synchronous advantage actor-critic): PPO's update taken once per rollout.
+    A2c,
     /// MBPO.
     Mbpo,
     /// Neural Dyna (DQN + imagined rollouts).
@@ -55,7 +57,7 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in the order `reverie algos` lists them.
-    pub const ALL: [Algorithm; 15] = [
+    pub const ALL: [Algorithm; 16] = [
         Algorithm::Random,
         Algorithm::QLearning,
         Algorithm::DynaQ,
@@ -65,6 +67,7 @@ impl Algorithm {
         Algorithm::Mpc,
         Algorithm::Dqn,
         Algorithm::Ppo,
+        Algorithm::A2c,
         Algorithm::Mbpo,
         Algorithm::NeuralDyna,
         Algorithm::Sac,
@@ -85,6 +88,7 @@ impl Algorithm {
             Algorithm::Mpc => "mpc",
             Algorithm::Dqn => "dqn",
             Algorithm::Ppo => "ppo",
+            Algorithm::A2c => "a2c",
             Algorithm::Mbpo => "mbpo",
             Algorithm::NeuralDyna => "neural-dyna",
             Algorithm::Sac => "sac",
@@ -117,10 +121,13 @@ impl Algorithm {
                 "MPC over a learned deterministic model: random shooting, CEM, iCEM, MPPI or categorical CEM (any actions)"
             }
             Algorithm::Dqn => {
-                "DQN: replay, target network, Huber loss, ε schedule, optional Double DQN (Box obs, Discrete actions)"
+                "DQN: replay, target network, Huber loss, ε schedule, n-step returns, annealed learning rate, optional Double DQN (Box obs, Discrete actions)"
             }
             Algorithm::Ppo => {
                 "PPO: parallel rollouts, GAE, clipped surrogate, KL early stop (Box obs; Discrete or Box actions)"
+            }
+            Algorithm::A2c => {
+                "A2C: parallel n-step rollouts, advantage actor-critic with an entropy bonus, one update per rollout (Box obs; Discrete or Box actions)"
             }
             Algorithm::Mbpo => {
                 "MBPO: SAC on short branched rollouts of a probabilistic ensemble, mixed with real data (Box obs and actions)"
@@ -189,6 +196,9 @@ pub enum AgentConfig {
     Dqn(DqnConfig),
     /// See [`Algorithm::Ppo`].
     Ppo(PpoConfig),
+    /// See [`Algorithm::A2c`] (PPO's settings with A2C's defaults in its preset;
+    /// `n_epochs` must be 1 and `batch_size` the whole rollout).
+    A2c(PpoConfig),
     /// See [`Algorithm::Mbpo`].
     Mbpo(MbpoConfig),
     /// See [`Algorithm::NeuralDyna`].
@@ -222,6 +232,7 @@ impl AgentConfig {
             Algorithm::Mpc => AgentConfig::Mpc(Deserialize::deserialize(source)?),
             Algorithm::Dqn => AgentConfig::Dqn(Deserialize::deserialize(source)?),
             Algorithm::Ppo => AgentConfig::Ppo(Deserialize::deserialize(source)?),
+            Algorithm::A2c => AgentConfig::A2c(Deserialize::deserialize(source)?),
             Algorithm::Mbpo => AgentConfig::Mbpo(Deserialize::deserialize(source)?),
             Algorithm::NeuralDyna => AgentConfig::NeuralDyna(Deserialize::deserialize(source)?),
             Algorithm::Sac => AgentConfig::Sac(Deserialize::deserialize(source)?),
@@ -243,6 +254,7 @@ impl AgentConfig {
             AgentConfig::Mpc(_) => Algorithm::Mpc,
             AgentConfig::Dqn(_) => Algorithm::Dqn,
             AgentConfig::Ppo(_) => Algorithm::Ppo,
+            AgentConfig::A2c(_) => Algorithm::A2c,
             AgentConfig::Mbpo(_) => Algorithm::Mbpo,
             AgentConfig::NeuralDyna(_) => Algorithm::NeuralDyna,
             AgentConfig::Sac(_) => Algorithm::Sac,
@@ -261,7 +273,7 @@ impl AgentConfig {
             AgentConfig::PrioritizedSweeping(c) => toml::Table::try_from(c),
             AgentConfig::Pets(c) | AgentConfig::Mpc(c) => toml::Table::try_from(c),
             AgentConfig::Dqn(c) => toml::Table::try_from(c),
-            AgentConfig::Ppo(c) => toml::Table::try_from(c),
+            AgentConfig::Ppo(c) | AgentConfig::A2c(c) => toml::Table::try_from(c),
             AgentConfig::Mbpo(c) => toml::Table::try_from(c),
             AgentConfig::NeuralDyna(c) => toml::Table::try_from(c),
             AgentConfig::Sac(c) => toml::Table::try_from(c),
@@ -277,7 +289,7 @@ impl AgentConfig {
         match &mut self {
             AgentConfig::Pets(c) | AgentConfig::Mpc(c) => c.device = device,
             AgentConfig::Dqn(c) => c.device = device,
-            AgentConfig::Ppo(c) => c.device = device,
+            AgentConfig::Ppo(c) | AgentConfig::A2c(c) => c.device = device,
             AgentConfig::Sac(c) => c.device = device,
             AgentConfig::Dreamer(c) => c.device = device,
             AgentConfig::MuZero(c) | AgentConfig::AlphaZero(c) => c.device = device,
@@ -325,6 +337,23 @@ impl AgentConfig {
             AgentConfig::Pets(c) | AgentConfig::Mpc(c) => Box::new(c.init(env, obs, act, rng)?),
             AgentConfig::Dqn(c) => Box::new(c.init(obs, act, total_steps, rng)?),
             AgentConfig::Ppo(c) => Box::new(c.init(obs, act, total_steps, rng)?),
+            AgentConfig::A2c(c) => {
+                // One pass of one minibatch: the probability ratio is 1 where the gradient
+                // is taken, so the clipped surrogate's gradient is A2C's A·∇log π.
+                crate::error::require(
+                    c.n_epochs == 1,
+                    "n_epochs",
+                    c.n_epochs,
+                    "1 for a2c (one update per rollout; use ppo for several epochs)",
+                )?;
+                crate::error::require(
+                    c.batch_size == c.num_envs * c.n_steps,
+                    "batch_size",
+                    c.batch_size,
+                    "num_envs * n_steps for a2c (the whole rollout in one update)",
+                )?;
+                Box::new(c.init(obs, act, total_steps, rng)?)
+            }
             AgentConfig::Sac(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::Dreamer(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::MuZero(c) => {

@@ -152,6 +152,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("ppo", "default"),
     ("ppo", "CartPole-v1"),
     ("ppo", "Pendulum-v1"),
+    ("a2c", "default"),
     ("sac", "default"),
     ("sac", "Pendulum-v1"),
     ("mbpo", "default"),

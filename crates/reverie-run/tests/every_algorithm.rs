@@ -86,6 +86,7 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
             vec!["agent.learning_starts=500"],
         ),
         ("ppo", "CartPole-v1", 2048, vec![]),
+        ("a2c", "CartPole-v1", 400, vec![]),
         ("sac", "Pendulum-v1", 300, vec!["agent.learning_starts=100"]),
         (
             "mbpo",

@@ -1,7 +1,7 @@
 //! Learning tests for the model-free baselines, through the real training loop with the
 //! shipped presets and fixed seeds: each must reach its stated return within its budget.
 //! The multi-seed versions are `reverie experiment dqn-cartpole | ppo-cartpole |
-//! ppo-pendulum | sac-pendulum` (EXPERIMENTS.md).
+//! ppo-pendulum | sac-pendulum` (EXPERIMENTS.md); A2C has none yet.
 
 use std::path::PathBuf;
 
@@ -75,6 +75,21 @@ fn dqn_learns_cartpole_within_50k_steps() {
     let best_checkpoint = dir.join("checkpoints").join("best.bin");
     let report = eval_run(&dir, Some(&best_checkpoint), 10, None).unwrap();
     assert_eq!(report.mean, 500.0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a2c_solves_cartpole_within_100k_steps() {
+    // The a2c preset (SB3's A2C: 8 envs × 5 steps, one update per rollout); rl-zoo gives it
+    // 500k steps. Seed 0 evaluates at 500 from 100k on.
+    let (summary, dir) = run(
+        "a2c-cartpole",
+        "a2c",
+        "CartPole-v1",
+        &["eval_every=0"],
+        Some(100_000),
+    );
+    assert!(summary.final_eval_return_mean >= 475.0, "{summary:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

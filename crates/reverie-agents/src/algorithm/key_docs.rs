@@ -75,7 +75,7 @@ impl AgentConfig {
             AgentConfig::PrioritizedSweeping(_) => field::<crate::PrioritizedSweepingConfig>(path),
             AgentConfig::Pets(c) | AgentConfig::Mpc(c) => mpc(c, path),
             AgentConfig::Dqn(_) => field::<DqnConfig>(path),
-            AgentConfig::Ppo(_) => field::<crate::PpoConfig>(path),
+            AgentConfig::Ppo(_) | AgentConfig::A2c(_) => field::<crate::PpoConfig>(path),
             AgentConfig::Sac(_) => field::<SacConfig>(path),
             AgentConfig::Mbpo(_) => match path {
                 ["model", rest @ ..] if !rest.is_empty() => field::<EnsembleModelConfig>(rest),
