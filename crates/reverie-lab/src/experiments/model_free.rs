@@ -1,4 +1,4 @@
-//! Model-free baselines: PPO and SAC reaching rl-zoo's returns within their budgets (DQN's
+//! Model-free baselines: PPO, A2C and SAC reaching rl-zoo's returns within their budgets (DQN's
 //! experiments are in `dqn.rs`), and the seeds' two PPO exercises (clipping on/off, the
 //! approximate-KL early stop).
 //!
@@ -18,6 +18,11 @@ pub fn run_threshold(name: &str, options: &ExperimentOptions) -> anyhow::Result<
             Spec::new("PPO CartPole-v1 (rl-zoo, 100k steps)", "ppo", "CartPole-v1", &["eval_every=10240"]),
             500.0,
             "rl-zoo PPO CartPole-v1: 500 ± 0 at 100k steps; SB3 2.9.2 on 2 cores: 22 s for 100k steps",
+        ),
+        "a2c-cartpole" => (
+            Spec::new("A2C CartPole-v1 (SB3 settings, 500k steps)", "a2c", "CartPole-v1", &["eval_every=25000"]),
+            500.0,
+            "rl-zoo A2C CartPole-v1: 500 ± 0 at 500k steps (RMSprop; reverie's a2c uses Adam)",
         ),
         "sac-pendulum" => (
             Spec::new("SAC Pendulum-v1 (rl-zoo, 20k steps)", "sac", "Pendulum-v1", &["eval_every=2000"]),
