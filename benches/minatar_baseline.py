@@ -30,4 +30,5 @@ def single(game, seconds):
 
 if __name__ == "__main__":
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
-    print(f"MinAtar/Breakout-v0 single (minatar 1.0.15): {single('breakout', seconds):,.0f} steps/s")
+    for game, name in [("breakout", "Breakout"), ("space_invaders", "SpaceInvaders")]:
+        print(f"MinAtar/{name}-v0 single (minatar 1.0.15): {single(game, seconds):,.0f} steps/s")

@@ -1,7 +1,8 @@
 """Records MinAtar trajectories from the reference package for reverie's conformance test.
 
     python3 -m venv /tmp/minatar && /tmp/minatar/bin/pip install minatar==1.0.15 numpy
-    /tmp/minatar/bin/python benches/minatar_reference.py > crates/reverie-envs/tests/data/minatar_breakout.json
+    /tmp/minatar/bin/python benches/minatar_reference.py breakout > crates/reverie-envs/tests/data/minatar_breakout.json
+    /tmp/minatar/bin/python benches/minatar_reference.py space_invaders > crates/reverie-envs/tests/data/minatar_space_invaders.json
 
 For each seed, actions from a policy of this script's own (uniformly random, or one that
 follows the ball so that episodes are long) are played through `minatar.Environment("breakout")` with its sticky actions, across episodes. Each
@@ -47,6 +48,31 @@ def tracking_policy(chooser, env):
     return 0
 
 
+def invaders_policy(chooser, env):
+    """Space Invaders: step aside from an alien bullet about to land, else fire whenever
+    the cannon can, else move under the nearest column with an alien (long episodes:
+    waves cleared, faster waves), with a random action one step in fifty."""
+    if chooser.rand() < 0.02:
+        return int(chooser.randint(6))
+    game = env.env
+    if game.e_bullet_map[7:, game.pos].any():
+        return 1 if game.pos > 0 and not game.e_bullet_map[7:, game.pos - 1].any() else 3
+    if game.shot_timer == 0:
+        return 5
+    columns = [c for c in range(10) if game.alien_map[:, c].any()]
+    if not columns:
+        return 0
+    target = min(columns, key=lambda c: abs(c - game.pos))
+    if game.pos > target:
+        return 1
+    if game.pos < target:
+        return 3
+    return 0
+
+
+GOOD_POLICY = {"breakout": tracking_policy, "space_invaders": invaders_policy}
+
+
 def record(game, seed, steps, policy):
     env = Environment(game, sticky_action_prob=0.1)
     env.seed(seed)
@@ -70,6 +96,10 @@ def record(game, seed, steps, policy):
 
 
 if __name__ == "__main__":
-    runs = [record("breakout", seed, 400, random_policy) for seed in range(5)]
-    runs += [record("breakout", seed, 2000, tracking_policy) for seed in range(5, 8)]
-    print(json.dumps({"minatar": "1.0.15", "channels": 4, "runs": runs}))
+    import sys
+
+    game = sys.argv[1] if len(sys.argv) > 1 else "breakout"
+    runs = [record(game, seed, 400, random_policy) for seed in range(5)]
+    runs += [record(game, seed, 2000, GOOD_POLICY[game]) for seed in range(5, 8)]
+    channels = Environment(game).state_shape()[2]
+    print(json.dumps({"minatar": "1.0.15", "channels": channels, "runs": runs}))

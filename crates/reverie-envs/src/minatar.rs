@@ -8,8 +8,10 @@
 //! checks every frame, reward and termination.
 
 mod breakout;
+mod space_invaders;
 
 pub use breakout::Breakout;
+pub use space_invaders::SpaceInvaders;
 
 use reverie_core::env::{check_discrete_action, decode_state, encode_state};
 use reverie_core::{

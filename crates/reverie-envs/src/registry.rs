@@ -719,6 +719,20 @@ static SPECS: &[EnvSpec] = &[
         build: |o, l| build_minatar::<crate::minatar::Breakout>("MinAtar/Breakout-v1", true, o, l),
     },
     EnvSpec {
+        id: "MinAtar/SpaceInvaders-v0",
+        max_episode_steps: None,
+        summary: "MinAtar Space Invaders: 10x10x6 binary channels (cannon, alien, alien left/right, friendly and enemy bullets), all 6 actions, sticky actions 0.1; +1 an alien, ends when an alien or its bullet reaches the cannon",
+        options: &["sticky_action_prob"],
+        build: |o, l| build_minatar::<crate::minatar::SpaceInvaders>("MinAtar/SpaceInvaders-v0", false, o, l),
+    },
+    EnvSpec {
+        id: "MinAtar/SpaceInvaders-v1",
+        max_episode_steps: None,
+        summary: "MinAtar Space Invaders with the minimal action set (no-op, left, right, fire)",
+        options: &["sticky_action_prob"],
+        build: |o, l| build_minatar::<crate::minatar::SpaceInvaders>("MinAtar/SpaceInvaders-v1", true, o, l),
+    },
+    EnvSpec {
         id: "ConnectFour-v0",
         max_episode_steps: None,
         summary: "Connect Four on 6x7, both players through one step (self-play); 7 columns, legal ones in info's action_mask; +1/-1 when the first/second player wins",
