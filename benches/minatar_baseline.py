@@ -30,5 +30,9 @@ def single(game, seconds):
 
 if __name__ == "__main__":
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
-    for game, name in [("breakout", "Breakout"), ("space_invaders", "SpaceInvaders")]:
+    for game, name in [
+        ("breakout", "Breakout"),
+        ("space_invaders", "SpaceInvaders"),
+        ("freeway", "Freeway"),
+    ]:
         print(f"MinAtar/{name}-v0 single (minatar 1.0.15): {single(game, seconds):,.0f} steps/s")

@@ -3,6 +3,7 @@
     python3 -m venv /tmp/minatar && /tmp/minatar/bin/pip install minatar==1.0.15 numpy
     /tmp/minatar/bin/python benches/minatar_reference.py breakout > crates/reverie-envs/tests/data/minatar_breakout.json
     /tmp/minatar/bin/python benches/minatar_reference.py space_invaders > crates/reverie-envs/tests/data/minatar_space_invaders.json
+    /tmp/minatar/bin/python benches/minatar_reference.py freeway > crates/reverie-envs/tests/data/minatar_freeway.json
 
 For each seed, actions from a policy of this script's own (uniformly random, or one that
 follows the ball so that episodes are long) are played through `minatar.Environment("breakout")` with its sticky actions, across episodes. Each
@@ -70,7 +71,20 @@ def invaders_policy(chooser, env):
     return 0
 
 
-GOOD_POLICY = {"breakout": tracking_policy, "space_invaders": invaders_policy}
+def upward_policy(chooser, env):
+    """Freeway: up, with a random action one step in ten (crossings redraw the cars)."""
+    if chooser.rand() < 0.1:
+        return int(chooser.randint(6))
+    return 2
+
+
+GOOD_POLICY = {
+    "breakout": tracking_policy,
+    "space_invaders": invaders_policy,
+    "freeway": upward_policy,
+}
+# Freeway's episodes last 2,501 steps: its long runs cover one end.
+LONG_STEPS = {"freeway": 2600}
 
 
 def record(game, seed, steps, policy):
@@ -100,6 +114,7 @@ if __name__ == "__main__":
 
     game = sys.argv[1] if len(sys.argv) > 1 else "breakout"
     runs = [record(game, seed, 400, random_policy) for seed in range(5)]
-    runs += [record(game, seed, 2000, GOOD_POLICY[game]) for seed in range(5, 8)]
+    long = LONG_STEPS.get(game, 2000)
+    runs += [record(game, seed, long, GOOD_POLICY[game]) for seed in range(5, 8)]
     channels = Environment(game).state_shape()[2]
     print(json.dumps({"minatar": "1.0.15", "channels": channels, "runs": runs}))

@@ -8,9 +8,11 @@
 //! checks every frame, reward and termination.
 
 mod breakout;
+mod freeway;
 mod space_invaders;
 
 pub use breakout::Breakout;
+pub use freeway::{Freeway, Velocities, EPISODE_STEPS as FREEWAY_EPISODE_STEPS};
 pub use space_invaders::SpaceInvaders;
 
 use reverie_core::env::{check_discrete_action, decode_state, encode_state};

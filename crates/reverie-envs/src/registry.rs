@@ -719,6 +719,21 @@ static SPECS: &[EnvSpec] = &[
         build: |o, l| build_minatar::<crate::minatar::Breakout>("MinAtar/Breakout-v1", true, o, l),
     },
     EnvSpec {
+        id: "MinAtar/Freeway-v0",
+        // The reference's clock (2,501 steps) as a time limit: no frame shows it.
+        max_episode_steps: Some(crate::minatar::FREEWAY_EPISODE_STEPS),
+        summary: "MinAtar Freeway: 10x10x7 binary channels (chicken, car, 5 speed trails), all 6 actions, sticky actions 0.1; +1 a crossing, a car sends the chicken back; 2,501 steps",
+        options: &["sticky_action_prob"],
+        build: |o, l| build_minatar::<crate::minatar::Freeway>("MinAtar/Freeway-v0", false, o, l),
+    },
+    EnvSpec {
+        id: "MinAtar/Freeway-v1",
+        max_episode_steps: Some(crate::minatar::FREEWAY_EPISODE_STEPS),
+        summary: "MinAtar Freeway with the minimal action set (no-op, up, down)",
+        options: &["sticky_action_prob"],
+        build: |o, l| build_minatar::<crate::minatar::Freeway>("MinAtar/Freeway-v1", true, o, l),
+    },
+    EnvSpec {
         id: "MinAtar/SpaceInvaders-v0",
         max_episode_steps: None,
         summary: "MinAtar Space Invaders: 10x10x6 binary channels (cannon, alien, alien left/right, friendly and enemy bullets), all 6 actions, sticky actions 0.1; +1 an alien, ends when an alien or its bullet reaches the cannon",

@@ -7,7 +7,7 @@
 //! then match exactly.
 
 use reverie_core::{Action, Observation, Space};
-use reverie_envs::minatar::{Breakout, MinAtarGame, SpaceInvaders, GRID};
+use reverie_envs::minatar::{Breakout, Freeway, MinAtarGame, SpaceInvaders, GRID};
 use reverie_envs::{make_with, EnvOptions, OptionValue};
 use serde_json::Value;
 
@@ -33,7 +33,7 @@ fn state<G: MinAtarGame>(game: &G) -> Vec<f32> {
 fn replay<G: MinAtarGame>(
     data: &str,
     start: impl Fn(&[f32]) -> G,
-    step: impl Fn(&mut G, usize) -> (f32, bool),
+    step: impl Fn(&mut G, usize, &[f32]) -> (f32, bool),
 ) -> (usize, f32, f32) {
     let data: Value = serde_json::from_str(data).unwrap();
     let len = GRID * GRID * G::CHANNELS.len();
@@ -52,15 +52,12 @@ fn replay<G: MinAtarGame>(
             let mut episode_reward = 0.0;
             for (t, recorded) in episode["steps"].as_array().unwrap().iter().enumerate() {
                 let settled = recorded[1].as_u64().unwrap() as usize;
-                let (reward, terminal) = step(&mut game, settled);
+                let next = unpack(recorded[4].as_str().unwrap(), len);
+                let (reward, terminal) = step(&mut game, settled, &next);
                 let at = format!("seed {}, episode {e}, step {t}", run["seed"]);
                 assert_eq!(reward as f64, recorded[2].as_f64().unwrap(), "{at}: reward");
                 assert_eq!(terminal, recorded[3].as_bool().unwrap(), "{at}: terminal");
-                assert_eq!(
-                    state(&game),
-                    unpack(recorded[4].as_str().unwrap(), len),
-                    "{at}"
-                );
+                assert_eq!(state(&game), next, "{at}");
                 episode_reward += reward;
                 steps += 1;
             }
@@ -77,7 +74,7 @@ fn breakout_replays_the_reference_trajectories_exactly() {
     let (steps, rewards, best) = replay(
         include_str!("data/minatar_breakout.json"),
         |first| Breakout::start(first[(3 * GRID + 9) * 4 + 1] == 1.0),
-        Breakout::step,
+        |game, action, _| game.step(action),
     );
     assert_eq!(
         steps, 8000,
@@ -94,7 +91,7 @@ fn space_invaders_replays_the_reference_trajectories_exactly() {
     let (steps, rewards, best) = replay(
         include_str!("data/minatar_space_invaders.json"),
         |_| SpaceInvaders::start(),
-        SpaceInvaders::step,
+        |game, action, _| game.step(action),
     );
     assert_eq!(
         steps, 8000,
@@ -103,6 +100,22 @@ fn space_invaders_replays_the_reference_trajectories_exactly() {
     assert!(rewards > 300.0, "{rewards}: aliens were shot");
     // The recorded play does not clear a wave (24 aliens); the unit tests cover it.
     assert!(best >= 20.0, "{best}");
+}
+
+#[test]
+fn freeway_replays_the_reference_trajectories_exactly() {
+    // The cars' velocities are drawn at reset and at each crossing; a frame shows them
+    // (trail channel and side), so the replay reads the reference's draws off its frames.
+    let (steps, rewards, _) = replay(
+        include_str!("data/minatar_freeway.json"),
+        |first| Freeway::start(Freeway::velocities_of(first)),
+        |game, action, next| game.step(action, &mut || Freeway::velocities_of(next)),
+    );
+    assert_eq!(
+        steps, 9800,
+        "5 random runs of 400 steps, 3 upward runs of 2,600"
+    );
+    assert!(rewards > 30.0, "{rewards}: the chicken crossed");
 }
 
 #[test]
