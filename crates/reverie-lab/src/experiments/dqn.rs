@@ -110,6 +110,30 @@ pub fn run_collapse(options: &ExperimentOptions) -> anyhow::Result<String> {
         options,
     )?;
     let seeds = options.seeds.unwrap_or(SEEDS);
+    let runs_of = |label: &str, metric: &str| -> anyhow::Result<Vec<Vec<(f64, f64)>>> {
+        let dir = options.out.join("runs").join(run_dir_name(label));
+        (0..seeds)
+            .map(|seed| read_metric(&dir.join(format!("seed-{seed}")), metric))
+            .collect()
+    };
+    // `learning_curve.png` draws all the rows; this one the four that tell the story.
+    let focus = [
+        "rl-zoo",
+        "lr annealed to 0",
+        "5-step returns",
+        "5-step, lr annealed to 0 (default)",
+    ];
+    let focus_curves = focus
+        .iter()
+        .map(|label| Ok(Curve::raw(*label, runs_of(label, "eval/episodic_return")?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    plot_curves(
+        &focus_curves,
+        &format!("DQN on CartPole-v1: what removed the fall-back ({seeds} seeds, mean ± std)"),
+        "environment steps",
+        "deterministic evaluation return",
+        &options.out.join("evaluation_key_rows"),
+    )?;
     let mut curves_by_metric = Vec::new();
     for (metric, file, title) in [
         (
@@ -125,11 +149,7 @@ pub fn run_collapse(options: &ExperimentOptions) -> anyhow::Result<String> {
     ] {
         let mut curves = Vec::new();
         for spec in &specs {
-            let dir = options.out.join("runs").join(run_dir_name(spec.label));
-            let runs = (0..seeds)
-                .map(|seed| read_metric(&dir.join(format!("seed-{seed}")), metric))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            curves.push(Curve::raw(spec.label, runs));
+            curves.push(Curve::raw(spec.label, runs_of(spec.label, metric)?));
         }
         plot_curves(
             &curves,
