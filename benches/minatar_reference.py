@@ -29,6 +29,12 @@ def random_policy(chooser, env):
     return int(chooser.randint(6))
 
 
+def toward(pos, target):
+    """The action (left 1, right 3, no-op 0) that moves a player at column `pos` to
+    column `target`."""
+    return 1 if pos > target else 3 if pos < target else 0
+
+
 def tracking_policy(chooser, env):
     """Breakout: move the paddle under the column where the falling ball will reach row 8
     (long episodes: many bricks, rebuilt walls, double strikes), with a random action one
@@ -42,17 +48,14 @@ def tracking_policy(chooser, env):
             x += dx
             if x < 0 or x > 9:
                 x, dx = min(max(x, 0), 9), -dx
-    if game.pos > x:
-        return 1
-    if game.pos < x:
-        return 3
-    return 0
+    return toward(game.pos, x)
 
 
 def invaders_policy(chooser, env):
     """Space Invaders: step aside from an alien bullet about to land, else fire whenever
-    the cannon can, else move under the nearest column with an alien (long episodes:
-    waves cleared, faster waves), with a random action one step in fifty."""
+    the cannon can, else move under the nearest column with an alien (episodes of ~200
+    steps that end with the aliens at the bottom), with a random action one step in
+    fifty."""
     if chooser.rand() < 0.02:
         return int(chooser.randint(6))
     game = env.env
@@ -63,12 +66,7 @@ def invaders_policy(chooser, env):
     columns = [c for c in range(10) if game.alien_map[:, c].any()]
     if not columns:
         return 0
-    target = min(columns, key=lambda c: abs(c - game.pos))
-    if game.pos > target:
-        return 1
-    if game.pos < target:
-        return 3
-    return 0
+    return toward(game.pos, min(columns, key=lambda c: abs(c - game.pos)))
 
 
 def upward_policy(chooser, env):
@@ -91,7 +89,7 @@ def record(game, seed, steps, policy):
     env = Environment(game, sticky_action_prob=0.1)
     env.seed(seed)
     chooser = np.random.RandomState(1000 + seed)
-    episodes, episode = [], None
+    episodes = []
     env.reset()
     episode = {"start": flat(env.state()), "steps": []}
     for _ in range(steps):

@@ -4,8 +4,8 @@
 //! Each game is a [`MinAtarGame`]: its dynamics given its random draws, which come from the
 //! env's generator. The reference draws from NumPy's `RandomState`, which reverie does not
 //! reproduce; `tests/minatar_conformance.rs` replays trajectories recorded from the
-//! reference with the same draws (the start side of the ball, which actions stuck) and
-//! checks every frame, reward and termination.
+//! reference with the same draws (which actions stuck, Breakout's ball start side, Freeway's
+//! car velocities) and checks every frame, reward and termination.
 
 mod breakout;
 mod freeway;
@@ -86,11 +86,6 @@ impl<G: MinAtarGame> MinAtar<G> {
             sticky_action_prob,
             minimal_action_set,
         }
-    }
-
-    /// The game being played.
-    pub fn game(&self) -> &G {
-        &self.game
     }
 
     fn actions(&self) -> &'static [usize] {
@@ -224,6 +219,32 @@ impl<G: MinAtarGame> SimulatorState for MinAtar<G> {
         self.last_action = last as usize;
         Ok(Observation::Vector(self.observe()))
     }
+}
+
+/// Value `i` of a game's state ([`MinAtarGame::to_state`]) as an integer in `range`, or
+/// what is wrong with it; `name` says what the value is.
+fn state_int(
+    state: &[f64],
+    i: usize,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, String> {
+    let v = state[i];
+    if v.fract() == 0.0 && (*range.start() as f64..=*range.end() as f64).contains(&v) {
+        Ok(v as i64)
+    } else {
+        Err(format!("{name} is {v}; expected an integer in {range:?}"))
+    }
+}
+
+/// The `GRID × GRID` cells (0 or 1, row-major from the top) at values `from..` of a game's
+/// state.
+fn state_grid(state: &[f64], from: usize, name: &str) -> Result<[[bool; GRID]; GRID], String> {
+    let mut grid = [[false; GRID]; GRID];
+    for (k, cell) in grid.iter_mut().flatten().enumerate() {
+        *cell = state_int(state, from + k, name, 0..=1)? == 1;
+    }
+    Ok(grid)
 }
 
 /// `seaborn.color_palette("cubehelix", n)`, which the reference draws channel k in:

@@ -8,8 +8,9 @@
 //! `horizon` steps through the model (a random elite per step) under the ε-greedy policy;
 //! the imagined transitions go to their own buffer (n-step ones when DQN learns from n-step
 //! returns, so that imagined and real updates propagate value equally far), and
-//! `planning_steps × gradient_steps` extra updates are made on imagined minibatches. `planning_steps = 0` is plain DQN. With
-//! `max_disagreement` a rollout stops where the elites disagree (the transition is dropped).
+//! `planning_steps × gradient_steps` extra updates are made on imagined minibatches.
+//! `planning_steps = 0` is plain DQN. With `max_disagreement` a rollout stops where the
+//! elites disagree (the transition is dropped).
 
 use reverie_core::{
     ActContext, Action, Agent, Batch, Carry, KnownFunctions, Metrics, Mode, ObsBatch, ReplayBuffer,

@@ -403,12 +403,11 @@ fn value_spread(q: &[Vec<f32>]) -> (f64, f64) {
     (max, gap / q.len().max(1) as f64)
 }
 
-/// One training phase's updates, summed for its metrics.
+/// One training phase's updates: their sums, and the largest Q (in `sums.q_max`).
 #[derive(Default)]
 struct PhaseStats {
     updates: usize,
     sums: TdUpdate,
-    q_max: f64,
 }
 
 impl PhaseStats {
@@ -416,14 +415,14 @@ impl PhaseStats {
         let s = &mut self.sums;
         s.loss += u.loss;
         s.q_mean += u.q_mean;
+        s.q_max = if self.updates == 0 {
+            u.q_max
+        } else {
+            s.q_max.max(u.q_max)
+        };
         s.td_abs += u.td_abs;
         s.action_gap += u.action_gap;
         s.grad_norm += u.grad_norm;
-        self.q_max = if self.updates == 0 {
-            u.q_max
-        } else {
-            self.q_max.max(u.q_max)
-        };
         self.updates += 1;
     }
 
@@ -433,7 +432,7 @@ impl PhaseStats {
         vec![
             ("losses/td_loss", s.loss / n),
             ("losses/q_values", s.q_mean / n),
-            ("losses/q_max", self.q_max),
+            ("losses/q_max", s.q_max),
             ("losses/td_error_abs", s.td_abs / n),
             ("losses/action_gap", s.action_gap / n),
             ("losses/grad_norm", s.grad_norm / n),
@@ -605,7 +604,7 @@ mod tests {
             .unwrap()
     }
 
-    fn step(dqn: &mut Dqn) {
+    fn step(dqn: &mut Dqn) -> Metrics {
         let obs = [0.1f32, 0.2];
         dqn.observe(&StepBatch {
             obs: &ObsBatch::from_f32(obs.to_vec(), obs.len()),
@@ -614,7 +613,7 @@ mod tests {
             next_obs: &ObsBatch::from_f32(obs.to_vec(), obs.len()),
             terminated: &[false],
             truncated: &[false],
-        });
+        })
     }
 
     fn first_weight(net: &Mlp) -> Vec<f32> {
@@ -717,17 +716,7 @@ mod tests {
             ..Default::default()
         });
         step(&mut dqn);
-        let metrics = {
-            let obs = [0.1f32, 0.2];
-            dqn.observe(&StepBatch {
-                obs: &ObsBatch::from_f32(obs.to_vec(), obs.len()),
-                actions: &[Action::Discrete(0)],
-                rewards: &[1.0],
-                next_obs: &ObsBatch::from_f32(obs.to_vec(), obs.len()),
-                terminated: &[false],
-                truncated: &[false],
-            })
-        };
+        let metrics = step(&mut dqn);
         for name in [
             "losses/td_loss",
             "losses/q_max",

@@ -3,7 +3,7 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{MinAtarGame, GRID};
+use super::{state_grid, state_int, MinAtarGame, GRID};
 
 /// The ball's four diagonal directions, in the reference's numbering.
 const UP_LEFT: u8 = 0;
@@ -177,28 +177,18 @@ impl MinAtarGame for Breakout {
                 state.len()
             ));
         }
-        let int = |i: usize, name: &str, below: usize| -> Result<usize, String> {
-            let v = state[i];
-            if v.fract() == 0.0 && (0.0..below as f64).contains(&v) {
-                Ok(v as usize)
-            } else {
-                Err(format!("{name} is {v}; expected an integer in 0..{below}"))
-            }
-        };
-        let mut bricks = [[false; GRID]; GRID];
-        for (k, brick) in bricks.iter_mut().flatten().enumerate() {
-            *brick = int(8 + k, "a brick", 2)? == 1;
-        }
+        let int = |i: usize, name: &str, last: i64| state_int(state, i, name, 0..=last);
+        let column = |i: usize, name: &str| int(i, name, GRID as i64 - 1).map(|v| v as usize);
         Ok(Self {
-            ball_x: int(0, "the ball's x", GRID)?,
-            ball_y: int(1, "the ball's y", GRID)?,
-            ball_dir: int(2, "the ball's direction", 4)? as u8,
-            paddle: int(3, "the paddle", GRID)?,
-            strike: int(4, "strike", 2)? == 1,
-            last_x: int(5, "the last x", GRID)?,
-            last_y: int(6, "the last y", GRID)?,
-            terminal: int(7, "terminal", 2)? == 1,
-            bricks,
+            ball_x: column(0, "the ball's x")?,
+            ball_y: column(1, "the ball's y")?,
+            ball_dir: int(2, "the ball's direction", 3)? as u8,
+            paddle: column(3, "the paddle")?,
+            strike: int(4, "strike", 1)? == 1,
+            last_x: column(5, "the last x")?,
+            last_y: column(6, "the last y")?,
+            terminal: int(7, "terminal", 1)? == 1,
+            bricks: state_grid(state, 8, "a brick")?,
         })
     }
 

@@ -3,7 +3,7 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{MinAtarGame, GRID};
+use super::{state_int, MinAtarGame, GRID};
 
 /// Steps between the chicken's moves.
 const PLAYER_SPEED: u32 = 3;
@@ -228,13 +228,8 @@ impl MinAtarGame for Freeway {
                 state.len()
             ));
         }
-        let int = |i: usize, name: &str, range: std::ops::RangeInclusive<i32>| {
-            let v = state[i];
-            if v.fract() == 0.0 && range.contains(&(v as i32)) {
-                Ok(v as i32)
-            } else {
-                Err(format!("{name} is {v}; expected an integer in {range:?}"))
-            }
+        let int = |i: usize, name: &str, range: std::ops::RangeInclusive<i64>| {
+            state_int(state, i, name, range).map(|v| v as i32)
         };
         let mut cars = [Car {
             x: 0,
@@ -259,7 +254,7 @@ impl MinAtarGame for Freeway {
             cars,
             chicken: int(0, "the chicken's row", 0..=9)?,
             move_timer: int(1, "the move timer", 0..=3)? as u32,
-            terminate_timer: int(2, "the clock", i32::MIN..=TIME_LIMIT)?,
+            terminate_timer: int(2, "the clock", i32::MIN.into()..=TIME_LIMIT.into())?,
             terminal: int(3, "terminal", 0..=1)? == 1,
         })
     }

@@ -3,7 +3,7 @@
 use reverie_core::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{MinAtarGame, GRID};
+use super::{state_grid, state_int, MinAtarGame, GRID};
 
 /// Steps between the cannon's shots.
 const SHOT_COOL_DOWN: u32 = 5;
@@ -256,21 +256,8 @@ impl MinAtarGame for SpaceInvaders {
                 state.len()
             ));
         }
-        let int = |i: usize, name: &str, range: std::ops::RangeInclusive<i64>| {
-            let v = state[i];
-            if v.fract() == 0.0 && range.contains(&(v as i64)) {
-                Ok(v as i64)
-            } else {
-                Err(format!("{name} is {v}; expected an integer in {range:?}"))
-            }
-        };
-        let grid = |k: usize| -> Result<Grid, String> {
-            let mut g = [[false; GRID]; GRID];
-            for (i, cell) in g.iter_mut().flatten().enumerate() {
-                *cell = int(8 + k * cells + i, "a cell", 0..=1)? == 1;
-            }
-            Ok(g)
-        };
+        let int = |i: usize, name: &str, range| state_int(state, i, name, range);
+        let grid = |k: usize| state_grid(state, 8 + k * cells, "a cell");
         let alien_dir = int(1, "the alien direction", -1..=1)?;
         if alien_dir == 0 {
             return Err("the alien direction is 0; expected -1 or 1".into());

@@ -38,8 +38,9 @@ impl Spec {
     }
 
     /// Trains seed `seed` into `DIR/runs/<label>/seed-<seed>` (replacing an earlier run) and
-    /// draws its learning curve. With `reuse`, a finished run already there with this very
-    /// configuration is read back instead.
+    /// draws its learning curve. With `reuse`, a run already there with this very
+    /// configuration is read back if it finished, and resumed from its last checkpoint if
+    /// it did not.
     pub(super) fn train(
         &self,
         seed: u64,
@@ -59,12 +60,13 @@ impl Spec {
             seed: Some(seed),
             steps: None,
         })?;
-        if options.reuse {
-            if let Some(summary) = finished_run(&dir, &config) {
+        let reusable = options.reuse && same_run(&dir, &config);
+        if reusable {
+            if let Some(summary) = finished_summary(&dir) {
                 return Ok((summary, dir));
             }
         }
-        let summary = if options.reuse && resumable_run(&dir, &config) {
+        let summary = if reusable && dir.join("checkpoints").join("latest.bin").is_file() {
             // An interrupted run of this configuration goes on from its last checkpoint
             // (the pixel Dreamer runs take about an hour a seed).
             resume(&dir, false, &mut NoHooks)?
@@ -117,22 +119,18 @@ impl Spec {
     }
 }
 
-/// The summary of the finished run in `dir` if it was trained with `config` (its
-/// `summary.json` is written last, so a run without one did not finish).
-fn finished_run(dir: &Path, config: &TrainConfig) -> Option<TrainSummary> {
-    let saved = RunDir::open(dir).ok()?.config().ok()?;
-    if !same_training(&saved, config) {
-        return None;
-    }
-    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// Whether `dir` holds an unfinished run trained with `config` that left a checkpoint.
-fn resumable_run(dir: &Path, config: &TrainConfig) -> bool {
+/// Whether `dir` holds a run, finished or not, whose saved configuration trains the same
+/// run as `config`.
+fn same_run(dir: &Path, config: &TrainConfig) -> bool {
     let saved = RunDir::open(dir).ok().and_then(|run| run.config().ok());
     saved.is_some_and(|saved| same_training(&saved, config))
-        && dir.join("checkpoints").join("latest.bin").is_file()
+}
+
+/// The summary of the run in `dir` if it finished (its `summary.json` is written last, so
+/// a run without one did not).
+fn finished_summary(dir: &Path) -> Option<TrainSummary> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// Whether two configurations train the same run: equal, with each `[agent]` table
