@@ -18,6 +18,8 @@
 //!   `[s, a, 1] → [Δs, r]`).
 //! - [`LatentModel`]: the shape of latent world models (observe / imagine / heads), shown
 //!   on a state-space model by [`StateSpaceLatent`].
+//! - [`Vae`] and [`MdnRnn`]: World Models' vision (a VAE compressing each frame to z) and
+//!   memory (an LSTM predicting the next z as a Gaussian mixture, with reward and end).
 //! - [`encoding`]: actions as model inputs (one-hot or clipped vectors).
 //! - [`diagnostics`]: k-step compounding error and disagreement-vs-error calibration.
 
@@ -28,9 +30,11 @@ pub mod ensemble;
 pub mod fast;
 pub mod latent;
 pub mod linear;
+pub mod mdn_rnn;
 pub mod model_env;
 pub mod rssm;
 pub mod trainer;
+pub mod vae;
 pub mod world_model;
 
 pub use dynamics::{DynamicsModel, StepOutputs};
@@ -39,8 +43,10 @@ pub use ensemble::{EnsembleModel, EnsembleModelConfig, EnsembleState, Prediction
 pub use fast::FastDynamics;
 pub use latent::{LatentModel, StateSpaceLatent, StateSpaceState};
 pub use linear::{LinearModel, LinearModelConfig};
+pub use mdn_rnn::{MdnPrediction, MdnRnn, MdnRnnConfig, MdnSequences};
 pub use model_env::{ModelEnv, ModelEnvConfig, ModelStep, Propagation};
 pub use reverie_core::KnownFunctions;
 pub use rssm::{Latent, LatentKind, Rssm, RssmConfig, RssmState};
 pub use trainer::{train, EpochLog, TrainReport, TrainerConfig};
+pub use vae::{Vae, VaeConfig, VaeLoss};
 pub use world_model::{ObsShape, SequenceInputs, WorldModel, WorldModelConfig, WorldModelLoss};

@@ -15,7 +15,7 @@ use reverie_nn::ops::WeightGradTape;
 use reverie_nn::{nested, Mlp, Parameters, Result};
 use serde::{Deserialize, Serialize};
 
-mod coder;
+pub(crate) mod coder;
 
 pub use coder::ObsShape;
 use coder::{mlp, Decoder, Encoder};

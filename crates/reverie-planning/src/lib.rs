@@ -17,6 +17,8 @@
 //!   [`DifferentiableObjective`], such as the agents' model-gradient objective, which
 //!   differentiates rollouts through the learned ensemble with candle's autodiff). Each keeps
 //!   its last solution and warm-starts from it shifted by one step.
+//! - [`CmaEs`]: CMA-ES over parameter vectors (ask/tell), for policy search such as
+//!   World Models' controller.
 //! - [`Mpc`]: the receding-horizon loop around an optimiser, built from an
 //!   [`OptimizerConfig`].
 //! - [`search`]: Monte Carlo tree search ([`Mcts`]) over a [`SearchModel`], N searches with
@@ -25,6 +27,7 @@
 
 pub mod categorical;
 pub mod cem;
+pub mod cmaes;
 pub mod gradient;
 pub mod icem;
 pub mod mpc;
@@ -36,6 +39,7 @@ pub mod shooting;
 
 pub use categorical::{CategoricalCem, CategoricalCemConfig};
 pub use cem::{Cem, CemConfig, Sampling};
+pub use cmaes::{CmaEs, CmaEsConfig};
 pub use gradient::{DifferentiableObjective, GradientPlanner, GradientPlannerConfig};
 pub use icem::{ICem, ICemConfig};
 pub use mpc::{Mpc, OptimizerConfig, PlanSpace};
