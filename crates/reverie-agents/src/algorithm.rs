@@ -15,7 +15,7 @@ use crate::error::AgentError;
 use crate::{
     DqnConfig, DreamerConfig, DynaQConfig, MbpoConfig, MpcAgentConfig, MuZeroConfig,
     NeuralDynaConfig, PpoConfig, PrioritizedSweepingConfig, QLearningConfig, RandomAgent,
-    SacConfig,
+    SacConfig, WorldModelsConfig,
 };
 
 /// A trainable algorithm.
@@ -53,11 +53,13 @@ pub enum Algorithm {
     MuZero,
     /// AlphaZero mode: MuZero's training with the search stepping the true simulator.
     AlphaZero,
+    /// World Models (VAE, MDN-RNN, CMA-ES controller, in reality or in the dream).
+    WorldModels,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order `reverie algos` lists them.
-    pub const ALL: [Algorithm; 16] = [
+    pub const ALL: [Algorithm; 17] = [
         Algorithm::Random,
         Algorithm::QLearning,
         Algorithm::DynaQ,
@@ -74,6 +76,7 @@ impl Algorithm {
         Algorithm::Dreamer,
         Algorithm::MuZero,
         Algorithm::AlphaZero,
+        Algorithm::WorldModels,
     ];
 
     /// The command-line name (also the preset folder), e.g. `q-learning`.
@@ -95,6 +98,7 @@ impl Algorithm {
             Algorithm::Dreamer => "dreamer",
             Algorithm::MuZero => "muzero",
             Algorithm::AlphaZero => "alphazero",
+            Algorithm::WorldModels => "world-models",
         }
     }
 
@@ -146,6 +150,9 @@ impl Algorithm {
             }
             Algorithm::AlphaZero => {
                 "AlphaZero mode: MuZero's search and training with the env's true simulator as the dynamics; h and f learned (envs with a settable state)"
+            }
+            Algorithm::WorldModels => {
+                "World Models: VAE + MDN-RNN learned from random episodes, a linear controller on [z, h] searched by CMA-ES in reality or in the dream (vector or 64x64 image obs; Discrete or Box actions)"
             }
         }
     }
@@ -211,6 +218,8 @@ pub enum AgentConfig {
     MuZero(MuZeroConfig),
     /// See [`Algorithm::AlphaZero`] (MuZero's settings; `unroll` must be 0).
     AlphaZero(MuZeroConfig),
+    /// See [`Algorithm::WorldModels`].
+    WorldModels(WorldModelsConfig),
 }
 
 impl AgentConfig {
@@ -239,6 +248,7 @@ impl AgentConfig {
             Algorithm::Dreamer => AgentConfig::Dreamer(Deserialize::deserialize(source)?),
             Algorithm::MuZero => AgentConfig::MuZero(Deserialize::deserialize(source)?),
             Algorithm::AlphaZero => AgentConfig::AlphaZero(Deserialize::deserialize(source)?),
+            Algorithm::WorldModels => AgentConfig::WorldModels(Deserialize::deserialize(source)?),
         })
     }
 
@@ -261,6 +271,7 @@ impl AgentConfig {
             AgentConfig::Dreamer(_) => Algorithm::Dreamer,
             AgentConfig::MuZero(_) => Algorithm::MuZero,
             AgentConfig::AlphaZero(_) => Algorithm::AlphaZero,
+            AgentConfig::WorldModels(_) => Algorithm::WorldModels,
         }
     }
 
@@ -279,6 +290,7 @@ impl AgentConfig {
             AgentConfig::Sac(c) => toml::Table::try_from(c),
             AgentConfig::Dreamer(c) => toml::Table::try_from(c),
             AgentConfig::MuZero(c) | AgentConfig::AlphaZero(c) => toml::Table::try_from(c),
+            AgentConfig::WorldModels(c) => toml::Table::try_from(c),
         };
         table.map_err(|e| e.to_string())
     }
@@ -293,6 +305,7 @@ impl AgentConfig {
             AgentConfig::Sac(c) => c.device = device,
             AgentConfig::Dreamer(c) => c.device = device,
             AgentConfig::MuZero(c) | AgentConfig::AlphaZero(c) => c.device = device,
+            AgentConfig::WorldModels(c) => c.device = device,
             AgentConfig::Mbpo(c) => c.sac.device = device,
             AgentConfig::NeuralDyna(c) => c.dqn.device = device,
             AgentConfig::Random(_)
@@ -364,6 +377,7 @@ impl AgentConfig {
                 c.check_players(env)?;
                 Box::new(c.init_alphazero(env, obs, act, total_steps, rng)?)
             }
+            AgentConfig::WorldModels(c) => Box::new(c.init(obs, act, rng)?),
             AgentConfig::Mbpo(c) => Box::new(c.init(&known()?, obs, act, rng)?),
             AgentConfig::NeuralDyna(c) => {
                 Box::new(c.init(&known()?, obs, act, total_steps, rng)?)

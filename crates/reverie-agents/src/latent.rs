@@ -2,6 +2,8 @@
 
 pub mod dreamer;
 pub mod muzero;
+pub mod world_models;
 
 pub use dreamer::{ActorGrad, Dreamer, DreamerConfig};
 pub use muzero::{EvalBy, MuZero, MuZeroConfig};
+pub use world_models::{TrainIn, WorldModels, WorldModelsConfig};

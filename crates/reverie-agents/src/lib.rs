@@ -27,7 +27,7 @@ pub mod tabular;
 pub use algorithm::{AgentConfig, Algorithm, RandomConfig};
 pub use error::AgentError;
 pub use imagination::{Mbpo, MbpoConfig, NeuralDyna, NeuralDynaConfig};
-pub use latent::{Dreamer, DreamerConfig, MuZero, MuZeroConfig};
+pub use latent::{Dreamer, DreamerConfig, MuZero, MuZeroConfig, WorldModels, WorldModelsConfig};
 pub use model_free::{Dqn, DqnConfig, Ppo, PpoConfig, Sac, SacConfig};
 pub use planning::{MpcAgent, MpcAgentConfig};
 pub use random::RandomAgent;

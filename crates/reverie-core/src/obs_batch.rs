@@ -144,6 +144,35 @@ impl ObsBatch {
         }
     }
 
+    /// Appends row `j` of `other` (same kind and width) as a new last row.
+    pub fn push_row(&mut self, other: &ObsBatch, j: usize) {
+        match (self, other) {
+            (ObsBatch::Discrete(a), ObsBatch::Discrete(b)) => a.push(b[j]),
+            (ObsBatch::F32 { data: a, dim }, ObsBatch::F32 { data: b, .. }) => {
+                a.extend_from_slice(&b[j * *dim..(j + 1) * *dim]);
+            }
+            (ObsBatch::U8 { data: a, dim }, ObsBatch::U8 { data: b, .. }) => {
+                a.extend_from_slice(&b[j * *dim..(j + 1) * *dim]);
+            }
+            (a, b) => panic!("cannot push a {} row onto a {} batch", b.kind(), a.kind()),
+        }
+    }
+
+    /// An empty batch of this batch's kind and width.
+    pub fn empty_like(&self) -> ObsBatch {
+        match self {
+            ObsBatch::Discrete(_) => ObsBatch::Discrete(Vec::new()),
+            ObsBatch::F32 { dim, .. } => ObsBatch::F32 {
+                data: Vec::new(),
+                dim: *dim,
+            },
+            ObsBatch::U8 { dim, .. } => ObsBatch::U8 {
+                data: Vec::new(),
+                dim: *dim,
+            },
+        }
+    }
+
     /// Whether every value is finite (only float batches can fail).
     pub fn is_finite(&self) -> bool {
         match self {
@@ -201,5 +230,17 @@ mod tests {
         let floats = ObsBatch::from_f32(vec![1.0, 2.0, f32::NAN, 4.0], 2);
         assert_eq!(floats.get(0), Observation::Vector(vec![1.0, 2.0]));
         assert!(!floats.is_finite());
+
+        let mut grown = bytes.empty_like();
+        assert!(grown.is_empty());
+        grown.push_row(&bytes, 1);
+        grown.push_row(&bytes, 0);
+        assert_eq!(
+            (grown.len(), grown.get(0)),
+            (2, Observation::Bytes(vec![7; 12]))
+        );
+        let mut rows = floats.empty_like();
+        rows.push_row(&floats, 0);
+        assert_eq!(rows, ObsBatch::from_f32(vec![1.0, 2.0], 2));
     }
 }

@@ -123,10 +123,7 @@ impl MdnRnn {
         let rows = h.dim(0)?;
         let out = self.head.forward(h)?;
         let (z, k) = (self.latent, self.mixtures);
-        let part = |i: usize| {
-            out.narrow(1, i * z * k, z * k)?
-                .reshape((rows, z, k))
-        };
+        let part = |i: usize| out.narrow(1, i * z * k, z * k)?.reshape((rows, z, k));
         let log_stds = part(2)?.clamp(-7.0, 3.0)?.unsqueeze(3)?;
         Ok(MdnPrediction {
             next_z: MixtureNormal::new(&part(0)?, &part(1)?.unsqueeze(3)?, &log_stds)?,
@@ -149,15 +146,11 @@ impl MdnRnn {
         // Every step's prediction in one batch: [B·T, hidden], row b·T + t.
         let h_all = Tensor::stack(&states, 1)?.reshape((b * t, self.hidden()))?;
         let pred = self.predict(&h_all)?;
-        let next = seq
-            .z
-            .narrow(1, 1, t)?
-            .reshape((b * t, self.latent, 1))?;
+        let next = seq.z.narrow(1, 1, t)?.reshape((b * t, self.latent, 1))?;
         let mask = seq.mask.reshape(b * t)?;
         let valid = mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64;
-        let masked_mean = |per_row: Tensor| -> Result<Tensor> {
-            (per_row * &mask)?.sum_all()? / valid
-        };
+        let masked_mean =
+            |per_row: Tensor| -> Result<Tensor> { (per_row * &mask)?.sum_all()? / valid };
         let nll = masked_mean(pred.next_z.log_prob(&next)?.mean(D::Minus1)?.neg()?)?;
         let reward_err = masked_mean((pred.reward - seq.rewards.reshape(b * t)?)?.sqr()?)?;
         // One Bernoulli event per row: `[B·T, 1]`.

@@ -172,6 +172,8 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("alphazero", "default"),
     ("alphazero", "TicTacToe-v0"),
     ("alphazero", "ConnectFour-v0"),
+    ("world-models", "default"),
+    ("world-models", "CartPole-v1"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

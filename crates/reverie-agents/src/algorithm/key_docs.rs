@@ -106,6 +106,16 @@ impl AgentConfig {
                 }
                 _ => field::<crate::MuZeroConfig>(path),
             },
+            AgentConfig::WorldModels(_) => match path {
+                ["vae", rest @ ..] if !rest.is_empty() => field::<reverie_models::VaeConfig>(rest),
+                ["rnn", rest @ ..] if !rest.is_empty() => {
+                    field::<reverie_models::MdnRnnConfig>(rest)
+                }
+                ["cmaes", rest @ ..] if !rest.is_empty() => {
+                    field::<reverie_planning::CmaEsConfig>(rest)
+                }
+                _ => field::<crate::WorldModelsConfig>(path),
+            },
             AgentConfig::NeuralDyna(_) => match path {
                 ["model", rest @ ..] if !rest.is_empty() => field::<EnsembleModelConfig>(rest),
                 ["trainer", rest @ ..] if !rest.is_empty() => field::<TrainerConfig>(rest),
