@@ -19,6 +19,7 @@ mod pets;
 mod runs;
 mod sweeping;
 mod threshold;
+mod world_models;
 
 use std::path::PathBuf;
 
@@ -58,6 +59,8 @@ pub const EXPERIMENTS: &[(&str, &str)] = &[
     ("muzero-tictactoe", "MuZero and AlphaZero mode by self-play on tic-tac-toe: 100 games of each final agent against perfect play and against a random player"),
     ("dreamer-pixels-pendulum", "Dreamer on PendulumPixels-v1 (64 x 64 RGB frames): real steps to an evaluation ≥ −300"),
     ("dreamer-pixels-cartpole", "Dreamer on CartPolePixels-v1 (64 x 64 RGB frames): real steps to an evaluation ≥ 400"),
+    ("world-models-cartpole", "World Models on CartPole-v1: the controller searched by CMA-ES in reality vs only in the dream (1 and 4 rounds of the memory model): steps to an evaluation ≥ 475"),
+    ("world-models-temperature", "World Models on CartPole-v1: the dream-trained controller at temperatures 0.5 to 2.0, its return in the dream vs in reality"),
     ("dreamer-swingup", "Dreamer and MBPO on the cart-pole swing-up (CartPoleSwingUp-v0) from vectors: real steps to an evaluation ≥ 100"),
 ];
 
@@ -115,6 +118,8 @@ pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<String> {
         "muzero-search" => muzero::run_search,
         "alphazero-cartpole" => muzero::run_alphazero,
         "muzero-tictactoe" => board::run_tictactoe,
+        "world-models-cartpole" => world_models::run_cartpole,
+        "world-models-temperature" => world_models::run_temperature,
         _ => anyhow::bail!(
             "unknown experiment '{name}'; known: {}",
             EXPERIMENTS

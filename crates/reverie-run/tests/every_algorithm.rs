@@ -199,7 +199,56 @@ fn cases() -> Vec<(&'static str, &'static str, u64, Vec<&'static str>)> {
                 .concat(),
             ),
         ),
+        // The dream: a second round of M on the controller's own steps.
+        (
+            "world-models",
+            "CartPole-v1",
+            300,
+            tiny_world_models(&[
+                "agent.iterations=2",
+                "agent.iteration_steps=100",
+                "agent.dream_generations_per_step=0.1",
+            ]),
+        ),
+        // The real env: candidates' trials spread over two envs.
+        (
+            "world-models",
+            "CartPole-v1",
+            300,
+            tiny_world_models(&["agent.train_in=\"real\"", "agent.num_envs=2"]),
+        ),
+        (
+            "world-models",
+            "CartPolePixels-v1",
+            150,
+            tiny_world_models(&[
+                "agent.random_steps=60",
+                "agent.vae.depth=2",
+                "agent.vae_batch=4",
+                "agent.dream_generations_per_step=0.1",
+            ]),
+        ),
     ]
+}
+
+/// World Models at widths of 8 (z of 2), four candidates of two trials, 100 random steps,
+/// then `rest`.
+fn tiny_world_models(rest: &[&'static str]) -> Vec<&'static str> {
+    let mut all = vec![
+        "agent.random_steps=100",
+        "agent.vae.latent=2",
+        "agent.vae.embed=8",
+        "agent.vae_updates=5",
+        "agent.rnn.hidden=8",
+        "agent.rnn_updates=5",
+        "agent.rnn_batch=4",
+        "agent.cmaes.population=4",
+        "agent.trials=2",
+        "agent.dream_steps=20",
+        "agent.num_envs=1",
+    ];
+    all.extend_from_slice(rest);
+    all
 }
 
 /// Dreamer's batches and schedule for a 300-step vector run.

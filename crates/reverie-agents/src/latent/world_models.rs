@@ -13,8 +13,13 @@
 //!    all at once as one batch, starting from the latents of real first frames; z is drawn
 //!    at temperature τ, the step's reward is M's, and the episode ends where M's end logit
 //!    is positive or after `dream_steps`. A dream generation runs every
-//!    `1 / dream_generations_per_step` real steps; the real envs meanwhile play the current
-//!    mean controller, and nothing they see is learned from.
+//!    `1 / dream_generations_per_step` real steps, while the real envs play the current
+//!    controller;
+//! 4. with `iterations` > 1 (the paper's section 6, "iterative training"), those real
+//!    steps are recorded, and every `iteration_steps` M trains again on all of them: a
+//!    controller that found a hole in the dream plays it in reality, and the next M learns
+//!    where the dream was wrong. V is not retrained, so z keeps its meaning for the search.
+//!    The controller itself never learns from a real step.
 //!
 //! Acting (and evaluation) uses the CMA-ES mean: the paper's estimate of the optimum. z is
 //! the posterior mean of the current frame; h is threaded through the agent's [`Carry`] and
@@ -54,7 +59,7 @@ pub struct WorldModelsConfig {
     pub rnn_updates: usize,
     /// Episodes per M update.
     pub rnn_batch: usize,
-    /// M trains on each episode's first `rnn_seq_len` steps.
+    /// Steps per training window of M.
     pub rnn_seq_len: usize,
     /// Learning rate of M (the paper: 1e-3).
     pub rnn_lr: f64,
@@ -685,12 +690,26 @@ impl WorldModels {
         if self.encoded.is_empty() {
             candle_core::bail!("world models has no episode to train M on");
         }
+        // Episodes are drawn in proportion to their steps, so every step is equally likely
+        // to be trained on.
+        let ends_at: Vec<usize> = self
+            .episodes
+            .iter()
+            .scan(0, |total, e| {
+                *total += e.steps();
+                Some(*total)
+            })
+            .collect();
+        let total_steps = *ends_at.last().expect("checked non-empty");
         let mut rnn_adam = adam(self.rnn.vars(), self.config.rnn_lr)?;
         let tail = (self.config.rnn_updates / 10).max(1);
         let mut parts = [0.0; 3];
         for update in 0..self.config.rnn_updates {
             let picks: Vec<usize> = (0..self.config.rnn_batch)
-                .map(|_| self.rng.index(self.encoded.len()))
+                .map(|_| {
+                    let step = self.rng.index(total_steps);
+                    ends_at.partition_point(|&end| end <= step)
+                })
                 .collect();
             let seq = self.sequences(&picks)?;
             let (loss, p) = self.rnn.loss(&seq)?;
@@ -703,6 +722,15 @@ impl WorldModels {
         }
         self.memory_trainings += 1;
         self.steps_at_training = self.steps;
+        if let Some(es) = &self.es {
+            // The dream changed under the search: it restarts from its mean with σ₀ and a
+            // fresh covariance. Kept as it was, a search that had converged onto a hole of
+            // the last dream (σ 0.16 → 0.03 on CartPole seed 1) found every candidate
+            // scoring the same in the corrected one, and σ shrank on to 0.003.
+            let mean = es.mean().to_vec();
+            self.es = Some(CmaEs::new(mean, &self.config.cmaes).map_err(candle_core::Error::Msg)?);
+            self.next_generation();
+        }
         Ok(vec![
             ("losses/mdn_nll", parts[0]),
             ("losses/mdn_reward", parts[1]),
@@ -711,8 +739,10 @@ impl WorldModels {
         ])
     }
 
-    /// [`MdnSequences`] of the `picks` episodes' first `rnn_seq_len` steps, z drawn from
-    /// their posteriors.
+    /// [`MdnSequences`] of windows of `rnn_seq_len` steps (or the whole episode, if shorter)
+    /// at uniform offsets in the `picks` episodes, z drawn from their posteriors. M starts
+    /// each window from zeros, as Dreamer's replay does: training on whole episodes of 500
+    /// steps (a good CartPole controller's) cost ten times as much per update.
     fn sequences(&mut self, picks: &[usize]) -> candle_core::Result<MdnSequences> {
         let latent = self.config.vae.latent;
         let a = self.act_dim;
@@ -731,20 +761,22 @@ impl WorldModels {
         for (row, &e) in picks.iter().enumerate() {
             let (episode, code) = (&self.episodes[e], &self.encoded[e]);
             let len = episode.steps().min(t);
+            let offset = self.rng.index(episode.steps() - len + 1);
             for f in 0..=len {
                 for d in 0..latent {
-                    let k = f * latent + d;
+                    let k = (offset + f) * latent + d;
                     z[(row * (t + 1) + f) * latent + d] =
                         code.means[k] + code.stds[k] * self.rng.normal() as f32;
                 }
             }
             for s in 0..len {
-                let at = row * t + s;
-                actions[at * a..(at + 1) * a].copy_from_slice(&episode.actions[s * a..(s + 1) * a]);
-                rewards[at] = episode.rewards[s];
+                let (at, from) = (row * t + s, offset + s);
+                actions[at * a..(at + 1) * a]
+                    .copy_from_slice(&episode.actions[from * a..(from + 1) * a]);
+                rewards[at] = episode.rewards[from];
                 mask[at] = 1.0;
             }
-            if episode.terminated && len == episode.steps() {
+            if episode.terminated && offset + len == episode.steps() {
                 ends[row * t + len - 1] = 1.0;
             }
         }
@@ -821,7 +853,11 @@ impl WorldModels {
     fn dream_generation(&mut self) -> candle_core::Result<Metrics> {
         let (latent, a) = (self.config.vae.latent, self.act_dim);
         let trials = self.config.trials;
-        let rows = self.candidates.len() * trials;
+        // The candidates, then the CMA-ES mean (the controller that acts), `trials` rows
+        // each; the mean's dream return is logged, not told to the search.
+        let mut players = self.candidates.clone();
+        players.push(self.es.as_ref().expect("trained").mean().to_vec());
+        let rows = players.len() * trials;
         // Each row starts from a real first frame's z, drawn from its posterior.
         let mut z = Vec::with_capacity(rows * latent);
         for _ in 0..rows {
@@ -850,7 +886,7 @@ impl WorldModels {
                 if self.config.controller_h {
                     x.extend_from_slice(&h_rows[k]);
                 }
-                self.control(&self.candidates[row / trials], &x, &mut act);
+                self.control(&players[row / trials], &x, &mut act);
             }
             let act = Tensor::from_vec(act, (alive.len(), a), &self.device)?;
             (h, c) = self.rnn.step(&z, &act, (&h, &c))?;
@@ -880,13 +916,16 @@ impl WorldModels {
                 alive = keep.iter().map(|&k| alive[k as usize]).collect();
             }
         }
-        let scores: Vec<f64> = returns
+        let mut scores: Vec<f64> = returns
             .chunks(trials)
             .map(|r| r.iter().sum::<f64>() / trials as f64)
             .collect();
-        let mean_length = lengths.iter().sum::<usize>() as f64 / rows as f64;
+        let mean_return = scores.pop().expect("the mean's row");
+        let searched = rows - trials;
+        let mean_length = lengths[..searched].iter().sum::<usize>() as f64 / searched as f64;
         let mut metrics = self.tell(&scores)?;
         metrics.push(("dream/episode_length", mean_length));
+        metrics.push(("dream/mean_controller_return", mean_return));
         Ok(metrics)
     }
 }
