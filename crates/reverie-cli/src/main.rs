@@ -366,6 +366,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         parallel: usize,
     },
+    /// CMA-ES: generations per second of ask + tell at World Models' controller sizes (the
+    /// search alone; benches/cma_baseline.py times pycma on the same cases).
+    Cmaes {
+        /// Seconds per row.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
     /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
     Tabular {
         /// Seconds per measurement.
@@ -866,6 +873,12 @@ fn run(command: Command) -> anyhow::Result<()> {
                 "{}",
                 reverie_lab::bench_mcts::bench_mcts(seconds, parallel.max(1))?
             );
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Cmaes { seconds },
+        } => {
+            print!("{}", reverie_lab::bench::bench_cmaes(seconds));
             Ok(())
         }
         Command::Bench {

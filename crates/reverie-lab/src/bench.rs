@@ -369,3 +369,37 @@ pub fn bench_planning(threads: usize) -> anyhow::Result<String> {
     }
     Ok(text)
 }
+
+/// CMA-ES generations per second (ask + tell, scores drawn at random: the search alone,
+/// no evaluation) at World Models' controller sizes: CartPole-v1 from vectors with h
+/// (138 parameters), from 64 × 64 frames (z 32 + h 256, 2 actions: 578) and the paper's
+/// CarRacing (867, population 64). Returns the table text.
+pub fn bench_cmaes(seconds: f64) -> String {
+    use reverie_planning::{CmaEs, CmaEsConfig};
+
+    let mut out = String::from("| parameters | population | generations/s |\n|---:|---:|---:|\n");
+    for (dim, population) in [(138, 32), (578, 32), (867, 64)] {
+        let config = CmaEsConfig {
+            population,
+            sigma: 0.1,
+        };
+        let mut es = CmaEs::new(vec![0.0; dim], &config).expect("valid sizes");
+        let mut rng = Rng::seed_from_u64(0);
+        let generation = |es: &mut CmaEs, rng: &mut Rng| {
+            let xs = es.ask(rng);
+            let scores: Vec<f64> = xs.iter().map(|_| rng.normal()).collect();
+            es.tell(&xs, &scores).expect("one score per candidate");
+        };
+        for _ in 0..3 {
+            generation(&mut es, &mut rng);
+        }
+        let (start, mut count) = (Instant::now(), 0u64);
+        while start.elapsed().as_secs_f64() < seconds {
+            generation(&mut es, &mut rng);
+            count += 1;
+        }
+        let rate = count as f64 / start.elapsed().as_secs_f64();
+        out.push_str(&format!("| {dim} | {population} | {rate:.1} |\n"));
+    }
+    out
+}

@@ -174,6 +174,7 @@ static PRESETS: &[(&str, &str, &str)] = presets![
     ("alphazero", "ConnectFour-v0"),
     ("world-models", "default"),
     ("world-models", "CartPole-v1"),
+    ("world-models", "CartPolePixels-v1"),
 ];
 
 /// The preset text for `(algo, env)`, if one is embedded.

@@ -723,12 +723,21 @@ impl WorldModels {
         self.memory_trainings += 1;
         self.steps_at_training = self.steps;
         if let Some(es) = &self.es {
-            // The dream changed under the search: it restarts from its mean with σ₀ and a
-            // fresh covariance. Kept as it was, a search that had converged onto a hole of
-            // the last dream (σ 0.16 → 0.03 on CartPole seed 1) found every candidate
-            // scoring the same in the corrected one, and σ shrank on to 0.003.
+            // The dream changed under the search: it restarts from its mean with a fresh
+            // covariance and σ₀ times the mean's RMS (at least σ₀). Kept as it was, a search
+            // that had converged onto a hole of the last dream (σ 0.16 → 0.03 on CartPole
+            // seed 1) found every candidate scoring the same in the corrected one, and σ
+            // shrank on to 0.003. A plain σ₀ fails the other way: where σ had grown to 280
+            // in an easy dream, steps of 0.1 on weights of that size never changed the
+            // argmax controller's actions, and its real return stayed at 53.6 for 300
+            // generations.
             let mean = es.mean().to_vec();
-            self.es = Some(CmaEs::new(mean, &self.config.cmaes).map_err(candle_core::Error::Msg)?);
+            let rms = (mean.iter().map(|v| v * v).sum::<f64>() / mean.len() as f64).sqrt();
+            let restart = CmaEsConfig {
+                sigma: self.config.cmaes.sigma * rms.max(1.0),
+                ..self.config.cmaes.clone()
+            };
+            self.es = Some(CmaEs::new(mean, &restart).map_err(candle_core::Error::Msg)?);
             self.next_generation();
         }
         Ok(vec![
