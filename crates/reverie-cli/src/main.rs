@@ -369,9 +369,9 @@ enum BenchCommand {
     /// CMA-ES: generations per second of ask + tell at World Models' controller sizes (the
     /// search alone; benches/cma_baseline.py times pycma on the same cases).
     Cmaes {
-        /// Seconds per row.
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
+        /// Generations timed per row (eigendecompositions included).
+        #[arg(long, default_value_t = 400)]
+        generations: usize,
     },
     /// Tabular planning: Dyna-Q planning updates per second, dyna-planning experiment time.
     Tabular {
@@ -876,9 +876,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench {
-            what: BenchCommand::Cmaes { seconds },
+            what: BenchCommand::Cmaes { generations },
         } => {
-            print!("{}", reverie_lab::bench::bench_cmaes(seconds));
+            print!("{}", reverie_lab::bench::bench_cmaes(generations));
             Ok(())
         }
         Command::Bench {

@@ -14,8 +14,8 @@ const PUBLISHED: &str = "Ha & Schmidhuber 2018: VizDoom Take Cover, controller t
 
 /// `reverie experiment world-models-cartpole`: the controller searched in reality (40k
 /// real steps) against the controller searched in the dream (the CartPole-v1 preset: 4,000
-/// random steps, then four rounds of M), and the dream with one round only (the paper's
-/// procedure), over the same seeds.
+/// random steps, then a round of M every 1,500 real steps to 16k), and the dream with one
+/// round only (the paper's procedure), over the same seeds.
 pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
     let specs = [
         Spec::new(
@@ -31,7 +31,7 @@ pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
             ],
         ),
         Spec::new(
-            "controller trained in the dream (4 rounds of M)",
+            "controller trained in the dream (a round of M every 1,500 steps)",
             "world-models",
             "CartPole-v1",
             &[],
@@ -46,7 +46,7 @@ pub fn run_cartpole(options: &ExperimentOptions) -> anyhow::Result<String> {
     threshold_experiment(&specs, 475.0, 3, PUBLISHED, options)
 }
 
-/// `reverie experiment world-models-temperature`: the dream-trained controller (4 rounds)
+/// `reverie experiment world-models-temperature`: the dream-trained controller (the preset)
 /// at τ = 0.5, 1.0, 1.5 and 2.0. For each, the return the acting controller (the CMA-ES
 /// mean) gets in the dream over the run's last 1,000 real steps of generations, and in
 /// reality (its final evaluation); `by_temperature.png` draws both against τ.
