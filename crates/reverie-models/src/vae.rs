@@ -134,11 +134,12 @@ impl Vae {
     /// q(z | x) for [`Vae::input`]'s tensor: a diagonal Gaussian, `[B, latent]`.
     pub fn posterior(&self, input: &Tensor) -> Result<Normal> {
         let out = self.moments.forward(&self.encoder.encode(input)?)?;
-        let mean = out.narrow(1, 0, self.config.latent)?;
+        let mean = out.narrow(1, 0, self.config.latent)?.contiguous()?;
         // The paper's exp(logvar / 2), bounded so that a wild early step cannot overflow.
         let log_std = out
             .narrow(1, self.config.latent, self.config.latent)?
-            .clamp(-10.0, 5.0)?;
+            .clamp(-10.0, 5.0)?
+            .contiguous()?;
         Normal::from_log_std(&mean, &log_std)
     }
 
@@ -178,7 +179,8 @@ impl Vae {
     /// Observations in the env's units from latents `[B, latent]`: vector rows `[B, D]`, or
     /// images `[B, H, W, C]` with pixel values in 0..=255.
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
-        self.decoder.observation(&self.decoder.decode(z)?)
+        self.decoder
+            .observation(&self.decoder.decode(&z.contiguous()?)?)
     }
 }
 
