@@ -94,7 +94,7 @@ fn default_env(algo: &str) -> &'static str {
         "CartPoleContinuous-v0"
     } else if matches!(
         algo,
-        "dqn" | "ppo" | "a2c" | "neural-dyna" | "dreamer" | "muzero" | "alphazero"
+        "dqn" | "ppo" | "a2c" | "neural-dyna" | "dreamer" | "muzero" | "alphazero" | "world-models"
     ) {
         "CartPole-v1"
     } else if matches!(algo, "sac" | "mbpo") {
