@@ -58,6 +58,27 @@ pub fn decode<T: DeserializeOwned>(kind: &str, bytes: &[u8]) -> Result<T, Snapsh
     })
 }
 
+/// [`crate::Agent::save_carry`] for an agent whose carry holds one serialisable `T` (or
+/// nothing yet, saved as no bytes); `None` for a carry of another type.
+pub fn save_carry<T: Serialize + 'static>(carry: &crate::Carry) -> Option<Vec<u8>> {
+    if carry.is_none() {
+        return Some(Vec::new());
+    }
+    carry.get::<T>().map(encode)
+}
+
+/// [`crate::Agent::load_carry`] for [`save_carry`]'s bytes: no bytes give an empty carry.
+pub fn load_carry<T: DeserializeOwned + Send + 'static>(
+    kind: &str,
+    bytes: &[u8],
+) -> Result<crate::Carry, String> {
+    if bytes.is_empty() {
+        return Ok(crate::Carry::none());
+    }
+    let state: T = decode(kind, bytes).map_err(|e| e.to_string())?;
+    Ok(crate::Carry::new(state))
+}
+
 /// Seals `payload` as a checkpoint of `kind` (e.g. `dqn`, `run`).
 pub fn seal(kind: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 32 + kind.len());

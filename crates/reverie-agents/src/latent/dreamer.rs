@@ -781,19 +781,11 @@ impl Agent for Dreamer {
     }
 
     fn save_carry(&self, carry: &Carry) -> Option<Vec<u8>> {
-        if carry.is_none() {
-            return Some(Vec::new());
-        }
-        carry.get::<DreamerCarry>().map(snapshot::encode)
+        snapshot::save_carry::<DreamerCarry>(carry)
     }
 
     fn load_carry(&self, bytes: &[u8], _envs: usize) -> Result<Carry, String> {
-        if bytes.is_empty() {
-            return Ok(Carry::none());
-        }
-        let state: DreamerCarry =
-            snapshot::decode("dreamer carry", bytes).map_err(|e| e.to_string())?;
-        Ok(Carry::new(state))
+        snapshot::load_carry::<DreamerCarry>("dreamer carry", bytes)
     }
 
     fn save(&self) -> Vec<u8> {

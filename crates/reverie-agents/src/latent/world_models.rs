@@ -1014,19 +1014,11 @@ impl Agent for WorldModels {
     }
 
     fn save_carry(&self, carry: &Carry) -> Option<Vec<u8>> {
-        if carry.is_none() {
-            return Some(Vec::new());
-        }
-        carry.get::<WmCarry>().map(snapshot::encode)
+        snapshot::save_carry::<WmCarry>(carry)
     }
 
     fn load_carry(&self, bytes: &[u8], _envs: usize) -> Result<Carry, String> {
-        if bytes.is_empty() {
-            return Ok(Carry::none());
-        }
-        let state: WmCarry =
-            snapshot::decode("world-models carry", bytes).map_err(|e| e.to_string())?;
-        Ok(Carry::new(state))
+        snapshot::load_carry::<WmCarry>("world-models carry", bytes)
     }
 
     fn save(&self) -> Vec<u8> {
