@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor, D};
 use reverie_core::{
-    snapshot, ActContext, Action, Agent, Carry, Dtype, Metrics, Mode, ObsBatch, Rng, SequenceBatch,
+    snapshot, ActContext, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, SequenceBatch,
     SequenceBuffer, SequenceBufferConfig, Space, StepBatch,
 };
 use reverie_models::{
@@ -31,7 +31,7 @@ use reverie_nn::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{backend, require};
-use crate::model_free::common::{box_obs_dim, from_unit, to_unit, ActionKind};
+use crate::model_free::common::{from_unit, to_unit, ActionKind};
 use crate::{AgentError, Algorithm};
 
 /// Hyperparameters of [`Dreamer`]; the defaults are DreamerV3's where they fit 2 cores.
@@ -156,14 +156,7 @@ impl DreamerConfig {
     pub fn init(self, obs: &Space, act: &Space, rng: Rng) -> Result<Dreamer, AgentError> {
         self.validate()?;
         // uint8 [H, W, C] boxes are images (the pixel envs), other boxes vectors.
-        let shape = match obs.as_box() {
-            Some(b) if b.dtype == Dtype::U8 && b.shape.len() == 3 => ObsShape::Image {
-                height: b.shape[0],
-                width: b.shape[1],
-                channels: b.shape[2],
-            },
-            _ => ObsShape::Vector(box_obs_dim(obs, "dreamer")?),
-        };
+        let shape = super::obs_shape(obs, "dreamer")?;
         let kind = ActionKind::of(act, "dreamer")?;
         Dreamer::new(self, obs, act, shape, kind, rng)
     }

@@ -27,8 +27,7 @@
 
 use candle_core::{Device, Tensor};
 use reverie_core::{
-    snapshot, ActContext, Action, Agent, Carry, Dtype, Metrics, Mode, ObsBatch, Rng, Space,
-    StepBatch,
+    snapshot, ActContext, Action, Agent, Carry, Metrics, Mode, ObsBatch, Rng, Space, StepBatch,
 };
 use reverie_models::{MdnRnn, MdnRnnConfig, MdnSequences, ObsShape, Vae, VaeConfig};
 use reverie_nn::{Adam, AdamConfig, DeviceSpec, Parameters};
@@ -36,7 +35,7 @@ use reverie_planning::{CmaEs, CmaEsConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{backend, require};
-use crate::model_free::common::{box_obs_dim, from_unit, ActionKind};
+use crate::model_free::common::{from_unit, ActionKind};
 use crate::{AgentError, Algorithm};
 
 /// Hyperparameters of [`WorldModels`]; sizes are the paper's CarRacing ones unless noted.
@@ -219,14 +218,7 @@ impl WorldModelsConfig {
     /// Builds the agent for these spaces.
     pub fn init(self, obs: &Space, act: &Space, rng: Rng) -> Result<WorldModels, AgentError> {
         self.validate()?;
-        let shape = match obs.as_box() {
-            Some(b) if b.dtype == Dtype::U8 && b.shape.len() == 3 => ObsShape::Image {
-                height: b.shape[0],
-                width: b.shape[1],
-                channels: b.shape[2],
-            },
-            _ => ObsShape::Vector(box_obs_dim(obs, "world-models")?),
-        };
+        let shape = super::obs_shape(obs, "world-models")?;
         let kind = ActionKind::of(act, "world-models")?;
         WorldModels::new(self, act, shape, kind, rng)
     }
