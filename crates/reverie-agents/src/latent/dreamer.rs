@@ -31,7 +31,7 @@ use reverie_nn::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{backend, require};
-use crate::model_free::common::{from_unit, to_unit, ActionKind};
+use crate::model_free::common::{load_nets, to_unit, ActionKind};
 use crate::{AgentError, Algorithm};
 
 /// Hyperparameters of [`Dreamer`]; the defaults are DreamerV3's where they fit 2 cores.
@@ -312,29 +312,6 @@ impl Dreamer {
                 Policy::Continuous(Normal::from_std(&mean, &std)?)
             }
         })
-    }
-
-    /// The env action of a model-scale action row.
-    fn env_action(&self, row: &[f32]) -> Action {
-        match &self.kind {
-            ActionKind::Discrete(_) => {
-                let k = row
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0, |(k, _)| k);
-                match &self.action_space {
-                    Space::Discrete { start, .. } => Action::Discrete(start + k as i64),
-                    Space::Box(_) => unreachable!("discrete kind"),
-                }
-            }
-            ActionKind::Continuous { low, high } => Action::Vector(
-                row.iter()
-                    .zip(low.iter().zip(high))
-                    .map(|(a, (l, h))| from_unit(a.clamp(-1.0, 1.0), *l, *h))
-                    .collect(),
-            ),
-        }
     }
 
     /// A model-scale action row drawn uniformly (the prefill phase).
@@ -745,7 +722,10 @@ impl Agent for Dreamer {
             .act_batch(obs, ctx.is_first, carry, mode)
             .expect("Dreamer's acting pass runs on finite inputs");
         actions.clear();
-        actions.extend(rows.iter().map(|row| self.env_action(row)));
+        actions.extend(
+            rows.iter()
+                .map(|row| super::env_action(&self.kind, &self.action_space, row)),
+        );
     }
 
     fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
@@ -808,15 +788,15 @@ impl Agent for Dreamer {
         let state: DreamerState =
             snapshot::load(Algorithm::Dreamer.name(), bytes).map_err(|e| e.to_string())?;
         let (tensors, _) = reverie_nn::checkpoint::from_bytes(&state.nets, &self.device)?;
-        for (prefix, part) in [
-            ("model", &self.model as &dyn Parameters),
-            ("actor", &self.actor),
-            ("critic", &self.critic),
-            ("slow_critic", &self.slow_critic),
-        ] {
-            part.load_named(prefix, &tensors)
-                .map_err(|e| e.to_string())?;
-        }
+        load_nets(
+            &tensors,
+            &[
+                ("model", &self.model),
+                ("actor", &self.actor),
+                ("critic", &self.critic),
+                ("slow_critic", &self.slow_critic),
+            ],
+        )?;
         for (adam, saved) in [
             &mut self.model_adam,
             &mut self.actor_adam,

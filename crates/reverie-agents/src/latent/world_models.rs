@@ -35,7 +35,7 @@ use reverie_planning::{CmaEs, CmaEsConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{backend, require};
-use crate::model_free::common::{from_unit, ActionKind};
+use crate::model_free::common::{load_nets, ActionKind};
 use crate::{AgentError, Algorithm};
 
 /// Hyperparameters of [`WorldModels`]; sizes are the paper's CarRacing ones unless noted.
@@ -269,14 +269,10 @@ struct WmCarry {
     c: Vec<f32>,
 }
 
-/// World Models (see the module docs).
-pub struct WorldModels {
-    config: WorldModelsConfig,
-    kind: ActionKind,
-    action_space: Space,
-    act_dim: usize,
-    vae: Vae,
-    rnn: MdnRnn,
+/// What a [`WorldModels`] run has gathered and where it stands (V's and M's weights apart):
+/// kept in one place so that a checkpoint saves and restores it whole.
+#[derive(Clone, Serialize, Deserialize)]
+struct Progress {
     /// Finished episodes, kept until the models are trained.
     episodes: Vec<Episode>,
     /// Each training env's episode in progress.
@@ -291,12 +287,30 @@ pub struct WorldModels {
     /// Per-dimension mean and standard deviation of the dataset's vector observations, which
     /// V sees standardised (set when the models train; images are not rescaled).
     obs_scale: Option<(Vec<f32>, Vec<f32>)>,
+    /// The search, once V and M are trained.
     es: Option<CmaEs>,
+    /// The current generation's candidates.
     candidates: Vec<Vec<f64>>,
+    /// Real-mode trials of the current generation.
     real: RealTrials,
+    /// Dream generations owed.
     credit: f64,
+    /// Env steps observed.
     steps: u64,
+    /// The agent's generator.
     rng: Rng,
+}
+
+/// World Models (see the module docs).
+pub struct WorldModels {
+    config: WorldModelsConfig,
+    kind: ActionKind,
+    action_space: Space,
+    act_dim: usize,
+    vae: Vae,
+    rnn: MdnRnn,
+    /// Everything that changes as the run goes, and is checkpointed whole.
+    progress: Progress,
     device: Device,
 }
 
@@ -319,23 +333,25 @@ impl WorldModels {
             .init(config.vae.latent, act_dim, &mut rng, &device)
             .map_err(backend)?;
         Ok(Self {
-            open: vec![None; config.num_envs],
+            progress: Progress {
+                episodes: Vec::new(),
+                open: vec![None; config.num_envs],
+                encoded: Vec::new(),
+                memory_trainings: 0,
+                steps_at_training: 0,
+                obs_scale: None,
+                es: None,
+                candidates: Vec::new(),
+                real: RealTrials::default(),
+                credit: 0.0,
+                steps: 0,
+                rng,
+            },
             kind,
             action_space: act.clone(),
             act_dim,
             vae,
             rnn,
-            episodes: Vec::new(),
-            encoded: Vec::new(),
-            memory_trainings: 0,
-            steps_at_training: 0,
-            obs_scale: None,
-            es: None,
-            candidates: Vec::new(),
-            real: RealTrials::default(),
-            credit: 0.0,
-            steps: 0,
-            rng,
             device,
             config,
         })
@@ -376,7 +392,7 @@ impl WorldModels {
     /// the cart's velocity and lost the pole's angle (σ ≈ 0.05 rad), and a linear controller
     /// on z alone, searched in the real env, stalled near 60.
     fn scaled(&self, obs: &ObsBatch) -> ObsBatch {
-        Self::standardise(&self.obs_scale, obs)
+        Self::standardise(&self.progress.obs_scale, obs)
     }
 
     /// [`WorldModels::scaled`] with the statistics passed in.
@@ -396,12 +412,12 @@ impl WorldModels {
 
     /// Sets [`WorldModels::scaled`]'s statistics from the dataset (vector observations).
     fn fit_scale(&mut self) {
-        let ObsBatch::F32 { dim, .. } = &self.episodes[0].frames else {
+        let ObsBatch::F32 { dim, .. } = &self.progress.episodes[0].frames else {
             return;
         };
         let dim = *dim;
         let (mut sum, mut sq, mut count) = (vec![0.0f64; dim], vec![0.0f64; dim], 0.0);
-        for episode in &self.episodes {
+        for episode in &self.progress.episodes {
             for row in episode.frames.f32_rows().chunks(dim) {
                 for (k, v) in row.iter().enumerate() {
                     sum[k] += *v as f64;
@@ -416,12 +432,12 @@ impl WorldModels {
             .zip(&mean)
             .map(|(q, m)| ((q / count - m * m).max(0.0).sqrt().max(1e-6)) as f32)
             .collect();
-        self.obs_scale = Some((mean.iter().map(|m| *m as f32).collect(), std));
+        self.progress.obs_scale = Some((mean.iter().map(|m| *m as f32).collect(), std));
     }
 
     /// Whether V and M are trained (the search has started).
     fn trained(&self) -> bool {
-        self.es.is_some()
+        self.progress.es.is_some()
     }
 
     /// The model-scale action (one-hot, or in [−1, 1]) of controller `params` on `x`.
@@ -440,23 +456,6 @@ impl WorldModels {
                 out.extend((0..n).map(|k| if k == best { 1.0 } else { 0.0 }));
             }
             ActionKind::Continuous { .. } => out.extend(y.iter().map(|v| v.tanh() as f32)),
-        }
-    }
-
-    /// The env action of a model-scale action row.
-    fn env_action(&self, row: &[f32]) -> Action {
-        match (&self.kind, &self.action_space) {
-            (ActionKind::Discrete(_), Space::Discrete { start, .. }) => {
-                let k = row.iter().position(|&v| v == 1.0).unwrap_or(0);
-                Action::Discrete(start + k as i64)
-            }
-            (ActionKind::Continuous { low, high }, _) => Action::Vector(
-                row.iter()
-                    .zip(low.iter().zip(high))
-                    .map(|(a, (l, h))| from_unit(a.clamp(-1.0, 1.0), *l, *h))
-                    .collect(),
-            ),
-            _ => unreachable!("the kind comes from the space"),
         }
     }
 
@@ -479,14 +478,14 @@ impl WorldModels {
 
     /// The parameters env `i` plays in `mode`: the candidate of its trial when searching in
     /// the real env, else the CMA-ES mean.
-    fn params_for(&self, i: usize, mode: Mode) -> Vec<f64> {
-        let es = self.es.as_ref().expect("trained");
+    fn params_for(&self, i: usize, mode: Mode) -> &[f64] {
+        let es = self.progress.es.as_ref().expect("trained");
         if mode.explores() && self.config.train_in == TrainIn::Real {
-            if let Some(Some((trial, _))) = self.real.playing.get(i) {
-                return self.candidates[trial / self.config.trials].clone();
+            if let Some(Some((trial, _))) = self.progress.real.playing.get(i) {
+                return &self.progress.candidates[trial / self.config.trials];
             }
         }
-        es.mean().to_vec()
+        es.mean()
     }
 
     fn act_batch(
@@ -512,14 +511,11 @@ impl WorldModels {
             state.h[i * hidden..(i + 1) * hidden].fill(0.0);
             state.c[i * hidden..(i + 1) * hidden].fill(0.0);
         }
-        if !self.trained() {
-            // The dataset is made of uniformly random actions; evaluation before the search
-            // starts plays the zero controller (the CMA-ES starting point).
-            if mode.explores() {
-                return Ok((0..n)
-                    .map(|_| self.action_space.sample(&mut self.rng))
-                    .collect());
-            }
+        if !self.trained() && mode.explores() {
+            // The dataset is made of uniformly random actions.
+            return Ok((0..n)
+                .map(|_| self.action_space.sample(&mut self.progress.rng))
+                .collect());
         }
         if mode.explores() && self.config.train_in == TrainIn::Real && self.trained() {
             self.hand_out_trials(is_first);
@@ -529,8 +525,9 @@ impl WorldModels {
             .posterior(&self.vae.input(&self.scaled(obs), &self.device)?)?
             .mean()
             .to_vec2::<f32>()?;
-        let state = carry.get::<WmCarry>().expect("sized above").clone();
-        let zero = vec![0.0; self.controller_parameters()];
+        let state = carry.get::<WmCarry>().expect("sized above");
+        // Before the search starts, evaluation plays the zero controller (CMA-ES's start).
+        let zero = (!self.trained()).then(|| vec![0.0; self.controller_parameters()]);
         let mut rows = Vec::with_capacity(n * self.act_dim);
         let mut x = Vec::with_capacity(self.controller_inputs());
         for (i, z) in z.iter().enumerate() {
@@ -539,18 +536,17 @@ impl WorldModels {
             if self.config.controller_h {
                 x.extend_from_slice(&state.h[i * hidden..(i + 1) * hidden]);
             }
-            let params = if self.trained() {
-                self.params_for(i, mode)
-            } else {
-                zero.clone()
+            let params = match &zero {
+                Some(zero) => zero.as_slice(),
+                None => self.params_for(i, mode),
             };
-            self.control(&params, &x, &mut rows);
+            self.control(params, &x, &mut rows);
             if mode.explores()
                 && self.trained()
-                && self.memory_trainings < self.config.iterations
-                && self.rng.bernoulli(self.config.collect_random_prob)
+                && self.progress.memory_trainings < self.config.iterations
+                && self.progress.rng.bernoulli(self.config.collect_random_prob)
             {
-                let random = self.action_space.sample(&mut self.rng);
+                let random = self.action_space.sample(&mut self.progress.rng);
                 let at = rows.len() - self.act_dim;
                 rows[at..].copy_from_slice(&self.model_action(&random));
             }
@@ -569,20 +565,20 @@ impl WorldModels {
         }
         Ok(rows
             .chunks(self.act_dim)
-            .map(|row| self.env_action(row))
+            .map(|row| super::env_action(&self.kind, &self.action_space, row))
             .collect())
     }
 
     /// Gives each training env that starts an episode the next unplayed trial, if any.
     fn hand_out_trials(&mut self, is_first: &[bool]) {
-        let total = self.candidates.len() * self.config.trials;
-        if self.real.playing.len() != is_first.len() {
-            self.real.playing = vec![None; is_first.len()];
+        let total = self.progress.candidates.len() * self.config.trials;
+        if self.progress.real.playing.len() != is_first.len() {
+            self.progress.real.playing = vec![None; is_first.len()];
         }
         for (i, &first) in is_first.iter().enumerate() {
-            if first && self.real.playing[i].is_none() && self.real.next < total {
-                self.real.playing[i] = Some((self.real.next, 0.0));
-                self.real.next += 1;
+            if first && self.progress.real.playing[i].is_none() && self.progress.real.next < total {
+                self.progress.real.playing[i] = Some((self.progress.real.next, 0.0));
+                self.progress.real.next += 1;
             }
         }
     }
@@ -591,7 +587,7 @@ impl WorldModels {
     fn record(&mut self, step: &StepBatch<'_>) {
         for i in 0..step.len() {
             let action = self.model_action(&step.actions[i]);
-            let episode = self.open[i].get_or_insert_with(|| {
+            let episode = self.progress.open[i].get_or_insert_with(|| {
                 let mut frames = step.obs.empty_like();
                 frames.push_row(step.obs, i);
                 Episode {
@@ -605,9 +601,9 @@ impl WorldModels {
             episode.rewards.push(step.rewards[i] as f32);
             episode.frames.push_row(step.next_obs, i);
             if step.terminated[i] || step.truncated[i] {
-                let mut done = self.open[i].take().expect("inserted above");
+                let mut done = self.progress.open[i].take().expect("inserted above");
                 done.terminated = step.terminated[i];
-                self.episodes.push(done);
+                self.progress.episodes.push(done);
             }
         }
     }
@@ -615,10 +611,10 @@ impl WorldModels {
     /// Moves the training envs' unfinished episodes into the dataset, cut where they are
     /// (their steps so far count as time-limited).
     fn close_open_episodes(&mut self) {
-        for slot in &mut self.open {
+        for slot in &mut self.progress.open {
             if let Some(episode) = slot.take() {
                 if episode.steps() > 0 {
-                    self.episodes.push(episode);
+                    self.progress.episodes.push(episode);
                 }
             }
         }
@@ -628,12 +624,13 @@ impl WorldModels {
     /// then the search starts. Returns the last 10% of updates' mean losses.
     fn train_models(&mut self) -> candle_core::Result<Metrics> {
         self.close_open_episodes();
-        if self.episodes.is_empty() {
+        if self.progress.episodes.is_empty() {
             candle_core::bail!("world models collected no complete step");
         }
         self.fit_scale();
         // V.
         let frame_index: Vec<(usize, usize)> = self
+            .progress
             .episodes
             .iter()
             .enumerate()
@@ -643,12 +640,14 @@ impl WorldModels {
         let tail = (self.config.vae_updates / 10).max(1);
         let (mut recon, mut kl) = (0.0, 0.0);
         for update in 0..self.config.vae_updates {
-            let mut batch = self.episodes[0].frames.empty_like();
+            let mut batch = self.progress.episodes[0].frames.empty_like();
             for _ in 0..self.config.vae_batch {
-                let (e, f) = frame_index[self.rng.index(frame_index.len())];
-                batch.push_row(&self.episodes[e].frames, f);
+                let (e, f) = frame_index[self.progress.rng.index(frame_index.len())];
+                batch.push_row(&self.progress.episodes[e].frames, f);
             }
-            let loss = self.vae.loss(&self.scaled(&batch), &mut self.rng)?;
+            let loss = self
+                .vae
+                .loss(&self.scaled(&batch), &mut self.progress.rng)?;
             vae_adam.backward_step(&loss.loss, None)?;
             if update + tail >= self.config.vae_updates {
                 recon += loss.reconstruction / tail as f64;
@@ -659,7 +658,7 @@ impl WorldModels {
         metrics.extend(self.train_memory()?);
         let es = CmaEs::new(vec![0.0; self.controller_parameters()], &self.config.cmaes)
             .map_err(candle_core::Error::Msg)?;
-        self.es = Some(es);
+        self.progress.es = Some(es);
         self.next_generation();
         Ok(metrics)
     }
@@ -669,22 +668,23 @@ impl WorldModels {
     /// current weights. Returns the last 10% of updates' mean losses.
     fn train_memory(&mut self) -> candle_core::Result<Metrics> {
         self.close_open_episodes();
-        for episode in &mut self.episodes[self.encoded.len()..] {
+        for episode in &mut self.progress.episodes[self.progress.encoded.len()..] {
             let frames = std::mem::replace(&mut episode.frames, ObsBatch::Discrete(Vec::new()));
-            let input = Self::standardise(&self.obs_scale, &frames);
+            let input = Self::standardise(&self.progress.obs_scale, &frames);
             let q = self.vae.posterior(&self.vae.input(&input, &self.device)?)?;
-            self.encoded.push(EncodedEpisode {
+            self.progress.encoded.push(EncodedEpisode {
                 means: q.mean().flatten_all()?.to_vec1()?,
                 stds: q.std().flatten_all()?.to_vec1()?,
             });
             episode.frames = frames.empty_like();
         }
-        if self.encoded.is_empty() {
+        if self.progress.encoded.is_empty() {
             candle_core::bail!("world models has no episode to train M on");
         }
         // Episodes are drawn in proportion to their steps, so every step is equally likely
         // to be trained on.
         let ends_at: Vec<usize> = self
+            .progress
             .episodes
             .iter()
             .scan(0, |total, e| {
@@ -699,7 +699,7 @@ impl WorldModels {
         for update in 0..self.config.rnn_updates {
             let picks: Vec<usize> = (0..self.config.rnn_batch)
                 .map(|_| {
-                    let step = self.rng.index(total_steps);
+                    let step = self.progress.rng.index(total_steps);
                     ends_at.partition_point(|&end| end <= step)
                 })
                 .collect();
@@ -712,9 +712,9 @@ impl WorldModels {
                 }
             }
         }
-        self.memory_trainings += 1;
-        self.steps_at_training = self.steps;
-        if let Some(es) = &self.es {
+        self.progress.memory_trainings += 1;
+        self.progress.steps_at_training = self.progress.steps;
+        if let Some(es) = &self.progress.es {
             // The dream changed under the search: it restarts from its mean with a fresh
             // covariance and σ₀ times the mean's RMS (at least σ₀). Kept as it was, a search
             // that had converged onto a hole of the last dream (σ 0.16 → 0.03 on CartPole
@@ -729,14 +729,17 @@ impl WorldModels {
                 sigma: self.config.cmaes.sigma * rms.max(1.0),
                 ..self.config.cmaes.clone()
             };
-            self.es = Some(CmaEs::new(mean, &restart).map_err(candle_core::Error::Msg)?);
+            self.progress.es = Some(CmaEs::new(mean, &restart).map_err(candle_core::Error::Msg)?);
             self.next_generation();
         }
         Ok(vec![
             ("losses/mdn_nll", parts[0]),
             ("losses/mdn_reward", parts[1]),
             ("losses/mdn_end", parts[2]),
-            ("charts/dataset_episodes", self.encoded.len() as f64),
+            (
+                "charts/dataset_episodes",
+                self.progress.encoded.len() as f64,
+            ),
         ])
     }
 
@@ -749,7 +752,7 @@ impl WorldModels {
         let a = self.act_dim;
         let t = picks
             .iter()
-            .map(|&e| self.episodes[e].steps())
+            .map(|&e| self.progress.episodes[e].steps())
             .max()
             .unwrap_or(1)
             .min(self.config.rnn_seq_len);
@@ -760,14 +763,14 @@ impl WorldModels {
         let mut ends = vec![0.0f32; b * t];
         let mut mask = vec![0.0f32; b * t];
         for (row, &e) in picks.iter().enumerate() {
-            let (episode, code) = (&self.episodes[e], &self.encoded[e]);
+            let (episode, code) = (&self.progress.episodes[e], &self.progress.encoded[e]);
             let len = episode.steps().min(t);
-            let offset = self.rng.index(episode.steps() - len + 1);
+            let offset = self.progress.rng.index(episode.steps() - len + 1);
             for f in 0..=len {
                 for d in 0..latent {
                     let k = (offset + f) * latent + d;
                     z[(row * (t + 1) + f) * latent + d] =
-                        code.means[k] + code.stds[k] * self.rng.normal() as f32;
+                        code.means[k] + code.stds[k] * self.progress.rng.normal() as f32;
                 }
             }
             for s in 0..len {
@@ -793,19 +796,19 @@ impl WorldModels {
 
     /// Draws the next generation's candidates and clears the trials.
     fn next_generation(&mut self) {
-        let es = self.es.as_mut().expect("trained");
-        self.candidates = es.ask(&mut self.rng);
-        self.real = RealTrials {
+        let es = self.progress.es.as_mut().expect("trained");
+        self.progress.candidates = es.ask(&mut self.progress.rng);
+        self.progress.real = RealTrials {
             next: 0,
             playing: vec![None; self.config.num_envs],
-            returns: vec![Vec::new(); self.candidates.len()],
+            returns: vec![Vec::new(); self.progress.candidates.len()],
         };
     }
 
     /// Scores the candidates by their mean returns and moves the search.
     fn tell(&mut self, scores: &[f64]) -> candle_core::Result<Metrics> {
-        let es = self.es.as_mut().expect("trained");
-        es.tell(&self.candidates, scores)
+        let es = self.progress.es.as_mut().expect("trained");
+        es.tell(&self.progress.candidates, scores)
             .map_err(candle_core::Error::Msg)?;
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -823,23 +826,25 @@ impl WorldModels {
     /// when every trial of the generation is in, the search moves.
     fn score_real(&mut self, step: &StepBatch<'_>) -> candle_core::Result<Metrics> {
         for i in 0..step.len() {
-            let Some(Some((trial, ret))) = self.real.playing.get_mut(i) else {
+            let Some(Some((trial, ret))) = self.progress.real.playing.get_mut(i) else {
                 continue;
             };
             *ret += step.rewards[i];
             if step.terminated[i] || step.truncated[i] {
                 let (trial, ret) = (*trial, *ret);
-                self.real.returns[trial / self.config.trials].push(ret);
-                self.real.playing[i] = None;
+                self.progress.real.returns[trial / self.config.trials].push(ret);
+                self.progress.real.playing[i] = None;
             }
         }
         if self
+            .progress
             .real
             .returns
             .iter()
             .all(|r| r.len() == self.config.trials)
         {
             let scores: Vec<f64> = self
+                .progress
                 .real
                 .returns
                 .iter()
@@ -856,15 +861,16 @@ impl WorldModels {
         let trials = self.config.trials;
         // The candidates, then the CMA-ES mean (the controller that acts), `trials` rows
         // each; the mean's dream return is logged, not told to the search.
-        let mut players = self.candidates.clone();
-        players.push(self.es.as_ref().expect("trained").mean().to_vec());
+        let mut players = self.progress.candidates.clone();
+        players.push(self.progress.es.as_ref().expect("trained").mean().to_vec());
         let rows = players.len() * trials;
         // Each row starts from a real first frame's z, drawn from its posterior.
         let mut z = Vec::with_capacity(rows * latent);
         for _ in 0..rows {
-            let start = &self.encoded[self.rng.index(self.encoded.len())];
+            let start =
+                &self.progress.encoded[self.progress.rng.index(self.progress.encoded.len())];
             for d in 0..latent {
-                z.push(start.means[d] + start.stds[d] * self.rng.normal() as f32);
+                z.push(start.means[d] + start.stds[d] * self.progress.rng.normal() as f32);
             }
         }
         let mut z = Tensor::from_vec(z, (rows, latent), &self.device)?;
@@ -894,7 +900,7 @@ impl WorldModels {
             let pred = self.rnn.predict(&h)?;
             z = pred
                 .next_z
-                .sample_with_temperature(&mut self.rng, self.config.temperature)?
+                .sample_with_temperature(&mut self.progress.rng, self.config.temperature)?
                 .squeeze(2)?;
             let rewards = pred.reward.to_vec1::<f32>()?;
             let ends = pred.end_logit.to_vec1::<f32>()?;
@@ -962,10 +968,10 @@ impl Agent for WorldModels {
     }
 
     fn observe(&mut self, step: &StepBatch<'_>) -> Metrics {
-        self.steps += step.len() as u64;
+        self.progress.steps += step.len() as u64;
         if !self.trained() {
             self.record(step);
-            if self.steps < self.config.random_steps {
+            if self.progress.steps < self.config.random_steps {
                 return Vec::new();
             }
             return self
@@ -973,9 +979,10 @@ impl Agent for WorldModels {
                 .expect("World Models' training runs on finite data");
         }
         let mut extra = Vec::new();
-        if self.memory_trainings < self.config.iterations {
+        if self.progress.memory_trainings < self.config.iterations {
             self.record(step);
-            if self.steps - self.steps_at_training >= self.config.iteration_steps {
+            if self.progress.steps - self.progress.steps_at_training >= self.config.iteration_steps
+            {
                 match self.train_memory() {
                     Ok(m) => extra = m,
                     Err(_) => extra.push(("losses/skipped_update", 1.0)),
@@ -985,10 +992,10 @@ impl Agent for WorldModels {
         let result = match self.config.train_in {
             TrainIn::Real => self.score_real(step),
             TrainIn::Dream => {
-                self.credit += self.config.dream_generations_per_step * step.len() as f64;
+                self.progress.credit += self.config.dream_generations_per_step * step.len() as f64;
                 let mut metrics = Vec::new();
-                while self.credit >= 1.0 {
-                    self.credit -= 1.0;
+                while self.progress.credit >= 1.0 {
+                    self.progress.credit -= 1.0;
                     match self.dream_generation() {
                         Ok(m) => metrics.extend(m),
                         Err(_) => {
@@ -1019,18 +1026,7 @@ impl Agent for WorldModels {
         let state = WorldModelsState {
             nets: reverie_nn::checkpoint::to_bytes(&tensors, &serde_json::json!({}))
                 .expect("parameters serialise"),
-            episodes: self.episodes.clone(),
-            open: self.open.clone(),
-            encoded: self.encoded.clone(),
-            memory_trainings: self.memory_trainings,
-            steps_at_training: self.steps_at_training,
-            obs_scale: self.obs_scale.clone(),
-            es: self.es.clone(),
-            candidates: self.candidates.clone(),
-            real: self.real.clone(),
-            credit: self.credit,
-            steps: self.steps,
-            rng: self.rng.clone(),
+            progress: self.progress.clone(),
         };
         snapshot::save(Algorithm::WorldModels.name(), &state)
     }
@@ -1039,55 +1035,30 @@ impl Agent for WorldModels {
         let state: WorldModelsState =
             snapshot::load(Algorithm::WorldModels.name(), bytes).map_err(|e| e.to_string())?;
         let (tensors, _) = reverie_nn::checkpoint::from_bytes(&state.nets, &self.device)?;
-        self.vae
-            .load_named("vae", &tensors)
-            .map_err(|e| e.to_string())?;
-        self.rnn
-            .load_named("rnn", &tensors)
-            .map_err(|e| e.to_string())?;
-        if state.open.len() != self.config.num_envs {
+        load_nets(&tensors, &[("vae", &self.vae), ("rnn", &self.rnn)])?;
+        let progress = state.progress;
+        if progress.open.len() != self.config.num_envs {
             return Err(format!(
                 "the checkpoint has {} training envs, the config {}",
-                state.open.len(),
+                progress.open.len(),
                 self.config.num_envs
             ));
         }
-        if let Some(es) = &state.es {
+        if let Some(es) = &progress.es {
             if es.dim() != self.controller_parameters() {
                 return Err("the saved search has another controller size".into());
             }
         }
-        self.episodes = state.episodes;
-        self.open = state.open;
-        self.encoded = state.encoded;
-        self.memory_trainings = state.memory_trainings;
-        self.steps_at_training = state.steps_at_training;
-        self.obs_scale = state.obs_scale;
-        self.es = state.es;
-        self.candidates = state.candidates;
-        self.real = state.real;
-        self.credit = state.credit;
-        self.steps = state.steps;
-        self.rng = state.rng;
+        self.progress = progress;
         Ok(())
     }
 }
 
-/// Everything World Models needs to continue: V and M, the dataset (until the models are
-/// trained), the dream's start latents, the search and its trials, counters, the generator.
+/// Everything World Models needs to continue: V's and M's weights and the run's
+/// [`Progress`] (the dataset until the models are trained, the latents, the search and its
+/// trials, counters, the generator).
 #[derive(Serialize, Deserialize)]
 struct WorldModelsState {
     nets: Vec<u8>,
-    episodes: Vec<Episode>,
-    open: Vec<Option<Episode>>,
-    encoded: Vec<EncodedEpisode>,
-    memory_trainings: usize,
-    steps_at_training: u64,
-    obs_scale: Option<(Vec<f32>, Vec<f32>)>,
-    es: Option<CmaEs>,
-    candidates: Vec<Vec<f64>>,
-    real: RealTrials,
-    credit: f64,
-    steps: u64,
-    rng: Rng,
+    progress: Progress,
 }

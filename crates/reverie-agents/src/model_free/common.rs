@@ -178,10 +178,11 @@ impl RunningMeanStd {
     }
 }
 
-/// Loads named tensors into networks, mapping errors to strings for `load`.
+/// Loads named tensors into networks (each under its prefix), mapping errors to strings
+/// for `load`.
 pub fn load_nets(
     tensors: &HashMap<String, Tensor>,
-    nets: &[(&str, &reverie_nn::Mlp)],
+    nets: &[(&str, &dyn Parameters)],
 ) -> Result<(), String> {
     for (prefix, net) in nets {
         net.load_named(prefix, tensors).map_err(|e| e.to_string())?;

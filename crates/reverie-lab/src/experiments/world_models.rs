@@ -62,13 +62,13 @@ pub fn run_temperature(options: &ExperimentOptions) -> anyhow::Result<String> {
     ]);
     let mut per_seed = Table::new(&["temperature", "seed", "dream_return", "real_return"]);
     let (mut dream_curves, mut real_curves) = (vec![Vec::new(); seeds], vec![Vec::new(); seeds]);
-    for tau in ["0.5", "1.0", "1.5", "2.0"] {
-        let label: &'static str = match tau {
-            "0.5" => "dream at temperature 0.5",
-            "1.0" => "dream at temperature 1.0",
-            "1.5" => "dream at temperature 1.5",
-            _ => "dream at temperature 2.0",
-        };
+    let temperatures = [
+        ("0.5", "dream at temperature 0.5"),
+        ("1.0", "dream at temperature 1.0"),
+        ("1.5", "dream at temperature 1.5"),
+        ("2.0", "dream at temperature 2.0"),
+    ];
+    for (tau, label) in temperatures {
         let over = format!("agent.temperature={tau}");
         let spec = Spec::new(label, "world-models", "CartPole-v1", &[over.as_str()]);
         let (mut dream, mut real) = (Vec::new(), Vec::new());
